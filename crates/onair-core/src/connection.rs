@@ -1,0 +1,97 @@
+//! The life cycle every platform connection publishes, so the hub, the store and the UI agree on it.
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::Platform;
+
+/// Names one connection: a platform and what it is connected to (a channel slug, a guild, a shard).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ConnectionId {
+    /// The platform the connection talks to.
+    pub platform: Platform,
+    /// What it is connected to, for people: `xqc`, `guild 1234 shard 0/2`.
+    pub name: String,
+}
+
+impl ConnectionId {
+    /// A connection to `name` on `platform`.
+    pub fn new(platform: Platform, name: impl Into<String>) -> Self {
+        ConnectionId { platform, name: name.into() }
+    }
+}
+
+impl fmt::Display for ConnectionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.platform, self.name)
+    }
+}
+
+/// Where a connection is in its life. Published on a watch channel at every change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum ConnectionState {
+    /// Opening the socket or waiting for the platform's hello.
+    Connecting,
+    /// Connected and receiving events.
+    Connected,
+    /// Lost; the next try (`attempt`, 1-based) starts in `next_in`.
+    Reconnecting {
+        /// Which retry of this outage comes next, from 1.
+        attempt: u32,
+        /// How long until that retry, in whole milliseconds on the wire.
+        #[serde(rename = "next_in_ms", with = "duration_ms")]
+        next_in: Duration,
+    },
+    /// Gave up; `reason` says what happened and what the user can do.
+    Failed {
+        /// A sentence for people: what happened and what to do.
+        reason: String,
+    },
+    /// Closed on purpose (by the user or at shutdown).
+    Disconnected,
+}
+
+impl ConnectionState {
+    /// The state's name as stored in `connection_log.state`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ConnectionState::Connecting => "connecting",
+            ConnectionState::Connected => "connected",
+            ConnectionState::Reconnecting { .. } => "reconnecting",
+            ConnectionState::Failed { .. } => "failed",
+            ConnectionState::Disconnected => "disconnected",
+        }
+    }
+}
+
+mod duration_ms {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        u64::deserialize(d).map(Duration::from_millis)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn states_serialise_with_a_tag_and_milliseconds() {
+        let s = ConnectionState::Reconnecting { attempt: 2, next_in: Duration::from_millis(1500) };
+        let json = serde_json::to_value(&s).unwrap();
+        assert_eq!(json, serde_json::json!({"state": "reconnecting", "attempt": 2, "next_in_ms": 1500}));
+        assert_eq!(serde_json::from_value::<ConnectionState>(json).unwrap(), s);
+        assert_eq!(s.name(), "reconnecting");
+        assert_eq!(serde_json::to_value(ConnectionState::Connected).unwrap()["state"], "connected");
+    }
+}

@@ -1,0 +1,182 @@
+//! The three faces every platform crate implements, so the hub drives Kick, Twitch and Discord alike:
+//! [`Login`] (OAuth sign-in and token upkeep), [`Realtime`] (the live connection that yields events) and
+//! [`Lookup`] (REST look-ups of channels and users).
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use secrecy::SecretString;
+use tokio::sync::{mpsc, watch};
+use tokio_util::sync::CancellationToken;
+
+use crate::{Actor, ChannelRef, ConnectionState, Event, Platform, StreamInfo};
+
+/// Where a realtime connection sends its events. Bounded: when the hub is behind, `send` waits
+/// (back-pressure) instead of dropping.
+pub type EventSink = mpsc::Sender<Event>;
+
+/// What a platform call can fail with; each variant is something a caller can act on, and each message
+/// says what happened and what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum PlatformError {
+    /// The token is missing, expired or revoked.
+    #[error("{platform} rejected the sign-in ({detail}); sign in to {platform} again")]
+    Unauthorized {
+        /// The platform that refused.
+        platform: Platform,
+        /// What it said, with no token in it.
+        detail: String,
+    },
+    /// Too many requests; retry after the given delay.
+    #[error("{platform} is rate-limiting OnAir; retrying in {} s", retry_after.as_secs())]
+    RateLimited {
+        /// The platform that refused.
+        platform: Platform,
+        /// How long to wait.
+        retry_after: Duration,
+    },
+    /// The channel or user does not exist.
+    #[error("{platform} has no {what}; check the spelling")]
+    NotFound {
+        /// The platform asked.
+        platform: Platform,
+        /// What was looked for, e.g. `channel "xqc"`.
+        what: String,
+    },
+    /// The network failed or the platform is down; retrying later may work.
+    #[error("could not reach {platform}: {detail}; check the internet connection, OnAir will retry")]
+    Unreachable {
+        /// The platform that could not be reached.
+        platform: Platform,
+        /// The underlying error.
+        detail: String,
+    },
+    /// The platform answered something OnAir does not understand; retrying will not help.
+    #[error("{platform} sent something OnAir does not understand ({detail}); please report it")]
+    Protocol {
+        /// The platform at fault.
+        platform: Platform,
+        /// What was wrong.
+        detail: String,
+    },
+    /// The platform refused for good (banned app key, revoked permission).
+    #[error("{platform} refused the connection: {detail}")]
+    Refused {
+        /// The platform that refused.
+        platform: Platform,
+        /// Its reason and what to do.
+        detail: String,
+    },
+}
+
+/// A signed-in account. The tokens are secret: never logged, never stored outside the OS keychain.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// The platform of the account.
+    pub platform: Platform,
+    /// The account signed in.
+    pub account: Actor,
+    /// The OAuth scopes granted.
+    pub scopes: Vec<String>,
+    /// The access token.
+    pub access_token: SecretString,
+    /// The refresh token, where the flow gives one.
+    pub refresh_token: Option<SecretString>,
+    /// When the access token expires, if known.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// What the user must do to sign in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoginChallenge {
+    /// Open `authorize_url` in a browser window; the platform redirects back with a code
+    /// (authorization code + PKCE).
+    Browser {
+        /// The URL to open.
+        authorize_url: String,
+        /// The `state` the redirect must carry back.
+        state: String,
+    },
+    /// Go to `verification_uri` and type `user_code` (device code flow).
+    DeviceCode {
+        /// Where to go.
+        verification_uri: String,
+        /// What to type there.
+        user_code: String,
+        /// When the code stops working.
+        expires_in: Duration,
+        /// How often to poll for the result.
+        interval: Duration,
+    },
+}
+
+/// What came back from the user's side of a [`LoginChallenge`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoginGrant {
+    /// The redirect of a browser login: its `code` and `state`.
+    Redirect {
+        /// The authorization code.
+        code: String,
+        /// The state, checked against the challenge's.
+        state: String,
+    },
+    /// Poll the device code flow until the user approves.
+    DeviceApproval,
+}
+
+/// Signs a user in to a platform and keeps the session's tokens fresh.
+#[async_trait]
+pub trait Login: Send + Sync {
+    /// The platform this signs in to.
+    fn platform(&self) -> Platform;
+    /// Starts a sign-in: what the user must open or type.
+    async fn begin(&self) -> Result<LoginChallenge, PlatformError>;
+    /// Finishes the sign-in started by `challenge`.
+    async fn complete(&self, challenge: &LoginChallenge, grant: LoginGrant) -> Result<Session, PlatformError>;
+    /// Exchanges the refresh token for a new access token.
+    async fn refresh(&self, session: &Session) -> Result<Session, PlatformError>;
+    /// Revokes the session's tokens at the platform (sign out).
+    async fn revoke(&self, session: &Session) -> Result<(), PlatformError>;
+}
+
+/// The live connection of one platform to one channel (or guild).
+#[async_trait]
+pub trait Realtime: Send + Sync {
+    /// The platform this connects to.
+    fn platform(&self) -> Platform;
+    /// Connects and stays connected (reconnecting per the platform's rules) until `shutdown` is cancelled,
+    /// sending every event to `events` and every state change to `state`. Returns `Err` only when the
+    /// connection cannot go on (it has also published [`ConnectionState::Failed`]).
+    async fn run(
+        &self,
+        channel: ChannelRef,
+        events: EventSink,
+        state: watch::Sender<ConnectionState>,
+        shutdown: CancellationToken,
+    ) -> Result<(), PlatformError>;
+}
+
+/// What a look-up of a channel returns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChannelInfo {
+    /// The channel's identity.
+    pub channel: ChannelRef,
+    /// Its name for people.
+    pub display_name: String,
+    /// The live stream, if the channel is live now.
+    pub live: Option<StreamInfo>,
+    /// The follower count, where the platform tells it.
+    pub followers: Option<u64>,
+}
+
+/// REST look-ups on a platform.
+#[async_trait]
+pub trait Lookup: Send + Sync {
+    /// The platform asked.
+    fn platform(&self) -> Platform;
+    /// Resolves a channel by its slug / login.
+    async fn channel(&self, slug: &str) -> Result<ChannelInfo, PlatformError>;
+    /// Resolves a user by login.
+    async fn user(&self, login: &str) -> Result<Actor, PlatformError>;
+}
