@@ -24,3 +24,6 @@ pub use faces::{
 };
 pub use kind::{EventData, EventKind, UnknownKind};
 pub use platform::{Platform, UnknownPlatform};
+
+#[cfg(feature = "samples")]
+pub mod sample;

@@ -1,0 +1,99 @@
+//! The store's errors: each variant is a situation a caller can act on, and its message says what
+//! happened and what to do.
+
+use std::path::PathBuf;
+
+/// What can go wrong with the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Asked to open a database that does not exist (and not to create it).
+    #[error(
+        "no OnAir database at {path}: it is created the first time OnAir records events \
+         (the desktop app, `onair import`); pass --db PATH or set ONAIR_DB to use another file"
+    )]
+    Missing {
+        /// The path looked at.
+        path: PathBuf,
+    },
+    /// Another process holds a lock SQLite could not wait out.
+    #[error(
+        "the OnAir database at {path} is locked by another program; close the other OnAir \
+         (or whatever holds the file) and try again"
+    )]
+    Locked {
+        /// The database file.
+        path: PathBuf,
+    },
+    /// The file is not an OnAir database, is damaged, or cannot be opened at all.
+    #[error("could not open the OnAir database at {path}: {source}; check that the path is an OnAir database and readable")]
+    Open {
+        /// The database file.
+        path: PathBuf,
+        /// SQLite's reason.
+        #[source]
+        source: sqlx::Error,
+    },
+    /// The schema could not be brought up to date.
+    #[error(
+        "could not upgrade the OnAir database at {path}: {source}; it may come from a newer OnAir — \
+         update OnAir or use another --db"
+    )]
+    Migrate {
+        /// The database file.
+        path: PathBuf,
+        /// The migrator's reason.
+        #[source]
+        source: sqlx::migrate::MigrateError,
+    },
+    /// A query failed.
+    #[error("database query failed: {0}")]
+    Query(#[from] sqlx::Error),
+    /// A stored row does not decode (a damaged or hand-edited database).
+    #[error("event at offset {offset} is damaged in the database ({detail}); run `onair db stats` to check the file")]
+    Corrupt {
+        /// The offset of the bad row.
+        offset: i64,
+        /// What is wrong with it.
+        detail: String,
+    },
+    /// A search text that full-text search cannot use.
+    #[error("cannot search for {text:?}: {detail}; search for words, e.g. --search \"gg wp\" or a prefix \"clut*\"")]
+    BadSearch {
+        /// The text given.
+        text: String,
+        /// What is wrong with it.
+        detail: String,
+    },
+    /// The writer refused an event for good (it would never commit); the event is returned in the log.
+    #[error("the store refused event {id} ({kind}): {detail}")]
+    Rejected {
+        /// The event's id.
+        id: uuid::Uuid,
+        /// Its kind.
+        kind: onair_core::EventKind,
+        /// SQLite's reason.
+        detail: String,
+    },
+    /// The writer has shut down; nothing more can be written.
+    #[error("the store's writer has stopped; restart OnAir")]
+    WriterStopped,
+}
+
+impl StoreError {
+    /// Whether SQLite said the database is busy or locked (worth waiting and retrying).
+    pub(crate) fn is_busy(err: &sqlx::Error) -> bool {
+        match err {
+            sqlx::Error::Database(db) => {
+                let code = db.code();
+                // SQLITE_BUSY (5) and SQLITE_LOCKED (6), with or without extended codes.
+                matches!(code.as_deref().and_then(|c| c.parse::<i32>().ok()).map(|c| c & 0xff), Some(5 | 6))
+            }
+            _ => false,
+        }
+    }
+
+    /// Maps an error met while opening `path` to the variant that tells the user what to do.
+    pub(crate) fn opening(path: PathBuf, source: sqlx::Error) -> StoreError {
+        if Self::is_busy(&source) { StoreError::Locked { path } } else { StoreError::Open { path, source } }
+    }
+}

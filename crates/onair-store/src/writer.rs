@@ -1,0 +1,330 @@
+//! The single writer task: it owns the only writing connection, gathers what callers append into
+//! batches (flushed when full or after a short linger), commits each batch in one transaction, and never
+//! drops an event. When SQLite is busy or the disk fails it retries with backoff and says so in its
+//! [`WriterStatus`]; an event SQLite refuses for good is answered with [`StoreError::Rejected`] and logged.
+
+use std::time::Duration;
+
+use backon::{BackoffBuilder, ExponentialBuilder};
+use chrono::Utc;
+use onair_core::{ConnectionId, ConnectionState, Event};
+use serde::Serialize;
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::time::Instant;
+use tracing::{error, warn};
+
+use crate::StoreError;
+use crate::batch::{Appended, BatchWriter, StateChange};
+
+/// How the writer batches.
+#[derive(Debug, Clone, Copy)]
+pub struct BatchOptions {
+    /// Commit once this many events are gathered.
+    pub max_events: usize,
+    /// Commit at most this long after the first event of a batch arrived.
+    pub linger: Duration,
+    /// How many appends may wait for the writer before `append` itself waits (back-pressure).
+    pub queue: usize,
+}
+
+impl Default for BatchOptions {
+    fn default() -> Self {
+        BatchOptions { max_events: 2048, linger: Duration::from_millis(2), queue: 16 * 1024 }
+    }
+}
+
+/// The writer's health, published after every batch and every failed try.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct WriterStatus {
+    /// Events committed since the store was opened (duplicates not counted).
+    pub committed: u64,
+    /// Duplicates recognised and skipped.
+    pub duplicates: u64,
+    /// Transactions committed.
+    pub batches: u64,
+    /// Events refused for good (each answered with an error and logged).
+    pub rejected: u64,
+    /// While a batch keeps failing: what SQLite said and how many tries so far. `None` when healthy.
+    pub failing: Option<WriteFailure>,
+}
+
+/// A batch that has not committed yet and is being retried.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WriteFailure {
+    /// SQLite's error, for people.
+    pub error: String,
+    /// Tries so far.
+    pub attempts: u32,
+    /// Events waiting in the failing batch.
+    pub waiting: usize,
+}
+
+type Reply = oneshot::Sender<Result<Appended, StoreError>>;
+
+enum Command {
+    Append(Event, Option<Reply>),
+    State(Box<StateChange>),
+    Flush(oneshot::Sender<()>),
+    Close(oneshot::Sender<()>),
+}
+
+/// A handle to the writer; cheap to clone, one per producer.
+#[derive(Clone)]
+pub struct Writer {
+    commands: mpsc::Sender<Command>,
+    status: watch::Receiver<WriterStatus>,
+}
+
+/// The promise of a commit, returned by [`Writer::append`].
+#[derive(Debug)]
+pub struct Receipt(oneshot::Receiver<Result<Appended, StoreError>>);
+
+impl Receipt {
+    /// Waits until the event is committed (or found to be a duplicate).
+    pub async fn committed(self) -> Result<Appended, StoreError> {
+        self.0.await.map_err(|_| StoreError::WriterStopped)?
+    }
+}
+
+impl Writer {
+    /// Queues `event`, waiting only while the queue is full; the receipt resolves at commit.
+    pub async fn append(&self, event: Event) -> Result<Receipt, StoreError> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Command::Append(event, Some(tx))).await?;
+        Ok(Receipt(rx))
+    }
+
+    /// Queues `event` and waits for its commit.
+    pub async fn append_and_wait(&self, event: Event) -> Result<Appended, StoreError> {
+        self.append(event).await?.committed().await
+    }
+
+    /// Queues `event` without a receipt: failures still reach the log and the status.
+    pub async fn append_detached(&self, event: Event) -> Result<(), StoreError> {
+        self.send(Command::Append(event, None)).await
+    }
+
+    /// Records a connection's state change in `connection_log`, in order with the events around it.
+    pub async fn record_state(&self, id: &ConnectionId, state: &ConnectionState) -> Result<(), StoreError> {
+        let change = StateChange { id: id.clone(), state: state.clone(), at: Utc::now() };
+        self.send(Command::State(Box::new(change))).await
+    }
+
+    /// Waits until everything queued before this call is committed.
+    pub async fn flush(&self) -> Result<(), StoreError> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Command::Flush(tx)).await?;
+        rx.await.map_err(|_| StoreError::WriterStopped)
+    }
+
+    /// The writer's health, updated after every batch.
+    pub fn status(&self) -> watch::Receiver<WriterStatus> {
+        self.status.clone()
+    }
+
+    pub(crate) async fn close(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.send(Command::Close(tx)).await.is_ok() {
+            let _ = rx.await;
+        }
+    }
+
+    async fn send(&self, command: Command) -> Result<(), StoreError> {
+        self.commands.send(command).await.map_err(|_| StoreError::WriterStopped)
+    }
+}
+
+/// Starts the writer task on `conn`.
+pub(crate) fn spawn(writer: BatchWriter, options: BatchOptions) -> (Writer, tokio::task::JoinHandle<()>) {
+    let (commands, rx) = mpsc::channel(options.queue.max(1));
+    let (status_tx, status) = watch::channel(WriterStatus::default());
+    let task = tokio::spawn(WriterTask { writer, options, status: status_tx }.run(rx));
+    (Writer { commands, status }, task)
+}
+
+#[derive(Default)]
+struct Batch {
+    events: Vec<Event>,
+    replies: Vec<Option<Reply>>,
+    states: Vec<StateChange>,
+    flushed: Vec<oneshot::Sender<()>>,
+    close: Option<oneshot::Sender<()>>,
+}
+
+impl Batch {
+    fn is_empty(&self) -> bool {
+        self.events.is_empty() && self.states.is_empty() && self.flushed.is_empty() && self.close.is_none()
+    }
+
+    /// Adds a command; returns true when the batch must be committed now.
+    fn add(&mut self, command: Command) -> bool {
+        match command {
+            Command::Append(event, reply) => {
+                self.events.push(event);
+                self.replies.push(reply);
+                false
+            }
+            Command::State(change) => {
+                self.states.push(*change);
+                false
+            }
+            Command::Flush(done) => {
+                self.flushed.push(done);
+                true
+            }
+            Command::Close(done) => {
+                self.close = Some(done);
+                true
+            }
+        }
+    }
+}
+
+struct WriterTask {
+    writer: BatchWriter,
+    options: BatchOptions,
+    status: watch::Sender<WriterStatus>,
+}
+
+impl WriterTask {
+    async fn run(mut self, mut rx: mpsc::Receiver<Command>) {
+        loop {
+            let mut batch = Batch::default();
+            let Some(first) = rx.recv().await else { break };
+            let mut now = batch.add(first);
+            let deadline = Instant::now() + self.options.linger;
+            while !now && batch.events.len() < self.options.max_events {
+                let next = match rx.try_recv() {
+                    Ok(command) => Some(command),
+                    Err(mpsc::error::TryRecvError::Disconnected) => None,
+                    Err(mpsc::error::TryRecvError::Empty) => {
+                        tokio::time::timeout_at(deadline, rx.recv()).await.ok().flatten()
+                    }
+                };
+                match next {
+                    Some(command) => now = batch.add(command),
+                    None => break,
+                }
+            }
+            let close = batch.close.take();
+            self.commit(batch).await;
+            if let Some(done) = close {
+                let _ = done.send(());
+                break;
+            }
+        }
+        // Closed: nothing more arrives. Give the WAL back to the main file while we own the only writer.
+        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(self.writer.connection()).await {
+            warn!(error = %e, "could not checkpoint the database at close");
+        }
+    }
+
+    /// Commits a batch, retrying transient failures until they pass; never returns with an event unanswered.
+    async fn commit(&mut self, batch: Batch) {
+        if !batch.is_empty() {
+            let events: Vec<&Event> = batch.events.iter().collect();
+            match self.commit_retrying(&events, &batch.states).await {
+                Ok(outcome) => answer(&self.status, batch.replies.into_iter().zip(outcome.into_iter().map(Ok))),
+                Err(first_error) if events.len() > 1 => {
+                    // Something in the batch can never commit: commit one by one so only it is refused.
+                    warn!(error = %first_error, events = events.len(), "batch refused; committing its events one by one");
+                    let mut states = Some(batch.states);
+                    for (event, reply) in batch.events.iter().zip(batch.replies) {
+                        let states = states.take().unwrap_or_default();
+                        let result = match self.commit_retrying(&[event], &states).await {
+                            Ok(mut one) => Ok(one.remove(0)),
+                            Err(e) => Err(reject(event, e)),
+                        };
+                        answer(&self.status, std::iter::once((reply, result)));
+                    }
+                }
+                Err(e) => match events.first() {
+                    Some(event) => {
+                        let refused = Err(reject(event, e));
+                        answer(&self.status, batch.replies.into_iter().zip(std::iter::once(refused)));
+                    }
+                    None => error!(error = %e, "connection states refused by the store; they are not logged"),
+                },
+            }
+        }
+        for done in batch.flushed {
+            let _ = done.send(());
+        }
+    }
+
+    /// Tries until the batch commits or fails for a reason retrying cannot fix (returned).
+    async fn commit_retrying(
+        &mut self,
+        events: &[&Event],
+        states: &[StateChange],
+    ) -> Result<Vec<Appended>, sqlx::Error> {
+        let mut delays = ExponentialBuilder::default()
+            .with_min_delay(Duration::from_millis(10))
+            .with_max_delay(Duration::from_secs(5))
+            .with_jitter()
+            .without_max_times()
+            .build();
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            match self.writer.commit(events, states).await {
+                Ok(outcome) => {
+                    self.status.send_modify(|s| {
+                        s.failing = None;
+                        s.batches += 1;
+                    });
+                    return Ok(outcome);
+                }
+                Err(e) if is_permanent(&e) => return Err(e),
+                Err(e) => {
+                    let delay = delays.next().unwrap_or(Duration::from_secs(5));
+                    warn!(error = %e, attempts, retry_in_ms = delay.as_millis(), "store write failed; retrying");
+                    self.status.send_modify(|s| {
+                        s.failing = Some(WriteFailure { error: e.to_string(), attempts, waiting: events.len() });
+                    });
+                    tokio::time::sleep(delay).await;
+                }
+            }
+        }
+    }
+}
+
+fn answer(
+    status: &watch::Sender<WriterStatus>,
+    results: impl Iterator<Item = (Option<Reply>, Result<Appended, StoreError>)>,
+) {
+    let (mut committed, mut duplicates, mut rejected) = (0, 0, 0);
+    for (reply, result) in results {
+        match &result {
+            Ok(a) if a.duplicate => duplicates += 1,
+            Ok(_) => committed += 1,
+            Err(_) => rejected += 1,
+        }
+        if let Some(reply) = reply {
+            let _ = reply.send(result);
+        }
+    }
+    status.send_modify(|s| {
+        s.committed += committed;
+        s.duplicates += duplicates;
+        s.rejected += rejected;
+    });
+}
+
+fn reject(event: &Event, e: sqlx::Error) -> StoreError {
+    error!(error = %e, event = %event.to_json_line(), "the store refused an event for good");
+    StoreError::Rejected { id: event.id, kind: event.kind(), detail: e.to_string() }
+}
+
+/// Errors that no retry can fix: the data itself is refused (constraints, types, sizes).
+fn is_permanent(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(db) => {
+            let primary = db.code().and_then(|c| c.parse::<i32>().ok()).map(|c| c & 0xff);
+            // SQLITE_TOOBIG 18, SQLITE_CONSTRAINT 19, SQLITE_MISMATCH 20, SQLITE_RANGE 25.
+            matches!(primary, Some(18 | 19 | 20 | 25))
+        }
+        sqlx::Error::Encode(_) | sqlx::Error::Decode(_) | sqlx::Error::ColumnDecode { .. } => true,
+        _ => false,
+    }
+}
