@@ -1,5 +1,7 @@
--- OnAir's store. Every time is an INTEGER of nanoseconds since the Unix epoch, UTC. Every projection row
--- points at the event that caused it, and is written in the same transaction as that event.
+-- OnAir's store. Every time is an INTEGER of nanoseconds since the Unix epoch, UTC. The projections
+-- (follower_history, viewer_subscriptions, viewer_roles, bans) are maintained by the triggers at the end of
+-- this file: they run inside the INSERT of their event, so a projection row exists exactly when its event
+-- does, whoever writes. Every projection row points at the event that caused it.
 
 CREATE TABLE channels (
     id          INTEGER PRIMARY KEY,
@@ -24,6 +26,8 @@ CREATE INDEX viewers_by_login ON viewers (platform, login COLLATE NOCASE);
 
 -- The event log. `offset` is the public, strictly increasing position. `actor` / `target` keep the names
 -- as they were at the event (JSON); `actor_id` / `target_id` link to the viewer for timelines.
+-- `dedup_key` is a 64-bit hash of (platform, source_id), salted on the rare collision (the writer compares
+-- the real ids before calling anything a duplicate): a small integer index instead of a wide text one.
 CREATE TABLE events (
     offset      INTEGER PRIMARY KEY,
     id          BLOB NOT NULL,
@@ -38,10 +42,11 @@ CREATE TABLE events (
     received_at INTEGER NOT NULL,
     source_id   TEXT,
     data        TEXT NOT NULL,
-    raw         TEXT
+    raw         TEXT,
+    dedup_key   INTEGER
 ) STRICT;
 -- Replays and reconnects never create duplicates.
-CREATE UNIQUE INDEX events_by_source ON events (platform, source_id) WHERE source_id IS NOT NULL;
+CREATE UNIQUE INDEX events_by_dedup_key ON events (dedup_key);
 -- Each index below serves a query the UI or CLI runs: filter by kind, by channel, a viewer's timeline,
 -- time ranges and per-minute counts.
 CREATE INDEX events_by_kind ON events (kind, offset);
@@ -97,7 +102,9 @@ CREATE TABLE viewer_subscriptions (
     start_offset INTEGER REFERENCES events (offset),
     end_offset   INTEGER REFERENCES events (offset)
 ) STRICT;
-CREATE INDEX viewer_subscriptions_open ON viewer_subscriptions (channel_id, login COLLATE NOCASE)
+CREATE INDEX viewer_subscriptions_open_by_viewer ON viewer_subscriptions (channel_id, viewer_id)
+    WHERE ended_at IS NULL;
+CREATE INDEX viewer_subscriptions_open_by_login ON viewer_subscriptions (channel_id, login COLLATE NOCASE)
     WHERE ended_at IS NULL;
 
 -- `expires_at` null = permanent. A new ban or timeout closes the one before it (lifted_at = its time).
@@ -151,3 +158,123 @@ SELECT id, channel_id, viewer_id, banned_by, reason, banned_at, expires_at
 FROM bans
 WHERE lifted_at IS NULL
   AND (expires_at IS NULL OR expires_at > CAST(unixepoch('subsec') * 1000000000 AS INTEGER));
+
+-- The projections. Each trigger fires once per newly inserted event of its kinds (a duplicate is never
+-- inserted, so it never projects). An event without the viewer a projection is about is kept, unprojected.
+
+CREATE TRIGGER project_follow AFTER INSERT ON events
+WHEN NEW.kind = 'follow' AND NEW.actor_id IS NOT NULL
+BEGIN
+    INSERT INTO follower_history (channel_id, viewer_id, action, at, event_offset)
+    VALUES (NEW.channel_id, NEW.actor_id, 'follow', NEW.occurred_at, NEW.offset);
+END;
+
+-- A subscription renews the viewer's open one (tier and months updated) or opens a new one. An open
+-- subscription recorded for the login alone (a gift recipient not seen yet) is claimed by the viewer.
+CREATE TRIGGER project_subscription AFTER INSERT ON events
+WHEN NEW.kind = 'subscription' AND NEW.actor_id IS NOT NULL
+BEGIN
+    UPDATE viewer_subscriptions
+    SET viewer_id = NEW.actor_id,
+        login = NEW.actor ->> '$.login',
+        tier = coalesce(NEW.data ->> '$.tier', tier),
+        months = coalesce(NEW.data ->> '$.months', months),
+        is_gift = NEW.data ->> '$.is_gift'
+    WHERE id = (SELECT max(id) FROM (
+        SELECT id FROM viewer_subscriptions
+        WHERE channel_id = NEW.channel_id AND viewer_id = NEW.actor_id AND ended_at IS NULL
+        UNION ALL
+        SELECT id FROM viewer_subscriptions
+        WHERE channel_id = NEW.channel_id AND login = NEW.actor ->> '$.login' COLLATE NOCASE
+          AND viewer_id IS NULL AND ended_at IS NULL));
+    INSERT INTO viewer_subscriptions (channel_id, viewer_id, login, tier, months, is_gift, started_at, start_offset)
+    SELECT NEW.channel_id, NEW.actor_id, NEW.actor ->> '$.login', NEW.data ->> '$.tier', NEW.data ->> '$.months',
+           NEW.data ->> '$.is_gift', NEW.occurred_at, NEW.offset
+    WHERE changes() = 0;
+END;
+
+-- An end closes the viewer's open subscriptions; an end whose start was never seen is recorded alone.
+CREATE TRIGGER project_subscription_end AFTER INSERT ON events
+WHEN NEW.kind = 'subscription_end' AND NEW.actor_id IS NOT NULL
+BEGIN
+    UPDATE viewer_subscriptions
+    SET ended_at = NEW.occurred_at, end_offset = NEW.offset, viewer_id = NEW.actor_id
+    WHERE id IN (
+        SELECT id FROM viewer_subscriptions
+        WHERE channel_id = NEW.channel_id AND viewer_id = NEW.actor_id AND ended_at IS NULL
+        UNION ALL
+        SELECT id FROM viewer_subscriptions
+        WHERE channel_id = NEW.channel_id AND login = NEW.actor ->> '$.login' COLLATE NOCASE
+          AND viewer_id IS NULL AND ended_at IS NULL);
+    INSERT INTO viewer_subscriptions (channel_id, viewer_id, login, tier, is_gift, ended_at, end_offset)
+    SELECT NEW.channel_id, NEW.actor_id, NEW.actor ->> '$.login', NEW.data ->> '$.tier', NEW.data ->> '$.is_gift',
+           NEW.occurred_at, NEW.offset
+    WHERE changes() = 0;
+END;
+
+-- A gift names its recipients by login (Twitch names none: each recipient's own `subscription` with
+-- is_gift arrives instead). A recipient with an open subscription has it marked as gifted; the others get
+-- one, linked to their viewer row when OnAir has seen them.
+CREATE TRIGGER project_subscription_gift AFTER INSERT ON events
+WHEN NEW.kind = 'subscription_gift'
+BEGIN
+    UPDATE viewer_subscriptions
+    SET is_gift = 1, gifter_id = NEW.actor_id, tier = coalesce(NEW.data ->> '$.tier', tier)
+    WHERE channel_id = NEW.channel_id AND ended_at IS NULL
+      AND login COLLATE NOCASE IN (SELECT value FROM json_each(NEW.data, '$.recipients'));
+    INSERT INTO viewer_subscriptions (channel_id, viewer_id, login, tier, is_gift, gifter_id, started_at, start_offset)
+    SELECT NEW.channel_id,
+           (SELECT v.id FROM viewers v WHERE v.platform = NEW.platform AND v.login = r.value COLLATE NOCASE
+            ORDER BY v.last_seen_at DESC LIMIT 1),
+           r.value, NEW.data ->> '$.tier', 1, NEW.actor_id, NEW.occurred_at, NEW.offset
+    FROM json_each(NEW.data, '$.recipients') AS r
+    WHERE NOT EXISTS (
+        SELECT 1 FROM viewer_subscriptions s
+        WHERE s.channel_id = NEW.channel_id AND s.login = r.value COLLATE NOCASE AND s.ended_at IS NULL);
+END;
+
+-- Granting a role the viewer holds changes nothing; revoking one whose grant was never seen is recorded alone.
+CREATE TRIGGER project_role_grant AFTER INSERT ON events
+WHEN NEW.kind IN ('moderator_add', 'vip_add') AND NEW.target_id IS NOT NULL
+BEGIN
+    INSERT INTO viewer_roles (channel_id, viewer_id, role, granted_at, granted_by, grant_offset)
+    SELECT NEW.channel_id, NEW.target_id, iif(NEW.kind = 'moderator_add', 'moderator', 'vip'), NEW.occurred_at,
+           NEW.actor_id, NEW.offset
+    WHERE NOT EXISTS (
+        SELECT 1 FROM viewer_roles
+        WHERE channel_id = NEW.channel_id AND viewer_id = NEW.target_id
+          AND role = iif(NEW.kind = 'moderator_add', 'moderator', 'vip') AND revoked_at IS NULL);
+END;
+
+CREATE TRIGGER project_role_revoke AFTER INSERT ON events
+WHEN NEW.kind IN ('moderator_remove', 'vip_remove') AND NEW.target_id IS NOT NULL
+BEGIN
+    UPDATE viewer_roles
+    SET revoked_at = NEW.occurred_at, revoked_by = NEW.actor_id, revoke_offset = NEW.offset
+    WHERE channel_id = NEW.channel_id AND viewer_id = NEW.target_id
+      AND role = iif(NEW.kind = 'moderator_remove', 'moderator', 'vip') AND revoked_at IS NULL;
+    INSERT INTO viewer_roles (channel_id, viewer_id, role, revoked_at, revoked_by, revoke_offset)
+    SELECT NEW.channel_id, NEW.target_id, iif(NEW.kind = 'moderator_remove', 'moderator', 'vip'), NEW.occurred_at,
+           NEW.actor_id, NEW.offset
+    WHERE changes() = 0;
+END;
+
+-- A ban, timeout or unban closes the viewer's open bans (a timeout that had already expired closes at its
+-- expiry); a ban or timeout then opens its own. A timeout ends `duration_secs` after it, else at its
+-- `expires_at` (to the millisecond).
+CREATE TRIGGER project_moderation AFTER INSERT ON events
+WHEN NEW.kind IN ('ban', 'timeout', 'unban') AND NEW.target_id IS NOT NULL
+BEGIN
+    UPDATE bans
+    SET lifted_at = iif(expires_at IS NOT NULL AND expires_at < NEW.occurred_at, expires_at, NEW.occurred_at),
+        lifted_by = NEW.actor_id,
+        lift_offset = NEW.offset
+    WHERE channel_id = NEW.channel_id AND viewer_id = NEW.target_id AND lifted_at IS NULL;
+    INSERT INTO bans (channel_id, viewer_id, banned_by, reason, banned_at, expires_at, ban_offset)
+    SELECT NEW.channel_id, NEW.target_id, NEW.actor_id, NEW.data ->> '$.reason', NEW.occurred_at,
+           iif(NEW.kind = 'ban', NULL,
+               coalesce(NEW.occurred_at + (NEW.data ->> '$.duration_secs') * 1000000000,
+                        CAST(unixepoch(NEW.data ->> '$.expires_at', 'subsec') * 1000 AS INTEGER) * 1000000)),
+           NEW.offset
+    WHERE NEW.kind != 'unban';
+END;

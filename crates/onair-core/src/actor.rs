@@ -18,6 +18,10 @@ impl Actor {
     /// An actor whose display name is its login.
     pub fn new(id: impl Into<String>, login: impl Into<String>) -> Self {
         let login = login.into();
-        Actor { id: id.into(), display_name: login.clone(), login }
+        Actor {
+            id: id.into(),
+            display_name: login.clone(),
+            login,
+        }
     }
 }

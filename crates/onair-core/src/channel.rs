@@ -18,6 +18,10 @@ pub struct ChannelRef {
 impl ChannelRef {
     /// A channel without a separate chat room.
     pub fn new(platform_id: impl Into<String>, slug: impl Into<String>) -> Self {
-        ChannelRef { platform_id: platform_id.into(), slug: slug.into(), chatroom_id: None }
+        ChannelRef {
+            platform_id: platform_id.into(),
+            slug: slug.into(),
+            chatroom_id: None,
+        }
     }
 }

@@ -19,7 +19,10 @@ pub struct ConnectionId {
 impl ConnectionId {
     /// A connection to `name` on `platform`.
     pub fn new(platform: Platform, name: impl Into<String>) -> Self {
-        ConnectionId { platform, name: name.into() }
+        ConnectionId {
+            platform,
+            name: name.into(),
+        }
     }
 }
 
@@ -87,11 +90,20 @@ mod tests {
 
     #[test]
     fn states_serialise_with_a_tag_and_milliseconds() {
-        let s = ConnectionState::Reconnecting { attempt: 2, next_in: Duration::from_millis(1500) };
+        let s = ConnectionState::Reconnecting {
+            attempt: 2,
+            next_in: Duration::from_millis(1500),
+        };
         let json = serde_json::to_value(&s).unwrap();
-        assert_eq!(json, serde_json::json!({"state": "reconnecting", "attempt": 2, "next_in_ms": 1500}));
+        assert_eq!(
+            json,
+            serde_json::json!({"state": "reconnecting", "attempt": 2, "next_in_ms": 1500})
+        );
         assert_eq!(serde_json::from_value::<ConnectionState>(json).unwrap(), s);
         assert_eq!(s.name(), "reconnecting");
-        assert_eq!(serde_json::to_value(ConnectionState::Connected).unwrap()["state"], "connected");
+        assert_eq!(
+            serde_json::to_value(ConnectionState::Connected).unwrap()["state"],
+            "connected"
+        );
     }
 }

@@ -187,7 +187,9 @@ struct EventV1 {
 impl<'de> Deserialize<'de> for Event {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let v = EventV1::deserialize(d)?;
-        let data_json = v.data.unwrap_or_else(|| serde_json::Value::Object(Default::default()));
+        let data_json = v
+            .data
+            .unwrap_or_else(|| serde_json::Value::Object(Default::default()));
         let data = EventData::from_value(v.kind, data_json)
             .map_err(|e| D::Error::custom(format_args!("`data` of a `{}` event: {e}", v.kind)))?;
         Ok(Event {
@@ -212,7 +214,9 @@ mod tests {
     use crate::{ChatMessage, Emote, Moderation, ReplyTo};
 
     fn chat() -> Event {
-        let at = DateTime::parse_from_rfc3339("2026-05-22T18:42:07.123456789Z").unwrap().to_utc();
+        let at = DateTime::parse_from_rfc3339("2026-05-22T18:42:07.123456789Z")
+            .unwrap()
+            .to_utc();
         Event {
             offset: Some(Offset(42)),
             id: Uuid::parse_str("0191d6a8-5f00-7000-8000-000000000001").unwrap(),
@@ -229,10 +233,17 @@ mod tests {
             source_id: Some("3f1c9a52-7b1e-4d0a-9c55-1e2f8a6b0d41".into()),
             data: EventData::ChatMessage(ChatMessage {
                 text: "gg 🔥 naïve café".into(),
-                emotes: vec![Emote { id: "37226".into(), name: "KEKW".into() }],
+                emotes: vec![Emote {
+                    id: "37226".into(),
+                    name: "KEKW".into(),
+                }],
                 badges: vec![],
                 color: Some("#FF9D00".into()),
-                reply_to: Some(ReplyTo { message_id: "m1".into(), login: "alice".into(), text: "hi".into() }),
+                reply_to: Some(ReplyTo {
+                    message_id: "m1".into(),
+                    login: "alice".into(),
+                    text: "hi".into(),
+                }),
             }),
             raw: None,
         }
@@ -247,16 +258,30 @@ mod tests {
         // serde_json::Map sorts keys, so check order on the text itself.
         let mut last = 0;
         for key in [
-            "offset", "id", "platform", "channel", "kind", "actor", "target", "occurred_at", "received_at",
-            "source_id", "data",
+            "offset",
+            "id",
+            "platform",
+            "channel",
+            "kind",
+            "actor",
+            "target",
+            "occurred_at",
+            "received_at",
+            "source_id",
+            "data",
         ] {
-            let at = line.find(&format!("\"{key}\":")).unwrap_or_else(|| panic!("{key} missing in {line}"));
+            let at = line
+                .find(&format!("\"{key}\":"))
+                .unwrap_or_else(|| panic!("{key} missing in {line}"));
             assert!(at >= last, "{key} out of order in {line}");
             last = at;
             assert!(keys.contains(&key.to_string()));
         }
         assert_eq!(keys.len(), 11, "no other top-level key: {line}");
-        assert!(line.contains(r#""occurred_at":"2026-05-22T18:42:07.123456789Z""#), "{line}");
+        assert!(
+            line.contains(r#""occurred_at":"2026-05-22T18:42:07.123456789Z""#),
+            "{line}"
+        );
         assert!(line.contains(r#""kind":"chat_message""#));
         assert!(line.contains(r#""target":null"#));
     }
@@ -270,9 +295,16 @@ mod tests {
     #[test]
     fn absent_values_are_null_not_missing() {
         let mut e = chat();
-        e.data = EventData::Timeout(Moderation { reason: None, duration_secs: Some(600), expires_at: None });
+        e.data = EventData::Timeout(Moderation {
+            reason: None,
+            duration_secs: Some(600),
+            expires_at: None,
+        });
         let v: serde_json::Value = serde_json::from_str(&e.to_json_line()).unwrap();
-        assert_eq!(v["data"], serde_json::json!({"reason": null, "duration_secs": 600, "expires_at": null}));
+        assert_eq!(
+            v["data"],
+            serde_json::json!({"reason": null, "duration_secs": 600, "expires_at": null})
+        );
     }
 
     #[test]

@@ -133,7 +133,8 @@ pub trait Login: Send + Sync {
     /// Starts a sign-in: what the user must open or type.
     async fn begin(&self) -> Result<LoginChallenge, PlatformError>;
     /// Finishes the sign-in started by `challenge`.
-    async fn complete(&self, challenge: &LoginChallenge, grant: LoginGrant) -> Result<Session, PlatformError>;
+    async fn complete(&self, challenge: &LoginChallenge, grant: LoginGrant)
+    -> Result<Session, PlatformError>;
     /// Exchanges the refresh token for a new access token.
     async fn refresh(&self, session: &Session) -> Result<Session, PlatformError>;
     /// Revokes the session's tokens at the platform (sign out).

@@ -161,6 +161,12 @@ mod tests {
             assert_eq!(serde_json::to_value(k).unwrap(), serde_json::json!(k.as_str()));
         }
         assert_eq!(EventKind::ALL.len(), 32);
-        assert!("chat".parse::<EventKind>().unwrap_err().to_string().contains("docs/events.md"));
+        assert!(
+            "chat"
+                .parse::<EventKind>()
+                .unwrap_err()
+                .to_string()
+                .contains("docs/events.md")
+        );
     }
 }

@@ -8,7 +8,11 @@ use crate::*;
 
 /// The channel samples happen in.
 pub fn channel() -> ChannelRef {
-    ChannelRef { platform_id: "4781203".into(), slug: "nebulacast".into(), chatroom_id: Some("4760932".into()) }
+    ChannelRef {
+        platform_id: "4781203".into(),
+        slug: "nebulacast".into(),
+        chatroom_id: Some("4760932".into()),
+    }
 }
 
 /// A fixed start time for samples, so tests are repeatable.
@@ -17,9 +21,22 @@ pub fn epoch() -> DateTime<Utc> {
 }
 
 fn actor(n: u32) -> Actor {
-    let logins = ["pixelwitch", "KEKW_enjoyer", "bob", "alice_k", "модератор", "日本のファン", "ZedZero", "café_noir"];
+    let logins = [
+        "pixelwitch",
+        "KEKW_enjoyer",
+        "bob",
+        "alice_k",
+        "модератор",
+        "日本のファン",
+        "ZedZero",
+        "café_noir",
+    ];
     let login = logins[n as usize % logins.len()];
-    Actor { id: format!("{}", 19_283_746 + n), login: login.to_lowercase(), display_name: login.to_owned() }
+    Actor {
+        id: format!("{}", 19_283_746 + n),
+        login: login.to_lowercase(),
+        display_name: login.to_owned(),
+    }
 }
 
 /// One event of every kind, each with every field of its data set, in [`EventKind::ALL`] order.
@@ -83,7 +100,16 @@ pub fn every_kind(platform: Platform) -> Vec<Event> {
 fn poll(state: &str) -> Poll {
     Poll {
         title: "Best map?".into(),
-        options: vec![PollOption { label: "Dust 2".into(), votes: 12 }, PollOption { label: "Mirage".into(), votes: 7 }],
+        options: vec![
+            PollOption {
+                label: "Dust 2".into(),
+                votes: 12,
+            },
+            PollOption {
+                label: "Mirage".into(),
+                votes: 7,
+            },
+        ],
         state: Some(state.into()),
     }
 }
@@ -94,7 +120,11 @@ fn data_of(kind: EventKind, at: DateTime<Utc>) -> EventData {
         title: Some("ranked grind 🔥".into()),
         category: Some("Counter-Strike 2".into()),
     };
-    let pinned = PinnedMessage { message_id: "5e8d1b20".into(), text: Some("!crosshair".into()), duration_secs: Some(1200) };
+    let pinned = PinnedMessage {
+        message_id: "5e8d1b20".into(),
+        text: Some("!crosshair".into()),
+        duration_secs: Some(1200),
+    };
     let moderation = |d: Option<u64>| Moderation {
         reason: Some("spam".into()),
         duration_secs: d,
@@ -103,12 +133,30 @@ fn data_of(kind: EventKind, at: DateTime<Utc>) -> EventData {
     match kind {
         EventKind::ChatMessage => EventData::ChatMessage(ChatMessage {
             text: "gg that clutch was insane 🔥 naïve café [emote:37226:KEKW]".into(),
-            emotes: vec![Emote { id: "37226".into(), name: "KEKW".into() }],
-            badges: vec![Badge { kind: "subscriber".into(), count: Some(6) }, Badge { kind: "og".into(), count: None }],
+            emotes: vec![Emote {
+                id: "37226".into(),
+                name: "KEKW".into(),
+            }],
+            badges: vec![
+                Badge {
+                    kind: "subscriber".into(),
+                    count: Some(6),
+                },
+                Badge {
+                    kind: "og".into(),
+                    count: None,
+                },
+            ],
             color: Some("#FF9D00".into()),
-            reply_to: Some(ReplyTo { message_id: "5e8d1b20".into(), login: "alice_k".into(), text: "crosshair?".into() }),
+            reply_to: Some(ReplyTo {
+                message_id: "5e8d1b20".into(),
+                login: "alice_k".into(),
+                text: "crosshair?".into(),
+            }),
         }),
-        EventKind::MessageDeleted => EventData::MessageDeleted(MessageRef { message_id: "3f1c9a52".into() }),
+        EventKind::MessageDeleted => EventData::MessageDeleted(MessageRef {
+            message_id: "3f1c9a52".into(),
+        }),
         EventKind::MessagePinned => EventData::MessagePinned(pinned),
         EventKind::MessageUnpinned => EventData::MessageUnpinned(pinned),
         EventKind::ChatCleared => EventData::ChatCleared(Empty {}),
@@ -126,9 +174,10 @@ fn data_of(kind: EventKind, at: DateTime<Utc>) -> EventData {
             is_gift: false,
             message: Some("half a year!".into()),
         }),
-        EventKind::SubscriptionEnd => {
-            EventData::SubscriptionEnd(SubscriptionEnd { tier: Some("1000".into()), is_gift: false })
-        }
+        EventKind::SubscriptionEnd => EventData::SubscriptionEnd(SubscriptionEnd {
+            tier: Some("1000".into()),
+            is_gift: false,
+        }),
         EventKind::SubscriptionGift => EventData::SubscriptionGift(SubscriptionGift {
             quantity: 2,
             recipients: vec!["bob".into(), "zedzero".into()],
@@ -145,23 +194,38 @@ fn data_of(kind: EventKind, at: DateTime<Utc>) -> EventData {
         EventKind::StreamOnline => EventData::StreamOnline(stream),
         EventKind::StreamOffline => EventData::StreamOffline(stream),
         EventKind::StreamUpdated => EventData::StreamUpdated(stream),
-        EventKind::Raid => EventData::Raid(Raid { viewers: Some(321), message: None }),
-        EventKind::RaidOut => EventData::RaidOut(Raid { viewers: Some(87), message: Some("go say hi".into()) }),
-        EventKind::Cheer => {
-            EventData::Cheer(Cheer { amount: 100, currency: Currency::Kicks, message: Some("Cheer100 gg".into()) })
-        }
-        EventKind::RewardRedeemed => {
-            EventData::RewardRedeemed(RewardRedeemed { title: "Hydrate".into(), input: Some("now!".into()) })
-        }
+        EventKind::Raid => EventData::Raid(Raid {
+            viewers: Some(321),
+            message: None,
+        }),
+        EventKind::RaidOut => EventData::RaidOut(Raid {
+            viewers: Some(87),
+            message: Some("go say hi".into()),
+        }),
+        EventKind::Cheer => EventData::Cheer(Cheer {
+            amount: 100,
+            currency: Currency::Kicks,
+            message: Some("Cheer100 gg".into()),
+        }),
+        EventKind::RewardRedeemed => EventData::RewardRedeemed(RewardRedeemed {
+            title: "Hydrate".into(),
+            input: Some("now!".into()),
+        }),
         EventKind::PollUpdate => EventData::PollUpdate(poll("active")),
         EventKind::PollEnd => EventData::PollEnd(poll("ended")),
         EventKind::Prediction => EventData::Prediction(poll("locked")),
         EventKind::LeaderboardUpdate => EventData::LeaderboardUpdate(serde_json::json!({
             "channel_id": 4781203, "leaderboard": [{"user_id": 5512093, "username": "bob", "quantity": 40}]
         })),
-        EventKind::MemberJoin => EventData::MemberJoin(Member { guild_id: "81384788765712384".into() }),
-        EventKind::MemberLeave => EventData::MemberLeave(Member { guild_id: "81384788765712384".into() }),
-        EventKind::Unknown => EventData::Unknown(Unknown { name: "App\\Events\\BrandNewEvent".into() }),
+        EventKind::MemberJoin => EventData::MemberJoin(Member {
+            guild_id: "81384788765712384".into(),
+        }),
+        EventKind::MemberLeave => EventData::MemberLeave(Member {
+            guild_id: "81384788765712384".into(),
+        }),
+        EventKind::Unknown => EventData::Unknown(Unknown {
+            name: "App\\Events\\BrandNewEvent".into(),
+        }),
     }
 }
 
@@ -177,7 +241,11 @@ pub struct Traffic {
 impl Traffic {
     /// A generator seeded with `seed`, drawing chatters from `chatters` viewers.
     pub fn new(seed: u64, chatters: u32) -> Self {
-        Traffic { state: seed | 1, chatters: chatters.max(1), next: 0 }
+        Traffic {
+            state: seed | 1,
+            chatters: chatters.max(1),
+            next: 0,
+        }
     }
 
     fn rand(&mut self) -> u64 {
@@ -195,9 +263,17 @@ impl Traffic {
     fn viewer(&mut self) -> Actor {
         // Half the messages come from 5% of the chatters.
         let pool = u64::from(self.chatters);
-        let n = if self.below(2) == 0 { self.below(pool / 20 + 1) } else { self.below(pool) };
+        let n = if self.below(2) == 0 {
+            self.below(pool / 20 + 1)
+        } else {
+            self.below(pool)
+        };
         let login = format!("{}_{n}", WORDS[(n % WORDS.len() as u64) as usize]);
-        Actor { id: format!("{}", 10_000_000 + n), display_name: login.to_uppercase(), login }
+        Actor {
+            id: format!("{}", 10_000_000 + n),
+            display_name: login.to_uppercase(),
+            login,
+        }
     }
 
     fn text(&mut self, min: usize, max: usize) -> String {
@@ -214,9 +290,44 @@ impl Traffic {
 }
 
 const WORDS: &[&str] = &[
-    "gg", "clutch", "insane", "KEKW", "lol", "what", "was", "that", "no", "way", "🔥", "😂", "café", "naïve",
-    "привет", "日本語", "pog", "W", "L", "chat", "is", "this", "real", "streamer", "ranked", "grind", "map",
-    "again", "first", "time", "here", "love", "the", "stream", "hello", "from", "brazil", "¡increíble!",
+    "gg",
+    "clutch",
+    "insane",
+    "KEKW",
+    "lol",
+    "what",
+    "was",
+    "that",
+    "no",
+    "way",
+    "🔥",
+    "😂",
+    "café",
+    "naïve",
+    "привет",
+    "日本語",
+    "pog",
+    "W",
+    "L",
+    "chat",
+    "is",
+    "this",
+    "real",
+    "streamer",
+    "ranked",
+    "grind",
+    "map",
+    "again",
+    "first",
+    "time",
+    "here",
+    "love",
+    "the",
+    "stream",
+    "hello",
+    "from",
+    "brazil",
+    "¡increíble!",
 ];
 
 impl Iterator for Traffic {
@@ -233,7 +344,10 @@ impl Iterator for Traffic {
                 let emotes = (0..self.below(3))
                     .map(|_| {
                         let n = self.below(400_000);
-                        Emote { id: n.to_string(), name: WORDS[(n % 38) as usize].to_owned() }
+                        Emote {
+                            id: n.to_string(),
+                            name: WORDS[(n % 38) as usize].to_owned(),
+                        }
                     })
                     .collect();
                 let reply_to = (self.below(10) == 0).then(|| ReplyTo {
@@ -242,7 +356,10 @@ impl Iterator for Traffic {
                     text: self.text(20, 120),
                 });
                 let badges = (0..self.below(3))
-                    .map(|b| Badge { kind: ["subscriber", "og", "vip"][b as usize].into(), count: Some(6) })
+                    .map(|b| Badge {
+                        kind: ["subscriber", "og", "vip"][b as usize].into(),
+                        count: Some(6),
+                    })
                     .collect();
                 let data = EventData::ChatMessage(ChatMessage {
                     text: self.text(20, 300),
@@ -264,7 +381,9 @@ impl Iterator for Traffic {
                 (EventData::Subscription(data), None)
             }
             985..=989 => {
-                let recipients = (0..1 + self.below(5)).map(|_| self.viewer().login).collect::<Vec<_>>();
+                let recipients = (0..1 + self.below(5))
+                    .map(|_| self.viewer().login)
+                    .collect::<Vec<_>>();
                 let data = SubscriptionGift {
                     quantity: recipients.len() as u32,
                     recipients,
@@ -282,8 +401,16 @@ impl Iterator for Traffic {
                 };
                 (EventData::Timeout(data), target)
             }
-            996..=997 => (EventData::MessageDeleted(MessageRef { message_id: Uuid::from_u64_pair(self.rand(), 7).to_string() }), None),
-            _ => (EventData::FollowerCount(FollowerCount { count: 10_000 + i }), None),
+            996..=997 => (
+                EventData::MessageDeleted(MessageRef {
+                    message_id: Uuid::from_u64_pair(self.rand(), 7).to_string(),
+                }),
+                None,
+            ),
+            _ => (
+                EventData::FollowerCount(FollowerCount { count: 10_000 + i }),
+                None,
+            ),
         };
         let kind = data.kind();
         Some(Event {

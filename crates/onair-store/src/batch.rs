@@ -1,22 +1,23 @@
 //! Commits one batch of events in one transaction: channels and viewers upserted, event rows inserted
-//! with multi-row statements (duplicates skipped by the `(platform, source_id)` index), chat text indexed,
-//! projections applied, connection states logged. All or nothing.
+//! with multi-row statements (the schema's triggers project them as they go in; duplicates are skipped by
+//! the dedup key), chat text indexed, connection states logged. All or nothing.
 
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use onair_core::{Actor, ConnectionId, ConnectionState, Event, Offset, Platform};
 use sqlx::{AssertSqlSafe, Connection, Row, SqliteConnection};
+use xxhash_rust::xxh3::Xxh3;
 
 use crate::codec::{json, to_ns};
-use crate::projection::{self, Projected};
 
-/// Rows per multi-row `INSERT INTO events`: 14 parameters each, well under SQLite's variable limit.
+/// Rows per multi-row `INSERT INTO events`: 15 parameters each, well under SQLite's variable limit.
 const EVENT_ROWS_PER_STATEMENT: usize = 64;
 /// Rows per multi-row viewer upsert (6 parameters each).
 const VIEWER_ROWS_PER_STATEMENT: usize = 128;
-/// Rows per multi-row full-text insert (2 parameters each).
-const FTS_ROWS_PER_STATEMENT: usize = 256;
+/// Rows per multi-row full-text insert (2 parameters each): one statement per batch, since FTS5 flushes
+/// its pending terms at every statement.
+const FTS_ROWS_PER_STATEMENT: usize = 4096;
 
 /// What happened to one appended event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,17 +42,42 @@ struct ChannelRow {
     chatroom_id: Option<String>,
 }
 
-/// The writer's connection and what it remembers between batches.
+/// A viewer as last written, so a chatter seen again soon needs no write.
+#[derive(Clone)]
+struct ViewerRow {
+    id: i64,
+    login: String,
+    display_name: String,
+    first_seen_at: i64,
+    last_seen_at: i64,
+}
+
+/// `viewers.last_seen_at` is kept to this precision (ns): a viewer seen again within it is not rewritten.
+const LAST_SEEN_PRECISION_NS: i64 = 60_000_000_000;
+/// The most viewers remembered between batches (about 100 bytes each); the memory is cleared past it.
+const VIEWER_CACHE_LIMIT: usize = 50_000;
+
+type ViewerKey = (Platform, String);
+
+/// The writer's connection and what it remembers between batches (only what has committed).
 pub(crate) struct BatchWriter {
     conn: SqliteConnection,
     next_offset: i64,
     channels: HashMap<(Platform, String), ChannelRow>,
+    viewers: HashMap<ViewerKey, ViewerRow>,
 }
 
 impl BatchWriter {
     pub(crate) async fn new(mut conn: SqliteConnection) -> Result<Self, sqlx::Error> {
-        let last: Option<i64> = sqlx::query_scalar("SELECT max(offset) FROM events").fetch_one(&mut conn).await?;
-        Ok(BatchWriter { conn, next_offset: last.unwrap_or(0) + 1, channels: HashMap::new() })
+        let last: Option<i64> = sqlx::query_scalar("SELECT max(offset) FROM events")
+            .fetch_one(&mut conn)
+            .await?;
+        Ok(BatchWriter {
+            conn,
+            next_offset: last.unwrap_or(0) + 1,
+            channels: HashMap::new(),
+            viewers: HashMap::new(),
+        })
     }
 
     pub(crate) fn connection(&mut self) -> &mut SqliteConnection {
@@ -66,54 +92,66 @@ impl BatchWriter {
     ) -> Result<Vec<Appended>, sqlx::Error> {
         let mut tx = self.conn.begin_with("BEGIN IMMEDIATE").await?;
         let (channel_ids, new_channels) = resolve_channels(&mut tx, &self.channels, events).await?;
-        let viewer_ids = upsert_viewers(&mut tx, events).await?;
+        let (viewer_ids, written_viewers) = upsert_viewers(&mut tx, &self.viewers, events).await?;
         let first = self.next_offset;
-        let offsets: Vec<i64> = (first..).take(events.len()).collect();
-        let inserted = insert_events(&mut tx, events, &offsets, &channel_ids, &viewer_ids).await?;
-        index_chat(&mut tx, events, &offsets, &inserted).await?;
-
-        let mut outcome = Vec::with_capacity(events.len());
-        for (i, event) in events.iter().enumerate() {
-            if inserted.contains(&offsets[i]) {
-                if projection::projects(&event.data) {
-                    let p = Projected {
-                        event,
-                        offset: offsets[i],
-                        channel_id: channel_ids[i],
-                        actor_id: viewer_id(&viewer_ids, event.platform, event.actor.as_ref()),
-                        target_id: viewer_id(&viewer_ids, event.platform, event.target.as_ref()),
-                    };
-                    projection::apply(&mut tx, &p).await?;
-                }
-                outcome.push(Appended { offset: Offset(offsets[i]), duplicate: false });
+        let rows: Vec<EventRow<'_>> = events
+            .iter()
+            .zip(first..)
+            .zip(channel_ids)
+            .map(|((event, offset), channel_id)| EventRow {
+                event,
+                offset,
+                channel_id,
+                actor_id: viewer_id(&viewer_ids, event.platform, event.actor.as_ref()),
+                target_id: viewer_id(&viewer_ids, event.platform, event.target.as_ref()),
+                dedup_key: event
+                    .source_id
+                    .as_deref()
+                    .map(|id| dedup_key(event.platform, id, 0)),
+            })
+            .collect();
+        let mut inserted = insert_events(&mut tx, &rows).await?;
+        let mut outcome = Vec::with_capacity(rows.len());
+        for row in &rows {
+            if inserted.contains(&row.offset) {
+                outcome.push(Appended {
+                    offset: Offset(row.offset),
+                    duplicate: false,
+                });
             } else {
-                let existing: i64 = sqlx::query_scalar("SELECT offset FROM events WHERE platform = ? AND source_id = ?")
-                    .bind(event.platform.as_str())
-                    .bind(&event.source_id)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                outcome.push(Appended { offset: Offset(existing), duplicate: true });
+                let (appended, retried) = resolve_conflict(&mut tx, row).await?;
+                if retried {
+                    inserted.insert(row.offset);
+                }
+                outcome.push(appended);
             }
         }
+        index_chat(&mut tx, &rows, &inserted).await?;
         for change in states {
-            sqlx::query("INSERT INTO connection_log (platform, connection, state, detail, at) VALUES (?, ?, ?, ?, ?)")
-                .bind(change.id.platform.as_str())
-                .bind(&change.id.name)
-                .bind(change.state.name())
-                .bind(json(&change.state))
-                .bind(to_ns(change.at))
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "INSERT INTO connection_log (platform, connection, state, detail, at) VALUES (?, ?, ?, ?, ?)",
+            )
+            .bind(change.id.platform.as_str())
+            .bind(&change.id.name)
+            .bind(change.state.name())
+            .bind(json(&change.state))
+            .bind(to_ns(change.at))
+            .execute(&mut *tx)
+            .await?;
         }
         tx.commit().await?;
         // Only now are the new ids real: a rolled-back batch must not leave them cached.
-        self.next_offset = first + i64::try_from(events.len()).unwrap_or(i64::MAX - first);
+        self.next_offset = first + i64::try_from(rows.len()).unwrap_or(i64::MAX - first);
         self.channels.extend(new_channels);
+        if self.viewers.len() + written_viewers.len() > VIEWER_CACHE_LIMIT {
+            self.viewers.clear();
+        }
+        self.viewers.extend(written_viewers);
         Ok(outcome)
     }
 }
 
-fn viewer_id(ids: &HashMap<(Platform, String), i64>, platform: Platform, actor: Option<&Actor>) -> Option<i64> {
+fn viewer_id(ids: &HashMap<ViewerKey, i64>, platform: Platform, actor: Option<&Actor>) -> Option<i64> {
     actor.and_then(|a| ids.get(&(platform, a.id.clone())).copied())
 }
 
@@ -147,7 +185,14 @@ async fn resolve_channels(
                 .fetch_one(&mut *conn)
                 .await?;
                 let id: i64 = row.try_get(0)?;
-                fresh.insert(key, ChannelRow { id, slug: c.slug.clone(), chatroom_id: row.try_get(1)? });
+                fresh.insert(
+                    key,
+                    ChannelRow {
+                        id,
+                        slug: c.slug.clone(),
+                        chatroom_id: row.try_get(1)?,
+                    },
+                );
                 id
             }
         };
@@ -156,11 +201,13 @@ async fn resolve_channels(
     Ok((ids, fresh))
 }
 
-/// Upserts every actor and target of the batch (once each) and returns their `viewers.id`.
+/// Upserts the batch's actors and targets that are new or changed (once each) and returns the
+/// `viewers.id` of all of them, with the rows written (to remember after the commit).
 async fn upsert_viewers(
     conn: &mut SqliteConnection,
+    known: &HashMap<ViewerKey, ViewerRow>,
     events: &[&Event],
-) -> Result<HashMap<(Platform, String), i64>, sqlx::Error> {
+) -> Result<(HashMap<ViewerKey, i64>, Vec<(ViewerKey, ViewerRow)>), sqlx::Error> {
     // The latest sighting of each viewer in the batch wins; first/last seen span the batch.
     let mut seen: HashMap<(Platform, &str), (&Actor, i64, i64)> = HashMap::new();
     for event in events {
@@ -177,9 +224,24 @@ async fn upsert_viewers(
                 .or_insert((actor, at, at));
         }
     }
-    let rows: Vec<_> = seen.into_iter().collect();
-    let mut ids = HashMap::with_capacity(rows.len());
-    for chunk in rows.chunks(VIEWER_ROWS_PER_STATEMENT) {
+    let mut ids = HashMap::with_capacity(seen.len());
+    let mut stale = Vec::new();
+    for ((platform, id), (actor, first, last)) in seen {
+        let key = (platform, id.to_owned());
+        match known.get(&key) {
+            Some(row)
+                if row.login == actor.login
+                    && row.display_name == actor.display_name
+                    && first >= row.first_seen_at
+                    && last < row.last_seen_at + LAST_SEEN_PRECISION_NS =>
+            {
+                ids.insert(key, row.id);
+            }
+            _ => stale.push((key, actor, first, last)),
+        }
+    }
+    let mut written = Vec::with_capacity(stale.len());
+    for chunk in stale.chunks(VIEWER_ROWS_PER_STATEMENT) {
         let sql = format!(
             "INSERT INTO viewers (platform, platform_user_id, login, display_name, first_seen_at, last_seen_at) \
              VALUES {} ON CONFLICT (platform, platform_user_id) DO UPDATE SET \
@@ -187,82 +249,171 @@ async fn upsert_viewers(
              display_name = CASE WHEN excluded.last_seen_at >= last_seen_at THEN excluded.display_name ELSE display_name END, \
              first_seen_at = min(first_seen_at, excluded.first_seen_at), \
              last_seen_at = max(last_seen_at, excluded.last_seen_at) \
-             RETURNING id, platform, platform_user_id",
+             RETURNING id, platform, platform_user_id, login, display_name, first_seen_at, last_seen_at",
             placeholders(6, chunk.len())
         );
         let mut q = sqlx::query(AssertSqlSafe(sql));
-        for ((platform, _), (actor, first, last)) in chunk {
-            q = q.bind(platform.as_str()).bind(&actor.id).bind(&actor.login).bind(&actor.display_name);
+        for ((platform, _), actor, first, last) in chunk {
+            q = q
+                .bind(platform.as_str())
+                .bind(&actor.id)
+                .bind(&actor.login)
+                .bind(&actor.display_name);
             q = q.bind(*first).bind(*last);
         }
         for row in q.fetch_all(&mut *conn).await? {
             let platform: String = row.try_get(1)?;
             let platform = platform.parse().map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
-            ids.insert((platform, row.try_get(2)?), row.try_get(0)?);
+            let key: ViewerKey = (platform, row.try_get(2)?);
+            let viewer = ViewerRow {
+                id: row.try_get(0)?,
+                login: row.try_get(3)?,
+                display_name: row.try_get(4)?,
+                first_seen_at: row.try_get(5)?,
+                last_seen_at: row.try_get(6)?,
+            };
+            ids.insert(key.clone(), viewer.id);
+            written.push((key, viewer));
         }
     }
-    Ok(ids)
+    Ok((ids, written))
 }
 
-/// Inserts the event rows; returns the offsets actually inserted (the others were duplicates).
+/// An event with everything its row needs.
+struct EventRow<'a> {
+    event: &'a Event,
+    offset: i64,
+    channel_id: i64,
+    actor_id: Option<i64>,
+    target_id: Option<i64>,
+    dedup_key: Option<i64>,
+}
+
+/// The 64-bit dedup key the store keeps for a platform's message id (`events.dedup_key`). `salt` moves
+/// past the (rare) collision of two different ids on one key. The hash (XXH3) is fixed: keys are stored.
+pub fn dedup_key(platform: Platform, source_id: &str, salt: u64) -> i64 {
+    let mut hasher = Xxh3::with_seed(salt);
+    hasher.update(platform.as_str().as_bytes());
+    hasher.update(&[0]);
+    hasher.update(source_id.as_bytes());
+    i64::from_ne_bytes(hasher.digest().to_ne_bytes())
+}
+
+/// Inserts the event rows; returns the offsets actually inserted (the others hit an existing dedup key).
 async fn insert_events(
     conn: &mut SqliteConnection,
-    events: &[&Event],
-    offsets: &[i64],
-    channel_ids: &[i64],
-    viewer_ids: &HashMap<(Platform, String), i64>,
+    rows: &[EventRow<'_>],
 ) -> Result<HashSet<i64>, sqlx::Error> {
-    let mut inserted = HashSet::with_capacity(events.len());
-    for (start, chunk) in (0..events.len()).step_by(EVENT_ROWS_PER_STATEMENT).map(|s| {
-        let end = (s + EVENT_ROWS_PER_STATEMENT).min(events.len());
-        (s, &events[s..end])
-    }) {
+    let mut inserted = HashSet::with_capacity(rows.len());
+    for chunk in rows.chunks(EVENT_ROWS_PER_STATEMENT) {
         let sql = format!(
             "INSERT INTO events (offset, id, platform, channel_id, kind, actor_id, target_id, actor, target, \
-             occurred_at, received_at, source_id, data, raw) VALUES {} ON CONFLICT DO NOTHING RETURNING offset",
-            placeholders(14, chunk.len())
+             occurred_at, received_at, source_id, data, raw, dedup_key) VALUES {} ON CONFLICT DO NOTHING",
+            placeholders(15, chunk.len())
         );
         let mut q = sqlx::query(AssertSqlSafe(sql));
-        for (i, event) in chunk.iter().enumerate() {
-            let at = start + i;
+        for row in chunk {
+            let event = row.event;
             q = q
-                .bind(offsets[at])
+                .bind(row.offset)
                 .bind(event.id.as_bytes().as_slice().to_vec())
                 .bind(event.platform.as_str())
-                .bind(channel_ids[at])
+                .bind(row.channel_id)
                 .bind(event.kind().as_str())
-                .bind(viewer_id(viewer_ids, event.platform, event.actor.as_ref()))
-                .bind(viewer_id(viewer_ids, event.platform, event.target.as_ref()))
+                .bind(row.actor_id)
+                .bind(row.target_id)
                 .bind(event.actor.as_ref().map(json))
                 .bind(event.target.as_ref().map(json))
                 .bind(to_ns(event.occurred_at))
                 .bind(to_ns(event.received_at))
                 .bind(event.source_id.as_deref())
                 .bind(json(&event.data))
-                .bind(event.raw.as_ref().map(|r| r.get()));
+                .bind(event.raw.as_ref().map(|r| r.get()))
+                .bind(row.dedup_key);
         }
-        for row in q.fetch_all(&mut *conn).await? {
-            inserted.insert(row.try_get::<i64, _>(0)?);
+        let written = q.execute(&mut *conn).await?.rows_affected();
+        let (first, last) = (chunk[0].offset, chunk[chunk.len() - 1].offset);
+        if written == chunk.len() as u64 {
+            inserted.extend(first..=last);
+        } else {
+            // Some hit an existing key (rare): ask which offsets made it.
+            let made: Vec<i64> = sqlx::query_scalar("SELECT offset FROM events WHERE offset BETWEEN ? AND ?")
+                .bind(first)
+                .bind(last)
+                .fetch_all(&mut *conn)
+                .await?;
+            inserted.extend(made);
         }
     }
     Ok(inserted)
 }
 
-/// Adds the text of newly inserted chat messages to the full-text index.
+/// An event whose dedup key was taken: a duplicate when the holder has the same platform and source id
+/// (answered with the holder's offset); otherwise a hash collision, and the event is inserted under the
+/// next free salted key. Returns whether it was inserted.
+async fn resolve_conflict(
+    conn: &mut SqliteConnection,
+    row: &EventRow<'_>,
+) -> Result<(Appended, bool), sqlx::Error> {
+    let (platform, source_id) = (
+        row.event.platform,
+        row.event.source_id.as_deref().unwrap_or_default(),
+    );
+    for salt in 0.. {
+        let key = dedup_key(platform, source_id, salt);
+        let holder = sqlx::query("SELECT offset, platform, source_id FROM events WHERE dedup_key = ?")
+            .bind(key)
+            .fetch_optional(&mut *conn)
+            .await?;
+        match holder {
+            Some(holder) => {
+                let same_platform = holder.try_get::<&str, _>(1)? == platform.as_str();
+                if same_platform && holder.try_get::<Option<&str>, _>(2)? == Some(source_id) {
+                    return Ok((
+                        Appended {
+                            offset: Offset(holder.try_get(0)?),
+                            duplicate: true,
+                        },
+                        false,
+                    ));
+                }
+            }
+            None => {
+                let moved = EventRow {
+                    dedup_key: Some(key),
+                    ..*row
+                };
+                insert_events(conn, std::slice::from_ref(&moved)).await?;
+                return Ok((
+                    Appended {
+                        offset: Offset(row.offset),
+                        duplicate: false,
+                    },
+                    true,
+                ));
+            }
+        }
+    }
+    unreachable!("a free key is found within 2^64 salts")
+}
+
+/// Adds the text of newly inserted chat messages to the full-text index (an index, not a projection:
+/// kept here, with the rows at hand, rather than re-parsing JSON in a trigger).
 async fn index_chat(
     conn: &mut SqliteConnection,
-    events: &[&Event],
-    offsets: &[i64],
+    rows: &[EventRow<'_>],
     inserted: &HashSet<i64>,
 ) -> Result<(), sqlx::Error> {
-    let texts: Vec<(i64, &str)> = events
+    let texts: Vec<(i64, &str)> = rows
         .iter()
-        .zip(offsets)
-        .filter(|(_, offset)| inserted.contains(offset))
-        .filter_map(|(e, offset)| e.chat_text().map(|t| (*offset, t)))
+        .filter(|row| inserted.contains(&row.offset))
+        .filter_map(|row| row.event.chat_text().map(|t| (row.offset, t)))
         .collect();
     for chunk in texts.chunks(FTS_ROWS_PER_STATEMENT) {
-        let sql = format!("INSERT INTO chat_fts (rowid, text) VALUES {}", placeholders(2, chunk.len()));
+        let sql = format!(
+            "INSERT INTO chat_fts (rowid, text) VALUES {}",
+            placeholders(2, chunk.len())
+        );
         let mut q = sqlx::query(AssertSqlSafe(sql));
         for (offset, text) in chunk {
             q = q.bind(*offset).bind(*text);

@@ -11,7 +11,8 @@ use crate::StoreError;
 
 /// A time as stored: nanoseconds since 1970-01-01 UTC (covers the years 1677 to 2262).
 pub(crate) fn to_ns(at: DateTime<Utc>) -> i64 {
-    at.timestamp_nanos_opt().unwrap_or(if at.timestamp() < 0 { i64::MIN } else { i64::MAX })
+    at.timestamp_nanos_opt()
+        .unwrap_or(if at.timestamp() < 0 { i64::MIN } else { i64::MAX })
 }
 
 /// The inverse of [`to_ns`].
@@ -39,20 +40,31 @@ pub(crate) fn event_from_row(row: &SqliteRow) -> Result<Event, StoreError> {
     let id: Vec<u8> = row.try_get(1)?;
     let id = uuid::Uuid::from_slice(&id).map_err(|e| corrupt(format!("id: {e}")))?;
     let platform: String = row.try_get(2)?;
-    let platform: Platform = platform.parse().map_err(|e: onair_core::UnknownPlatform| corrupt(e.to_string()))?;
+    let platform: Platform = platform
+        .parse()
+        .map_err(|e: onair_core::UnknownPlatform| corrupt(e.to_string()))?;
     let kind: String = row.try_get(6)?;
-    let kind: EventKind = kind.parse().map_err(|e: onair_core::UnknownKind| corrupt(e.to_string()))?;
+    let kind: EventKind = kind
+        .parse()
+        .map_err(|e: onair_core::UnknownKind| corrupt(e.to_string()))?;
     let actor = actor_from(row.try_get(7)?).map_err(|e| corrupt(format!("actor: {e}")))?;
     let target = actor_from(row.try_get(8)?).map_err(|e| corrupt(format!("target: {e}")))?;
     let data: String = row.try_get(12)?;
     let data = EventData::from_json(kind, &data).map_err(|e| corrupt(format!("data: {e}")))?;
     let raw: Option<String> = row.try_get(13)?;
-    let raw = raw.map(RawValue::from_string).transpose().map_err(|e| corrupt(format!("raw: {e}")))?;
+    let raw = raw
+        .map(RawValue::from_string)
+        .transpose()
+        .map_err(|e| corrupt(format!("raw: {e}")))?;
     Ok(Event {
         offset: Some(Offset(offset)),
         id,
         platform,
-        channel: ChannelRef { platform_id: row.try_get(3)?, slug: row.try_get(4)?, chatroom_id: row.try_get(5)? },
+        channel: ChannelRef {
+            platform_id: row.try_get(3)?,
+            slug: row.try_get(4)?,
+            chatroom_id: row.try_get(5)?,
+        },
         actor,
         target,
         occurred_at: from_ns(row.try_get(9)?),
@@ -73,7 +85,9 @@ mod tests {
 
     #[test]
     fn nanosecond_times_round_trip() {
-        let at = DateTime::parse_from_rfc3339("2026-05-22T18:42:07.123456789Z").unwrap().to_utc();
+        let at = DateTime::parse_from_rfc3339("2026-05-22T18:42:07.123456789Z")
+            .unwrap()
+            .to_utc();
         assert_eq!(from_ns(to_ns(at)), at);
         assert_eq!(to_ns(from_ns(0)), 0);
     }

@@ -25,7 +25,9 @@ pub enum StoreError {
         path: PathBuf,
     },
     /// The file is not an OnAir database, is damaged, or cannot be opened at all.
-    #[error("could not open the OnAir database at {path}: {source}; check that the path is an OnAir database and readable")]
+    #[error(
+        "could not open the OnAir database at {path}: {source}; check that the path is an OnAir database and readable"
+    )]
     Open {
         /// The database file.
         path: PathBuf,
@@ -49,7 +51,9 @@ pub enum StoreError {
     #[error("database query failed: {0}")]
     Query(#[from] sqlx::Error),
     /// A stored row does not decode (a damaged or hand-edited database).
-    #[error("event at offset {offset} is damaged in the database ({detail}); run `onair db stats` to check the file")]
+    #[error(
+        "event at offset {offset} is damaged in the database ({detail}); run `onair db stats` to check the file"
+    )]
     Corrupt {
         /// The offset of the bad row.
         offset: i64,
@@ -57,7 +61,9 @@ pub enum StoreError {
         detail: String,
     },
     /// A search text that full-text search cannot use.
-    #[error("cannot search for {text:?}: {detail}; search for words, e.g. --search \"gg wp\" or a prefix \"clut*\"")]
+    #[error(
+        "cannot search for {text:?}: {detail}; search for words, e.g. --search \"gg wp\" or a prefix \"clut*\""
+    )]
     BadSearch {
         /// The text given.
         text: String,
@@ -86,7 +92,12 @@ impl StoreError {
             sqlx::Error::Database(db) => {
                 let code = db.code();
                 // SQLITE_BUSY (5) and SQLITE_LOCKED (6), with or without extended codes.
-                matches!(code.as_deref().and_then(|c| c.parse::<i32>().ok()).map(|c| c & 0xff), Some(5 | 6))
+                matches!(
+                    code.as_deref()
+                        .and_then(|c| c.parse::<i32>().ok())
+                        .map(|c| c & 0xff),
+                    Some(5 | 6)
+                )
             }
             _ => false,
         }
@@ -94,6 +105,10 @@ impl StoreError {
 
     /// Maps an error met while opening `path` to the variant that tells the user what to do.
     pub(crate) fn opening(path: PathBuf, source: sqlx::Error) -> StoreError {
-        if Self::is_busy(&source) { StoreError::Locked { path } } else { StoreError::Open { path, source } }
+        if Self::is_busy(&source) {
+            StoreError::Locked { path }
+        } else {
+            StoreError::Open { path, source }
+        }
     }
 }

@@ -7,23 +7,25 @@
 //! platforms' wire formats, Tauri or Socket.IO: it takes and returns `onair_core::Event`s.
 
 mod batch;
+mod checkpoint;
 mod codec;
 mod error;
-mod projection;
 mod query;
 mod writer;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 use sqlx::{ConnectOptions, Connection};
 use tokio::task::JoinHandle;
 
-pub use batch::Appended;
+pub use batch::{Appended, dedup_key};
 pub use error::StoreError;
 pub use query::{EventQuery, MinuteCount, StoreStats, fts_query};
-pub use writer::{BatchOptions, Receipt, WriteFailure, Writer, WriterStatus};
+pub use writer::{BatchOptions, Receipt, WriteFailure, Writer, WriterStatus, metric};
 
 /// The schema, applied in order at every open.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");
@@ -47,7 +49,12 @@ pub struct StoreOptions {
 impl StoreOptions {
     /// Options for `path`, creating it if missing, with default batching.
     pub fn new(path: impl Into<PathBuf>) -> Self {
-        StoreOptions { path: path.into(), create: true, batch: BatchOptions::default(), busy_timeout: BUSY_TIMEOUT }
+        StoreOptions {
+            path: path.into(),
+            create: true,
+            batch: BatchOptions::default(),
+            busy_timeout: BUSY_TIMEOUT,
+        }
     }
 }
 
@@ -67,7 +74,11 @@ impl Store {
 
     /// Opens the store at `path`, failing with [`StoreError::Missing`] if there is none.
     pub async fn open_existing(path: impl Into<PathBuf>) -> Result<Store, StoreError> {
-        Store::open_with(StoreOptions { create: false, ..StoreOptions::new(path) }).await
+        Store::open_with(StoreOptions {
+            create: false,
+            ..StoreOptions::new(path)
+        })
+        .await
     }
 
     /// Opens a store with explicit options.
@@ -78,8 +89,10 @@ impl Store {
                 return Err(StoreError::Missing { path });
             }
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir)
-                    .map_err(|e| StoreError::Open { path: path.clone(), source: sqlx::Error::Io(e) })?;
+                std::fs::create_dir_all(dir).map_err(|e| StoreError::Open {
+                    path: path.clone(),
+                    source: sqlx::Error::Io(e),
+                })?;
             }
         }
         let base = connect_options(&path, options.busy_timeout);
@@ -87,6 +100,7 @@ impl Store {
             .clone()
             .create_if_missing(options.create)
             .journal_mode(SqliteJournalMode::Wal)
+            .pragma("wal_autocheckpoint", checkpoint::WAL_BACKSTOP_PAGES.to_string())
             .connect()
             .await
             .map_err(|e| StoreError::opening(path.clone(), e))?;
@@ -94,17 +108,33 @@ impl Store {
             sqlx::migrate::MigrateError::Execute(e) if StoreError::is_busy(&e) => {
                 StoreError::Locked { path: path.clone() }
             }
-            source => StoreError::Migrate { path: path.clone(), source },
+            source => StoreError::Migrate {
+                path: path.clone(),
+                source,
+            },
         })?;
         let readers = SqlitePoolOptions::new()
             .max_connections(4)
             .min_connections(0)
-            .connect_with(base.pragma("query_only", "ON"))
+            .connect_with(base.clone().pragma("query_only", "ON"))
             .await
             .map_err(|e| StoreError::opening(path.clone(), e))?;
-        let batch_writer = batch::BatchWriter::new(conn).await.map_err(|e| StoreError::opening(path.clone(), e))?;
+        let batch_writer = batch::BatchWriter::new(conn)
+            .await
+            .map_err(|e| StoreError::opening(path.clone(), e))?;
+        let checkpointer = base
+            .clone()
+            .connect()
+            .await
+            .map_err(|e| StoreError::opening(path.clone(), e))?;
         let (writer, task) = writer::spawn(batch_writer, options.batch);
-        Ok(Store { path, readers, writer, task })
+        tokio::spawn(checkpoint::run(checkpointer, writer.status()));
+        Ok(Store {
+            path,
+            readers,
+            writer,
+            task,
+        })
     }
 
     /// A handle to the writer (clone it for each producer).
@@ -121,11 +151,22 @@ impl Store {
     pub async fn vacuum(&self) -> Result<u64, StoreError> {
         self.writer.flush().await?;
         let before = self.stats().await?.bytes;
-        let mut conn = connect_options(&self.path, BUSY_TIMEOUT).connect().await.map_err(|e| StoreError::opening(self.path.clone(), e))?;
+        let mut conn = connect_options(&self.path, BUSY_TIMEOUT)
+            .connect()
+            .await
+            .map_err(|e| StoreError::opening(self.path.clone(), e))?;
         sqlx::query("VACUUM").execute(&mut conn).await.map_err(|e| {
-            if StoreError::is_busy(&e) { StoreError::Locked { path: self.path.clone() } } else { e.into() }
+            if StoreError::is_busy(&e) {
+                StoreError::Locked {
+                    path: self.path.clone(),
+                }
+            } else {
+                e.into()
+            }
         })?;
-        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&mut conn).await?;
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&mut conn)
+            .await?;
         conn.close().await?;
         Ok(before.saturating_sub(self.stats().await?.bytes))
     }

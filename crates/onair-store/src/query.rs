@@ -74,11 +74,20 @@ pub fn fts_query(text: &str) -> Result<String, StoreError> {
                 None => (word, false),
             };
             let word = word.trim_matches('"');
-            (!word.is_empty()).then(|| format!("\"{}\"{}", word.replace('"', "\"\""), if prefix { "*" } else { "" }))
+            (!word.is_empty()).then(|| {
+                format!(
+                    "\"{}\"{}",
+                    word.replace('"', "\"\""),
+                    if prefix { "*" } else { "" }
+                )
+            })
         })
         .collect();
     if terms.is_empty() {
-        return Err(StoreError::BadSearch { text: text.to_owned(), detail: "it has no words".into() });
+        return Err(StoreError::BadSearch {
+            text: text.to_owned(),
+            detail: "it has no words".into(),
+        });
     }
     Ok(terms.join(" "))
 }
@@ -87,7 +96,8 @@ impl Store {
     /// Reads events matching `query`, oldest first.
     pub async fn events(&self, query: &EventQuery) -> Result<Vec<Event>, StoreError> {
         let newest_first = query.after.is_none() && query.limit.is_some();
-        let mut sql = QueryBuilder::<Sqlite>::new(format!("SELECT {EVENT_COLUMNS} FROM {EVENT_FROM} WHERE 1 = 1"));
+        let mut sql =
+            QueryBuilder::<Sqlite>::new(format!("SELECT {EVENT_COLUMNS} FROM {EVENT_FROM} WHERE 1 = 1"));
         if let Some(after) = query.after {
             sql.push(" AND e.offset > ").push_bind(after.0);
         }
@@ -104,7 +114,9 @@ impl Store {
         }
         if let Some(channel) = &query.channel {
             sql.push(" AND (c.slug = ").push_bind(channel.clone());
-            sql.push(" COLLATE NOCASE OR c.platform_id = ").push_bind(channel.clone()).push(")");
+            sql.push(" COLLATE NOCASE OR c.platform_id = ")
+                .push_bind(channel.clone())
+                .push(")");
         }
         if let Some(since) = query.since {
             sql.push(" AND e.received_at >= ").push_bind(to_ns(since));
@@ -117,11 +129,19 @@ impl Store {
                 .push_bind(fts_query(search)?)
                 .push(")");
         }
-        sql.push(if newest_first { " ORDER BY e.offset DESC" } else { " ORDER BY e.offset" });
+        sql.push(if newest_first {
+            " ORDER BY e.offset DESC"
+        } else {
+            " ORDER BY e.offset"
+        });
         if let Some(limit) = query.limit {
             sql.push(" LIMIT ").push_bind(i64::from(limit));
         }
-        let rows = sql.build().fetch_all(&self.readers).await.map_err(|e| self.read_error(e, query))?;
+        let rows = sql
+            .build()
+            .fetch_all(&self.readers)
+            .await
+            .map_err(|e| self.read_error(e, query))?;
         let mut events = rows.iter().map(event_from_row).collect::<Result<Vec<_>, _>>()?;
         if newest_first {
             events.reverse();
@@ -172,12 +192,18 @@ impl Store {
             .map(|row| {
                 let minute: i64 = row.try_get(0)?;
                 let kind: String = row.try_get(1)?;
-                let kind = kind.parse().map_err(|e: onair_core::UnknownKind| StoreError::Corrupt {
-                    offset: 0,
-                    detail: e.to_string(),
-                })?;
+                let kind = kind
+                    .parse()
+                    .map_err(|e: onair_core::UnknownKind| StoreError::Corrupt {
+                        offset: 0,
+                        detail: e.to_string(),
+                    })?;
                 let count: i64 = row.try_get(2)?;
-                Ok(MinuteCount { minute: from_ns(minute * MINUTE_NS), kind, count: count.unsigned_abs() })
+                Ok(MinuteCount {
+                    minute: from_ns(minute * MINUTE_NS),
+                    kind,
+                    count: count.unsigned_abs(),
+                })
             })
             .collect()
     }
@@ -185,12 +211,17 @@ impl Store {
     /// How much is stored, and how big the file is.
     pub async fn stats(&self) -> Result<StoreStats, StoreError> {
         let count = |sql: &'static str| async move {
-            sqlx::query_scalar::<_, i64>(sql).fetch_one(&self.readers).await.map(i64::unsigned_abs)
+            sqlx::query_scalar::<_, i64>(sql)
+                .fetch_one(&self.readers)
+                .await
+                .map(i64::unsigned_abs)
         };
         let grouped = |sql: &'static str| async move {
             let rows = sqlx::query(sql).fetch_all(&self.readers).await?;
             rows.iter()
-                .map(|r| Ok::<_, sqlx::Error>((r.try_get::<String, _>(0)?, r.try_get::<i64, _>(1)?.unsigned_abs())))
+                .map(|r| {
+                    Ok::<_, sqlx::Error>((r.try_get::<String, _>(0)?, r.try_get::<i64, _>(1)?.unsigned_abs()))
+                })
                 .collect::<Result<Vec<_>, _>>()
         };
         let per_kind = grouped("SELECT kind, count(*) AS n FROM events GROUP BY kind ORDER BY n DESC, kind")
@@ -198,14 +229,16 @@ impl Store {
             .into_iter()
             .filter_map(|(k, n)| k.parse().ok().map(|k| (k, n)))
             .collect();
-        let per_platform = grouped("SELECT platform, count(*) AS n FROM events GROUP BY platform ORDER BY n DESC")
-            .await?
-            .into_iter()
-            .filter_map(|(p, n)| p.parse().ok().map(|p| (p, n)))
-            .collect();
-        let bounds = sqlx::query("SELECT min(offset), max(offset), min(received_at), max(received_at) FROM events")
-            .fetch_one(&self.readers)
-            .await?;
+        let per_platform =
+            grouped("SELECT platform, count(*) AS n FROM events GROUP BY platform ORDER BY n DESC")
+                .await?
+                .into_iter()
+                .filter_map(|(p, n)| p.parse().ok().map(|p| (p, n)))
+                .collect();
+        let bounds =
+            sqlx::query("SELECT min(offset), max(offset), min(received_at), max(received_at) FROM events")
+                .fetch_one(&self.readers)
+                .await?;
         let (first, last): (Option<i64>, Option<i64>) = (bounds.try_get(0)?, bounds.try_get(1)?);
         let (since, until): (Option<i64>, Option<i64>) = (bounds.try_get(2)?, bounds.try_get(3)?);
         let bytes = [self.path.clone(), wal_path(&self.path)]
@@ -227,15 +260,22 @@ impl Store {
 
     /// Runs `PRAGMA integrity_check`; returns SQLite's findings (`["ok"]` when sound).
     pub async fn integrity_check(&self) -> Result<Vec<String>, StoreError> {
-        Ok(sqlx::query_scalar("PRAGMA integrity_check").fetch_all(&self.readers).await?)
+        Ok(sqlx::query_scalar("PRAGMA integrity_check")
+            .fetch_all(&self.readers)
+            .await?)
     }
 
     fn read_error(&self, e: sqlx::Error, query: &EventQuery) -> StoreError {
         match (&e, &query.search) {
             (sqlx::Error::Database(db), Some(text)) if db.message().contains("fts5") => {
-                StoreError::BadSearch { text: text.clone(), detail: db.message().to_owned() }
+                StoreError::BadSearch {
+                    text: text.clone(),
+                    detail: db.message().to_owned(),
+                }
             }
-            _ if StoreError::is_busy(&e) => StoreError::Locked { path: self.path.clone() },
+            _ if StoreError::is_busy(&e) => StoreError::Locked {
+                path: self.path.clone(),
+            },
             _ => StoreError::Query(e),
         }
     }

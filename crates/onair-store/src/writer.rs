@@ -29,7 +29,11 @@ pub struct BatchOptions {
 
 impl Default for BatchOptions {
     fn default() -> Self {
-        BatchOptions { max_events: 2048, linger: Duration::from_millis(2), queue: 16 * 1024 }
+        BatchOptions {
+            max_events: 2048,
+            linger: Duration::from_millis(2),
+            queue: 16 * 1024,
+        }
     }
 }
 
@@ -59,8 +63,26 @@ pub struct WriteFailure {
     pub waiting: usize,
 }
 
+/// The names of the metrics the writer records (through the `metrics` facade).
+pub mod metric {
+    /// Histogram: seconds each transaction took to commit.
+    pub const COMMIT_SECONDS: &str = "onair_store_commit_seconds";
+    /// Histogram: events per transaction.
+    pub const BATCH_EVENTS: &str = "onair_store_batch_events";
+    /// Counter: events committed.
+    pub const COMMITTED: &str = "onair_store_events_committed_total";
+    /// Counter: duplicates recognised and skipped.
+    pub const DUPLICATES: &str = "onair_store_duplicates_total";
+    /// Counter: events refused for good.
+    pub const REJECTED: &str = "onair_store_events_rejected_total";
+    /// Counter: failed tries of a transaction that was then retried.
+    pub const RETRIES: &str = "onair_store_write_retries_total";
+}
+
 type Reply = oneshot::Sender<Result<Appended, StoreError>>;
 
+// Appends are nearly every command: boxing the event would cost an allocation each.
+#[allow(clippy::large_enum_variant)]
 enum Command {
     Append(Event, Option<Reply>),
     State(Box<StateChange>),
@@ -106,7 +128,11 @@ impl Writer {
 
     /// Records a connection's state change in `connection_log`, in order with the events around it.
     pub async fn record_state(&self, id: &ConnectionId, state: &ConnectionState) -> Result<(), StoreError> {
-        let change = StateChange { id: id.clone(), state: state.clone(), at: Utc::now() };
+        let change = StateChange {
+            id: id.clone(),
+            state: state.clone(),
+            at: Utc::now(),
+        };
         self.send(Command::State(Box::new(change))).await
     }
 
@@ -130,7 +156,10 @@ impl Writer {
     }
 
     async fn send(&self, command: Command) -> Result<(), StoreError> {
-        self.commands.send(command).await.map_err(|_| StoreError::WriterStopped)
+        self.commands
+            .send(command)
+            .await
+            .map_err(|_| StoreError::WriterStopped)
     }
 }
 
@@ -138,7 +167,14 @@ impl Writer {
 pub(crate) fn spawn(writer: BatchWriter, options: BatchOptions) -> (Writer, tokio::task::JoinHandle<()>) {
     let (commands, rx) = mpsc::channel(options.queue.max(1));
     let (status_tx, status) = watch::channel(WriterStatus::default());
-    let task = tokio::spawn(WriterTask { writer, options, status: status_tx }.run(rx));
+    let task = tokio::spawn(
+        WriterTask {
+            writer,
+            options,
+            status: status_tx,
+        }
+        .run(rx),
+    );
     (Writer { commands, status }, task)
 }
 
@@ -214,7 +250,10 @@ impl WriterTask {
             }
         }
         // Closed: nothing more arrives. Give the WAL back to the main file while we own the only writer.
-        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(self.writer.connection()).await {
+        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(self.writer.connection())
+            .await
+        {
             warn!(error = %e, "could not checkpoint the database at close");
         }
     }
@@ -224,7 +263,10 @@ impl WriterTask {
         if !batch.is_empty() {
             let events: Vec<&Event> = batch.events.iter().collect();
             match self.commit_retrying(&events, &batch.states).await {
-                Ok(outcome) => answer(&self.status, batch.replies.into_iter().zip(outcome.into_iter().map(Ok))),
+                Ok(outcome) => answer(
+                    &self.status,
+                    batch.replies.into_iter().zip(outcome.into_iter().map(Ok)),
+                ),
                 Err(first_error) if events.len() > 1 => {
                     // Something in the batch can never commit: commit one by one so only it is refused.
                     warn!(error = %first_error, events = events.len(), "batch refused; committing its events one by one");
@@ -241,7 +283,10 @@ impl WriterTask {
                 Err(e) => match events.first() {
                     Some(event) => {
                         let refused = Err(reject(event, e));
-                        answer(&self.status, batch.replies.into_iter().zip(std::iter::once(refused)));
+                        answer(
+                            &self.status,
+                            batch.replies.into_iter().zip(std::iter::once(refused)),
+                        );
                     }
                     None => error!(error = %e, "connection states refused by the store; they are not logged"),
                 },
@@ -267,8 +312,11 @@ impl WriterTask {
         let mut attempts = 0;
         loop {
             attempts += 1;
+            let started = std::time::Instant::now();
             match self.writer.commit(events, states).await {
                 Ok(outcome) => {
+                    metrics::histogram!(metric::COMMIT_SECONDS).record(started.elapsed().as_secs_f64());
+                    metrics::histogram!(metric::BATCH_EVENTS).record(events.len() as f64);
                     self.status.send_modify(|s| {
                         s.failing = None;
                         s.batches += 1;
@@ -277,10 +325,15 @@ impl WriterTask {
                 }
                 Err(e) if is_permanent(&e) => return Err(e),
                 Err(e) => {
+                    metrics::counter!(metric::RETRIES).increment(1);
                     let delay = delays.next().unwrap_or(Duration::from_secs(5));
                     warn!(error = %e, attempts, retry_in_ms = delay.as_millis(), "store write failed; retrying");
                     self.status.send_modify(|s| {
-                        s.failing = Some(WriteFailure { error: e.to_string(), attempts, waiting: events.len() });
+                        s.failing = Some(WriteFailure {
+                            error: e.to_string(),
+                            attempts,
+                            waiting: events.len(),
+                        });
                     });
                     tokio::time::sleep(delay).await;
                 }
@@ -304,6 +357,9 @@ fn answer(
             let _ = reply.send(result);
         }
     }
+    metrics::counter!(metric::COMMITTED).increment(committed);
+    metrics::counter!(metric::DUPLICATES).increment(duplicates);
+    metrics::counter!(metric::REJECTED).increment(rejected);
     status.send_modify(|s| {
         s.committed += committed;
         s.duplicates += duplicates;
@@ -313,7 +369,11 @@ fn answer(
 
 fn reject(event: &Event, e: sqlx::Error) -> StoreError {
     error!(error = %e, event = %event.to_json_line(), "the store refused an event for good");
-    StoreError::Rejected { id: event.id, kind: event.kind(), detail: e.to_string() }
+    StoreError::Rejected {
+        id: event.id,
+        kind: event.kind(),
+        detail: e.to_string(),
+    }
 }
 
 /// Errors that no retry can fix: the data itself is refused (constraints, types, sizes).

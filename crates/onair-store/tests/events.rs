@@ -1,25 +1,37 @@
 //! The event log: every kind round-trips through SQLite back to the same JSON v1, duplicates are recorded
 //! once with both callers answered, filters and full-text search find what they should.
 
+#![allow(clippy::unwrap_used)] // A failed unwrap is how a test reports.
+
 mod common;
 
 use chrono::Duration;
 use common::temp_store;
-use onair_core::{sample, Actor, ChatMessage, Event, EventData, EventKind, Offset, Platform};
+use onair_core::{Actor, ChatMessage, Event, EventData, EventKind, Offset, Platform, sample};
 use onair_store::{EventQuery, Store};
+use sqlx::Connection;
 
 fn chat(text: &str, source_id: &str) -> Event {
     Event::new(
         Platform::Kick,
         sample::channel(),
-        EventData::ChatMessage(ChatMessage { text: text.into(), ..Default::default() }),
+        EventData::ChatMessage(ChatMessage {
+            text: text.into(),
+            ..Default::default()
+        }),
     )
     .with_actor(Actor::new("1", "pixelwitch"))
     .with_source_id(source_id)
 }
 
 async fn all(store: &Store) -> Vec<Event> {
-    store.events(&EventQuery { after: Some(Offset(0)), ..Default::default() }).await.unwrap()
+    store
+        .events(&EventQuery {
+            after: Some(Offset(0)),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
@@ -37,7 +49,10 @@ async fn every_kind_round_trips_to_the_same_json() {
         assert!(!appended.duplicate);
         offsets.push(appended.offset);
     }
-    assert!(offsets.windows(2).all(|w| w[0] < w[1]), "offsets increase: {offsets:?}");
+    assert!(
+        offsets.windows(2).all(|w| w[0] < w[1]),
+        "offsets increase: {offsets:?}"
+    );
 
     // Read back from a fresh open, so nothing comes from memory.
     store.close().await;
@@ -45,8 +60,16 @@ async fn every_kind_round_trips_to_the_same_json() {
     let stored = all(&store).await;
     assert_eq!(stored.len(), EventKind::ALL.len());
     for ((original, stored), offset) in originals.into_iter().zip(stored).zip(offsets) {
-        let expected = Event { offset: Some(offset), ..original };
-        assert_eq!(stored.to_json_line(), expected.to_json_line(), "{}", expected.kind());
+        let expected = Event {
+            offset: Some(offset),
+            ..original
+        };
+        assert_eq!(
+            stored.to_json_line(),
+            expected.to_json_line(),
+            "{}",
+            expected.kind()
+        );
         assert_eq!(stored, expected, "raw kept too for {}", expected.kind());
     }
 }
@@ -67,7 +90,11 @@ async fn a_duplicate_is_recorded_once_and_both_callers_succeed() {
     assert_eq!((c.offset, c.duplicate), (a.offset, true));
     store.close().await;
     let store = Store::open(dir.path().join("onair.db")).await.unwrap();
-    let d = store.writer().append_and_wait(chat("after restart", "m-1")).await.unwrap();
+    let d = store
+        .writer()
+        .append_and_wait(chat("after restart", "m-1"))
+        .await
+        .unwrap();
     assert_eq!((d.offset, d.duplicate), (a.offset, true));
 
     // The same source id on another platform is another event; no source id never deduplicates.
@@ -79,17 +106,28 @@ async fn a_duplicate_is_recorded_once_and_both_callers_succeed() {
         anonymous.source_id = None;
         assert!(!store.writer().append_and_wait(anonymous).await.unwrap().duplicate);
     }
-    let texts: Vec<String> = all(&store).await.iter().filter_map(|e| e.chat_text().map(str::to_owned)).collect();
+    let texts: Vec<String> = all(&store)
+        .await
+        .iter()
+        .filter_map(|e| e.chat_text().map(str::to_owned))
+        .collect();
     assert_eq!(texts, ["first copy", "twitch", "no id", "no id"]);
     let status = store.writer().status().borrow().clone();
-    assert_eq!((status.committed, status.duplicates), (3, 1), "counts since this open");
+    assert_eq!(
+        (status.committed, status.duplicates),
+        (3, 1),
+        "counts since this open"
+    );
 }
 
 #[tokio::test]
 async fn filters_select_by_kind_platform_channel_time_and_offset() {
     let (store, _dir) = temp_store().await;
     let writer = store.writer();
-    for event in sample::every_kind(Platform::Kick).into_iter().chain(sample::every_kind(Platform::Twitch)) {
+    for event in sample::every_kind(Platform::Kick)
+        .into_iter()
+        .chain(sample::every_kind(Platform::Twitch))
+    {
         writer.append_detached(event).await.unwrap();
     }
     let mut elsewhere = chat("other channel", "o-1");
@@ -99,39 +137,88 @@ async fn filters_select_by_kind_platform_channel_time_and_offset() {
     let per_platform = EventKind::ALL.len();
 
     let q = |edit: fn(&mut EventQuery)| {
-        let mut query = EventQuery { after: Some(Offset(0)), ..Default::default() };
+        let mut query = EventQuery {
+            after: Some(Offset(0)),
+            ..Default::default()
+        };
         edit(&mut query);
         query
     };
-    let kinds = store.events(&q(|q| q.kinds = vec![EventKind::Follow, EventKind::Ban])).await.unwrap();
-    assert_eq!(kinds.iter().map(Event::kind).collect::<Vec<_>>(), [EventKind::Follow, EventKind::Ban, EventKind::Follow, EventKind::Ban]);
-    let twitch = store.events(&q(|q| q.platform = Some(Platform::Twitch))).await.unwrap();
+    let kinds = store
+        .events(&q(|q| q.kinds = vec![EventKind::Follow, EventKind::Ban]))
+        .await
+        .unwrap();
+    assert_eq!(
+        kinds.iter().map(Event::kind).collect::<Vec<_>>(),
+        [
+            EventKind::Follow,
+            EventKind::Ban,
+            EventKind::Follow,
+            EventKind::Ban
+        ]
+    );
+    let twitch = store
+        .events(&q(|q| q.platform = Some(Platform::Twitch)))
+        .await
+        .unwrap();
     assert_eq!(twitch.len(), per_platform);
     assert!(twitch.iter().all(|e| e.platform == Platform::Twitch));
-    let other = store.events(&q(|q| q.channel = Some("otherchannel".into()))).await.unwrap();
+    let other = store
+        .events(&q(|q| q.channel = Some("otherchannel".into())))
+        .await
+        .unwrap();
     assert_eq!(other.len(), 1, "slug matches without case");
-    let by_id = store.events(&q(|q| q.channel = Some("999".into()))).await.unwrap();
+    let by_id = store
+        .events(&q(|q| q.channel = Some("999".into())))
+        .await
+        .unwrap();
     assert_eq!(by_id.len(), 1, "platform id matches too");
 
     // Time: samples are received one second apart from a fixed epoch.
     let since = sample::epoch() + Duration::seconds(30);
     let until = sample::epoch() + Duration::seconds(31);
     let in_window = store
-        .events(&EventQuery { after: Some(Offset(0)), since: Some(since), until: Some(until), ..Default::default() })
+        .events(&EventQuery {
+            after: Some(Offset(0)),
+            since: Some(since),
+            until: Some(until),
+            ..Default::default()
+        })
         .await
         .unwrap();
     assert_eq!(in_window.len(), 2, "one per platform in that second");
-    assert!(in_window.iter().all(|e| e.received_at >= since && e.received_at < until));
+    assert!(
+        in_window
+            .iter()
+            .all(|e| e.received_at >= since && e.received_at < until)
+    );
 
     // Paging by offset, and the newest N without `after`.
-    let first_page = store.events(&EventQuery { after: Some(Offset(0)), limit: Some(5), ..Default::default() }).await.unwrap();
+    let first_page = store
+        .events(&EventQuery {
+            after: Some(Offset(0)),
+            limit: Some(5),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
     let next_page = store
-        .events(&EventQuery { after: first_page.last().unwrap().offset, limit: Some(5), ..Default::default() })
+        .events(&EventQuery {
+            after: first_page.last().unwrap().offset,
+            limit: Some(5),
+            ..Default::default()
+        })
         .await
         .unwrap();
     assert_eq!(first_page.len(), 5);
     assert!(next_page[0].offset > first_page[4].offset);
-    let newest = store.events(&EventQuery { limit: Some(2), ..Default::default() }).await.unwrap();
+    let newest = store
+        .events(&EventQuery {
+            limit: Some(2),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
     assert_eq!(newest.len(), 2);
     assert_eq!(newest[1].chat_text(), Some("other channel"), "newest last");
     assert!(newest[0].offset < newest[1].offset);
@@ -149,28 +236,58 @@ async fn full_text_search_handles_unicode_accents_and_prefixes() {
         "nothing to see",
     ];
     for (i, text) in texts.iter().enumerate() {
-        writer.append_detached(chat(text, &format!("s-{i}"))).await.unwrap();
+        writer
+            .append_detached(chat(text, &format!("s-{i}")))
+            .await
+            .unwrap();
     }
     // A follow never matches text search.
-    writer.append_detached(sample::every_kind(Platform::Kick).remove(6)).await.unwrap();
+    writer
+        .append_detached(sample::every_kind(Platform::Kick).remove(6))
+        .await
+        .unwrap();
     writer.flush().await.unwrap();
 
     let search = |text: &'static str| {
         let store = &store;
         async move {
-            let query = EventQuery { after: Some(Offset(0)), search: Some(text.into()), ..Default::default() };
-            store.events(&query).await.unwrap().iter().filter_map(|e| e.chat_text().map(str::to_owned)).collect::<Vec<_>>()
+            let query = EventQuery {
+                after: Some(Offset(0)),
+                search: Some(text.into()),
+                ..Default::default()
+            };
+            store
+                .events(&query)
+                .await
+                .unwrap()
+                .iter()
+                .filter_map(|e| e.chat_text().map(str::to_owned))
+                .collect::<Vec<_>>()
         }
     };
     assert_eq!(search("cafe").await, [texts[1]], "accents folded");
-    assert_eq!(search("CAFÉ umlaut").await, [texts[1]], "case folded, all words required");
+    assert_eq!(
+        search("CAFÉ umlaut").await,
+        [texts[1]],
+        "case folded, all words required"
+    );
     assert_eq!(search("increible").await, [texts[0]]);
     assert_eq!(search("ПРИВЕТ").await, [texts[2]], "Cyrillic case folded");
     assert_eq!(search("日本語").await, [texts[3]]);
     assert_eq!(search("clut*").await, [texts[0]], "prefix");
-    assert_eq!(search("\"OR\" -x").await, Vec::<String>::new(), "operators are words, not syntax");
+    assert_eq!(
+        search("\"OR\" -x").await,
+        Vec::<String>::new(),
+        "operators are words, not syntax"
+    );
     assert!(search("zebra").await.is_empty());
-    let bad = store.events(&EventQuery { search: Some("   ".into()), ..Default::default() }).await.unwrap_err();
+    let bad = store
+        .events(&EventQuery {
+            search: Some("   ".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
     assert!(bad.to_string().contains("search for words"), "{bad}");
 }
 
@@ -188,9 +305,20 @@ async fn counts_per_minute_and_viewer_timeline() {
     }
     writer.flush().await.unwrap();
     let from = sample::epoch() - Duration::hours(1);
-    let counts = store.counts_per_minute(from, from + Duration::hours(2)).await.unwrap();
-    let chat_counts: Vec<u64> = counts.iter().filter(|c| c.kind == EventKind::ChatMessage).map(|c| c.count).collect();
-    assert_eq!(chat_counts, [2 + 1, 3], "the sample chat message is received in the first minute too");
+    let counts = store
+        .counts_per_minute(from, from + Duration::hours(2))
+        .await
+        .unwrap();
+    let chat_counts: Vec<u64> = counts
+        .iter()
+        .filter(|c| c.kind == EventKind::ChatMessage)
+        .map(|c| c.count)
+        .collect();
+    assert_eq!(
+        chat_counts,
+        [2 + 1, 3],
+        "the sample chat message is received in the first minute too"
+    );
     assert!(counts.windows(2).all(|w| w[0].minute <= w[1].minute));
     let total: u64 = counts.iter().map(|c| c.count).sum();
     assert_eq!(total, 5 + EventKind::ALL.len() as u64);
@@ -198,12 +326,31 @@ async fn counts_per_minute_and_viewer_timeline() {
     // pixelwitch (id 1) chatted 5 times; the samples' streamer (id of actor 6) acted on many.
     let timeline = store.viewer_timeline(Platform::Kick, "1", 3).await.unwrap();
     assert_eq!(timeline.len(), 3);
-    assert!(timeline.windows(2).all(|w| w[0].offset > w[1].offset), "newest first");
+    assert!(
+        timeline.windows(2).all(|w| w[0].offset > w[1].offset),
+        "newest first"
+    );
     let samples = sample::every_kind(Platform::Kick);
-    let banned = samples.iter().find(|e| e.kind() == EventKind::Ban).unwrap().target.clone().unwrap();
-    let theirs = store.viewer_timeline(Platform::Kick, &banned.id, 100).await.unwrap();
-    assert!(theirs.iter().any(|e| e.kind() == EventKind::Ban), "target side of the timeline");
-    assert!(theirs.iter().all(|e| e.actor.as_ref() == Some(&banned) || e.target.as_ref() == Some(&banned)));
+    let banned = samples
+        .iter()
+        .find(|e| e.kind() == EventKind::Ban)
+        .unwrap()
+        .target
+        .clone()
+        .unwrap();
+    let theirs = store
+        .viewer_timeline(Platform::Kick, &banned.id, 100)
+        .await
+        .unwrap();
+    assert!(
+        theirs.iter().any(|e| e.kind() == EventKind::Ban),
+        "target side of the timeline"
+    );
+    assert!(
+        theirs
+            .iter()
+            .all(|e| e.actor.as_ref() == Some(&banned) || e.target.as_ref() == Some(&banned))
+    );
 }
 
 #[tokio::test]
@@ -215,9 +362,58 @@ async fn stats_count_what_is_stored() {
     store.writer().flush().await.unwrap();
     let stats = store.stats().await.unwrap();
     assert_eq!(stats.events, EventKind::ALL.len() as u64);
-    assert_eq!(stats.per_platform, [(Platform::Discord, EventKind::ALL.len() as u64)]);
+    assert_eq!(
+        stats.per_platform,
+        [(Platform::Discord, EventKind::ALL.len() as u64)]
+    );
     assert_eq!(stats.channels, 1);
     assert!(stats.viewers >= 2);
     assert!(stats.bytes > 0);
     assert_eq!(store.integrity_check().await.unwrap(), ["ok"]);
+}
+
+#[tokio::test]
+async fn a_dedup_key_collision_never_loses_an_event() {
+    let (store, _dir) = temp_store().await;
+    let writer = store.writer();
+    // Make "forged" hold the key that "victim" hashes to, as a real 64-bit collision would.
+    writer.append_and_wait(chat("forged", "forged")).await.unwrap();
+    let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", store.path().display()))
+        .await
+        .unwrap();
+    sqlx::query("UPDATE events SET dedup_key = ? WHERE source_id = 'forged'")
+        .bind(onair_store::dedup_key(Platform::Kick, "victim", 0))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+
+    let first = writer.append_and_wait(chat("victim", "victim")).await.unwrap();
+    assert!(
+        !first.duplicate,
+        "a different message on the same key is recorded"
+    );
+    let again = writer
+        .append_and_wait(chat("victim again", "victim"))
+        .await
+        .unwrap();
+    assert_eq!(
+        (again.offset, again.duplicate),
+        (first.offset, true),
+        "and still deduplicated"
+    );
+    let texts: Vec<String> = all(&store)
+        .await
+        .iter()
+        .filter_map(|e| e.chat_text().map(str::to_owned))
+        .collect();
+    assert_eq!(texts, ["forged", "victim"]);
+    let found = store
+        .events(&EventQuery {
+            search: Some("victim".into()),
+            limit: Some(5),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1, "the moved event is indexed for search too");
 }

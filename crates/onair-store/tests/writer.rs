@@ -2,12 +2,14 @@
 //! loses nothing; readers on WAL never block it and only ever see whole transactions; full batches commit
 //! without waiting for the linger; connection states are logged in order.
 
+#![allow(clippy::unwrap_used)] // A failed unwrap is how a test reports.
+
 mod common;
 
 use std::time::Duration;
 
 use common::{temp_store, temp_store_with};
-use onair_core::{sample, Actor, ConnectionId, ConnectionState, Empty, Event, EventData, Offset, Platform};
+use onair_core::{Actor, ConnectionId, ConnectionState, Empty, Event, EventData, Offset, Platform, sample};
 use onair_store::{BatchOptions, EventQuery, Store};
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{ConnectOptions, Connection, Row, SqliteConnection};
@@ -19,23 +21,35 @@ fn follow(n: u32) -> Event {
 }
 
 async fn outside_connection(store: &Store) -> SqliteConnection {
-    SqliteConnectOptions::new().filename(store.path()).connect().await.unwrap()
+    SqliteConnectOptions::new()
+        .filename(store.path())
+        .connect()
+        .await
+        .unwrap()
 }
 
 /// Fails the test instead of hanging if `fut` never finishes.
 async fn within<T>(what: &str, fut: impl Future<Output = T>) -> T {
-    tokio::time::timeout(Duration::from_secs(60), fut).await.unwrap_or_else(|_| panic!("{what} never happened"))
+    tokio::time::timeout(Duration::from_secs(60), fut)
+        .await
+        .unwrap_or_else(|_| panic!("{what} never happened"))
 }
 
 #[tokio::test]
 async fn a_locked_database_is_retried_reported_and_nothing_is_lost() {
     let (store, _dir) = temp_store_with(|o| o.busy_timeout = Duration::from_millis(20)).await;
     let mut blocker = outside_connection(&store).await;
-    sqlx::query("BEGIN IMMEDIATE").execute(&mut blocker).await.unwrap();
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut blocker)
+        .await
+        .unwrap();
 
     let writer = store.writer();
     let mut status = writer.status();
-    let receipts = [writer.append(follow(1)).await.unwrap(), writer.append(follow(2)).await.unwrap()];
+    let receipts = [
+        writer.append(follow(1)).await.unwrap(),
+        writer.append(follow(2)).await.unwrap(),
+    ];
     let failure = within("a failure report", async {
         loop {
             status.changed().await.unwrap();
@@ -54,12 +68,21 @@ async fn a_locked_database_is_retried_reported_and_nothing_is_lost() {
     }
     let status = writer.status().borrow().clone();
     assert_eq!((status.failing, status.committed), (None, 2), "healthy again");
-    let stored = store.events(&EventQuery { after: Some(Offset(0)), ..Default::default() }).await.unwrap();
+    let stored = store
+        .events(&EventQuery {
+            after: Some(Offset(0)),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
     assert_eq!(stored.len(), 2);
 }
 
 async fn count(conn: &mut SqliteConnection) -> i64 {
-    sqlx::query_scalar("SELECT count(*) FROM events").fetch_one(conn).await.unwrap()
+    sqlx::query_scalar("SELECT count(*) FROM events")
+        .fetch_one(conn)
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
@@ -75,7 +98,9 @@ async fn readers_never_block_the_writer_and_keep_their_snapshot() {
     for n in 1..=100 {
         writer.append_detached(follow(n)).await.unwrap();
     }
-    within("commits under an open reader", writer.flush()).await.unwrap();
+    within("commits under an open reader", writer.flush())
+        .await
+        .unwrap();
     assert_eq!(count(&mut reader).await, 1, "the snapshot does not move");
     sqlx::query("COMMIT").execute(&mut reader).await.unwrap();
     assert_eq!(count(&mut reader).await, 101);
@@ -97,10 +122,11 @@ async fn readers_only_see_whole_transactions() {
     loop {
         let done = producer.is_finished();
         // One statement, one snapshot: events and their projection rows must always agree.
-        let row = sqlx::query("SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM follower_history)")
-            .fetch_one(&mut reader)
-            .await
-            .unwrap();
+        let row =
+            sqlx::query("SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM follower_history)")
+                .fetch_one(&mut reader)
+                .await
+                .unwrap();
         let (events, follows): (i64, i64) = (row.get(0), row.get(1));
         assert_eq!(events, follows, "a reader saw an event without its projection");
         assert!(events >= last, "committed events never disappear");
@@ -119,7 +145,11 @@ async fn readers_only_see_whole_transactions() {
 
 #[tokio::test]
 async fn a_full_batch_commits_without_waiting_for_the_linger() {
-    let batch = BatchOptions { max_events: 4, linger: Duration::from_secs(3600), queue: 64 };
+    let batch = BatchOptions {
+        max_events: 4,
+        linger: Duration::from_secs(3600),
+        queue: 64,
+    };
     let (store, _dir) = temp_store_with(|o| o.batch = batch).await;
     let writer = store.writer();
     let mut receipts = Vec::new();
@@ -127,9 +157,15 @@ async fn a_full_batch_commits_without_waiting_for_the_linger() {
         receipts.push(writer.append(follow(n)).await.unwrap());
     }
     for receipt in receipts {
-        within("a full batch's commit", receipt.committed()).await.unwrap();
+        within("a full batch's commit", receipt.committed())
+            .await
+            .unwrap();
     }
-    assert_eq!(writer.status().borrow().batches, 1, "one transaction for the four");
+    assert_eq!(
+        writer.status().borrow().batches,
+        1,
+        "one transaction for the four"
+    );
 }
 
 #[tokio::test]
@@ -140,8 +176,13 @@ async fn connection_states_are_logged_in_order() {
     let states = [
         ConnectionState::Connecting,
         ConnectionState::Connected,
-        ConnectionState::Reconnecting { attempt: 1, next_in: Duration::from_millis(1000) },
-        ConnectionState::Failed { reason: "Kick refused the app key; update OnAir".into() },
+        ConnectionState::Reconnecting {
+            attempt: 1,
+            next_in: Duration::from_millis(1000),
+        },
+        ConnectionState::Failed {
+            reason: "Kick refused the app key; update OnAir".into(),
+        },
     ];
     for state in &states {
         writer.record_state(&id, state).await.unwrap();
@@ -154,11 +195,25 @@ async fn connection_states_are_logged_in_order() {
         .unwrap();
     let logged: Vec<(String, String, String, ConnectionState)> = rows
         .iter()
-        .map(|r| (r.get(0), r.get(1), r.get(2), serde_json::from_str(r.get::<&str, _>(3)).unwrap()))
+        .map(|r| {
+            (
+                r.get(0),
+                r.get(1),
+                r.get(2),
+                serde_json::from_str(r.get::<&str, _>(3)).unwrap(),
+            )
+        })
         .collect();
     let expected: Vec<_> = states
         .iter()
-        .map(|s| ("kick".to_owned(), "nebulacast".to_owned(), s.name().to_owned(), s.clone()))
+        .map(|s| {
+            (
+                "kick".to_owned(),
+                "nebulacast".to_owned(),
+                s.name().to_owned(),
+                s.clone(),
+            )
+        })
         .collect();
     assert_eq!(logged, expected);
 }
@@ -182,7 +237,10 @@ async fn opening_a_missing_database_without_create_says_what_to_do() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("nowhere.db");
     let err = Store::open_existing(&path).await.err().unwrap().to_string();
-    assert!(err.contains("no OnAir database at") && err.contains("--db"), "{err}");
+    assert!(
+        err.contains("no OnAir database at") && err.contains("--db"),
+        "{err}"
+    );
     assert!(!path.exists(), "nothing created");
 }
 
@@ -190,7 +248,11 @@ async fn opening_a_missing_database_without_create_says_what_to_do() {
 async fn opening_a_file_that_is_not_a_database_fails_clearly() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("notes.db");
-    std::fs::write(&path, "these are my notes, not a database, and they are long enough to have a header").unwrap();
+    std::fs::write(
+        &path,
+        "these are my notes, not a database, and they are long enough to have a header",
+    )
+    .unwrap();
     let err = Store::open_existing(&path).await.err().unwrap().to_string();
     assert!(err.contains("could not open the OnAir database"), "{err}");
 }

@@ -8,7 +8,9 @@ use tempfile::TempDir;
 /// A store in its own temporary folder (removed when the returned `TempDir` drops).
 pub async fn temp_store() -> (Store, TempDir) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let store = Store::open(dir.path().join("onair.db")).await.expect("open store");
+    let store = Store::open(dir.path().join("onair.db"))
+        .await
+        .expect("open store");
     (store, dir)
 }
 
