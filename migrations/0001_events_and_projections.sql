@@ -26,7 +26,8 @@ CREATE INDEX viewers_by_login ON viewers (platform, login COLLATE NOCASE);
 
 -- The event log. `offset` is the public, strictly increasing position. `actor` / `target` keep the names
 -- as they were at the event (JSON); `actor_id` / `target_id` link to the viewer for timelines.
--- `dedup_key` is a 64-bit hash of (platform, source_id), salted on the rare collision (the writer compares
+-- `dedup_key` is a 64-bit hash of (platform, source_id), or of OnAir's own id for an event without a
+-- source id (so re-importing an export adds nothing), salted on the rare collision (the writer compares
 -- the real ids before calling anything a duplicate): a small integer index instead of a wide text one.
 CREATE TABLE events (
     offset      INTEGER PRIMARY KEY,

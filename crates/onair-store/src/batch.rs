@@ -104,10 +104,7 @@ impl BatchWriter {
                 channel_id,
                 actor_id: viewer_id(&viewer_ids, event.platform, event.actor.as_ref()),
                 target_id: viewer_id(&viewer_ids, event.platform, event.target.as_ref()),
-                dedup_key: event
-                    .source_id
-                    .as_deref()
-                    .map(|id| dedup_key(event.platform, id, 0)),
+                dedup_key: Some(event_dedup_key(event, 0)),
             })
             .collect();
         let mut inserted = insert_events(&mut tx, &rows).await?;
@@ -299,6 +296,20 @@ pub fn dedup_key(platform: Platform, source_id: &str, salt: u64) -> i64 {
     i64::from_ne_bytes(hasher.digest().to_ne_bytes())
 }
 
+/// The key an event is deduplicated by: the platform's message id, or, for an event without one, OnAir's
+/// own id (so importing the same export twice adds nothing).
+fn event_dedup_key(event: &Event, salt: u64) -> i64 {
+    match event.source_id.as_deref() {
+        Some(source_id) => dedup_key(event.platform, source_id, salt),
+        None => {
+            let mut hasher = Xxh3::with_seed(salt);
+            hasher.update(b"onair-id\0");
+            hasher.update(event.id.as_bytes());
+            i64::from_ne_bytes(hasher.digest().to_ne_bytes())
+        }
+    }
+}
+
 /// Inserts the event rows; returns the offsets actually inserted (the others hit an existing dedup key).
 async fn insert_events(
     conn: &mut SqliteConnection,
@@ -348,50 +359,32 @@ async fn insert_events(
     Ok(inserted)
 }
 
-/// An event whose dedup key was taken: a duplicate when the holder has the same platform and source id
-/// (answered with the holder's offset); otherwise a hash collision, and the event is inserted under the
-/// next free salted key. Returns whether it was inserted.
-async fn resolve_conflict(
-    conn: &mut SqliteConnection,
-    row: &EventRow<'_>,
-) -> Result<(Appended, bool), sqlx::Error> {
-    let (platform, source_id) = (
-        row.event.platform,
-        row.event.source_id.as_deref().unwrap_or_default(),
-    );
+/// An event whose dedup key was taken: a duplicate when the holder is the same event (same platform and
+/// source id, or the same OnAir id where there is no source id), answered with the holder's offset;
+/// otherwise a hash collision, and the event is inserted under the next free salted key. Returns whether
+/// it was inserted.
+async fn resolve_conflict(conn: &mut SqliteConnection, row: &EventRow<'_>) -> Result<(Appended, bool), sqlx::Error> {
+    let event = row.event;
     for salt in 0.. {
-        let key = dedup_key(platform, source_id, salt);
-        let holder = sqlx::query("SELECT offset, platform, source_id FROM events WHERE dedup_key = ?")
+        let key = event_dedup_key(event, salt);
+        let holder = sqlx::query("SELECT offset, platform, source_id, id FROM events WHERE dedup_key = ?")
             .bind(key)
             .fetch_optional(&mut *conn)
             .await?;
-        match holder {
-            Some(holder) => {
-                let same_platform = holder.try_get::<&str, _>(1)? == platform.as_str();
-                if same_platform && holder.try_get::<Option<&str>, _>(2)? == Some(source_id) {
-                    return Ok((
-                        Appended {
-                            offset: Offset(holder.try_get(0)?),
-                            duplicate: true,
-                        },
-                        false,
-                    ));
-                }
+        let Some(holder) = holder else {
+            let moved = EventRow { dedup_key: Some(key), ..*row };
+            insert_events(conn, std::slice::from_ref(&moved)).await?;
+            return Ok((Appended { offset: Offset(row.offset), duplicate: false }, true));
+        };
+        let same = match event.source_id.as_deref() {
+            Some(source_id) => {
+                holder.try_get::<&str, _>(1)? == event.platform.as_str()
+                    && holder.try_get::<Option<&str>, _>(2)? == Some(source_id)
             }
-            None => {
-                let moved = EventRow {
-                    dedup_key: Some(key),
-                    ..*row
-                };
-                insert_events(conn, std::slice::from_ref(&moved)).await?;
-                return Ok((
-                    Appended {
-                        offset: Offset(row.offset),
-                        duplicate: false,
-                    },
-                    true,
-                ));
-            }
+            None => holder.try_get::<&[u8], _>(3)? == event.id.as_bytes().as_slice(),
+        };
+        if same {
+            return Ok((Appended { offset: Offset(holder.try_get(0)?), duplicate: true }, false));
         }
     }
     unreachable!("a free key is found within 2^64 salts")
