@@ -363,7 +363,10 @@ async fn insert_events(
 /// source id, or the same OnAir id where there is no source id), answered with the holder's offset;
 /// otherwise a hash collision, and the event is inserted under the next free salted key. Returns whether
 /// it was inserted.
-async fn resolve_conflict(conn: &mut SqliteConnection, row: &EventRow<'_>) -> Result<(Appended, bool), sqlx::Error> {
+async fn resolve_conflict(
+    conn: &mut SqliteConnection,
+    row: &EventRow<'_>,
+) -> Result<(Appended, bool), sqlx::Error> {
     let event = row.event;
     for salt in 0.. {
         let key = event_dedup_key(event, salt);
@@ -372,9 +375,18 @@ async fn resolve_conflict(conn: &mut SqliteConnection, row: &EventRow<'_>) -> Re
             .fetch_optional(&mut *conn)
             .await?;
         let Some(holder) = holder else {
-            let moved = EventRow { dedup_key: Some(key), ..*row };
+            let moved = EventRow {
+                dedup_key: Some(key),
+                ..*row
+            };
             insert_events(conn, std::slice::from_ref(&moved)).await?;
-            return Ok((Appended { offset: Offset(row.offset), duplicate: false }, true));
+            return Ok((
+                Appended {
+                    offset: Offset(row.offset),
+                    duplicate: false,
+                },
+                true,
+            ));
         };
         let same = match event.source_id.as_deref() {
             Some(source_id) => {
@@ -384,7 +396,13 @@ async fn resolve_conflict(conn: &mut SqliteConnection, row: &EventRow<'_>) -> Re
             None => holder.try_get::<&[u8], _>(3)? == event.id.as_bytes().as_slice(),
         };
         if same {
-            return Ok((Appended { offset: Offset(holder.try_get(0)?), duplicate: true }, false));
+            return Ok((
+                Appended {
+                    offset: Offset(holder.try_get(0)?),
+                    duplicate: true,
+                },
+                false,
+            ));
         }
     }
     unreachable!("a free key is found within 2^64 salts")

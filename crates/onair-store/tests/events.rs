@@ -112,10 +112,18 @@ async fn a_duplicate_is_recorded_once_and_both_callers_succeed() {
     let once = store.writer().append_and_wait(exported.clone()).await.unwrap();
     let twice = store.writer().append_and_wait(exported).await.unwrap();
     assert_eq!((twice.offset, twice.duplicate), (once.offset, true));
-    let texts: Vec<String> = all(&store).await.iter().filter_map(|e| e.chat_text().map(str::to_owned)).collect();
+    let texts: Vec<String> = all(&store)
+        .await
+        .iter()
+        .filter_map(|e| e.chat_text().map(str::to_owned))
+        .collect();
     assert_eq!(texts, ["first copy", "twitch", "no id", "no id", "exported"]);
     let status = store.writer().status().borrow().clone();
-    assert_eq!((status.committed, status.duplicates), (4, 2), "counts since this open");
+    assert_eq!(
+        (status.committed, status.duplicates),
+        (4, 2),
+        "counts since this open"
+    );
 }
 
 #[tokio::test]

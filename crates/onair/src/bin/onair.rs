@@ -1,0 +1,301 @@
+//! `onair`: OnAir without the window. Reads, exports and imports the event log, and manages the database.
+//! (Running connections headless arrives with the platform issues.)
+
+use std::io::{BufWriter, IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use chrono::{DateTime, Utc};
+use clap::{Parser, Subcommand};
+use onair::format::{self, Format};
+use onair::import::import_jsonl;
+use onair::paths;
+use onair_core::{EventKind, Offset, Platform};
+use onair_store::{EventQuery, Store};
+use tokio::io::BufReader;
+
+/// OnAir: every Kick, Twitch and Discord event of your channels in one place.
+#[derive(Parser)]
+#[command(name = "onair", version, about, long_about = None)]
+struct Cli {
+    /// The database file [default: the OnAir data folder's onair.db]
+    #[arg(long, global = true, env = paths::DB_ENV, value_name = "PATH")]
+    db: Option<PathBuf>,
+    /// Log more (-v: debug, -vv: trace); RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print stored events, oldest first (without --after: the newest --limit of them).
+    Events(EventsArgs),
+    /// Import events from a JSONL file (`-` for stdin); events already stored are skipped.
+    Import {
+        /// The file, as written by `onair events --format jsonl`.
+        file: PathBuf,
+    },
+    /// Inspect or maintain the database.
+    Db {
+        #[command(subcommand)]
+        command: DbCommand,
+    },
+}
+
+#[derive(clap::Args)]
+struct EventsArgs {
+    /// Only events after this offset (page on with the last offset printed; 0 = from the start).
+    #[arg(long, value_name = "OFFSET")]
+    after: Option<i64>,
+    /// Only these kinds (repeat, or separate with commas), e.g. --kind follow,subscription.
+    #[arg(long, value_name = "KIND", value_delimiter = ',', value_parser = parse_kind)]
+    kind: Vec<EventKind>,
+    /// Only this platform: kick, twitch or discord.
+    #[arg(long, value_name = "PLATFORM", value_parser = parse_platform)]
+    platform: Option<Platform>,
+    /// Only this channel (its name or its platform id).
+    #[arg(long, value_name = "CHANNEL")]
+    channel: Option<String>,
+    /// Only chat messages containing these words (accents and case ignored; `word*` matches a prefix).
+    #[arg(long, value_name = "TEXT")]
+    search: Option<String>,
+    /// Only events received since this time: RFC 3339 (2026-11-22T18:00:00Z) or an age (15m, 2h, 3days).
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    since: Option<DateTime<Utc>>,
+    /// Only events received before this time (same forms as --since).
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    until: Option<DateTime<Utc>>,
+    /// At most this many events (0 = no limit).
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    limit: u32,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+}
+
+#[derive(Subcommand)]
+enum DbCommand {
+    /// Print the database's path.
+    Path,
+    /// Print what the database holds.
+    Stats,
+    /// Compact the database file.
+    Vacuum,
+}
+
+fn parse_kind(s: &str) -> Result<EventKind, String> {
+    s.parse().map_err(|_: onair_core::UnknownKind| {
+        let names: Vec<&str> = EventKind::ALL.iter().map(|k| k.as_str()).collect();
+        format!("unknown event kind `{s}`; the kinds are: {}", names.join(", "))
+    })
+}
+
+fn parse_platform(s: &str) -> Result<Platform, String> {
+    s.parse().map_err(|e: onair_core::UnknownPlatform| e.to_string())
+}
+
+fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
+    if let Ok(at) = DateTime::parse_from_rfc3339(s) {
+        return Ok(at.to_utc());
+    }
+    match humantime::parse_duration(s) {
+        Ok(age) => chrono::Duration::from_std(age)
+            .ok()
+            .and_then(|age| Utc::now().checked_sub_signed(age))
+            .ok_or_else(|| format!("`{s}` is too far back")),
+        Err(_) => Err(format!(
+            "`{s}` is neither a time (2026-11-22T18:00:00Z) nor an age (15m, 2h, 3days)"
+        )),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: could not start: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "onair=debug,onair_store=debug,info",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+fn db_path(cli: &Cli) -> Result<PathBuf> {
+    paths::db_path(cli.db.clone())
+        .context("cannot find your home folder to keep the database in; pass --db PATH or set ONAIR_DB")
+}
+
+async fn run(cli: Cli) -> Result<ExitCode> {
+    let path = db_path(&cli)?;
+    match cli.command {
+        None => overview(&path).await,
+        Some(Command::Events(args)) => events(&path, args).await,
+        Some(Command::Import { file }) => import(&path, &file).await,
+        Some(Command::Db {
+            command: DbCommand::Path,
+        }) => {
+            println!("{}", path.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Db {
+            command: DbCommand::Stats,
+        }) => stats(&path).await,
+        Some(Command::Db {
+            command: DbCommand::Vacuum,
+        }) => {
+            let store = Store::open_existing(&path).await?;
+            let freed = store.vacuum().await?;
+            store.close().await;
+            println!("vacuumed {}: {freed} bytes freed", path.display());
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+async fn overview(path: &std::path::Path) -> Result<ExitCode> {
+    println!("OnAir database: {}", path.display());
+    if path.exists() {
+        let store = Store::open_existing(path).await?;
+        let stats = store.stats().await?;
+        store.close().await;
+        println!(
+            "{} events from {} channels and {} viewers",
+            stats.events, stats.channels, stats.viewers
+        );
+    } else {
+        println!("(not created yet: it is created when OnAir first records events)");
+    }
+    println!("\nTry: onair events            the latest events");
+    println!("     onair events --help     filters and formats");
+    println!("     onair import FILE.jsonl import an export");
+    println!("     onair db stats          what the database holds");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn events(path: &std::path::Path, args: EventsArgs) -> Result<ExitCode> {
+    if let (Some(since), Some(until)) = (args.since, args.until)
+        && since >= until
+    {
+        bail!("--since ({since}) must be before --until ({until})");
+    }
+    let store = Store::open_existing(path).await?;
+    let query = EventQuery {
+        after: args.after.map(Offset),
+        kinds: args.kind,
+        platform: args.platform,
+        channel: args.channel,
+        since: args.since,
+        until: args.until,
+        search: args.search,
+        limit: (args.limit > 0).then_some(args.limit),
+    };
+    let events = store.events(&query).await;
+    store.close().await;
+    let events = events?;
+    let stdout = std::io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    match format::write(args.format, &events, &mut out).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(ExitCode::SUCCESS),
+        other => other.context("could not write the events")?,
+    }
+    if events.is_empty() && std::io::stderr().is_terminal() {
+        eprintln!("no events match");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn import(path: &std::path::Path, file: &std::path::Path) -> Result<ExitCode> {
+    let store = Store::open(path).await?;
+    let writer = store.writer();
+    let report = if file.as_os_str() == "-" {
+        import_jsonl(&writer, BufReader::new(tokio::io::stdin())).await
+    } else {
+        let input = tokio::fs::File::open(file)
+            .await
+            .with_context(|| format!("cannot open {}: check the path", file.display()))?;
+        import_jsonl(&writer, BufReader::new(input)).await
+    };
+    store.close().await;
+    let report = report?;
+    for bad in &report.bad_lines {
+        eprintln!("{}:{}: skipped: {}", file.display(), bad.line, bad.error);
+    }
+    println!(
+        "imported {} new event{}, {} already present{}",
+        report.added,
+        if report.added == 1 { "" } else { "s" },
+        report.duplicates,
+        if report.refused > 0 {
+            format!(", {} refused by the store (see the log)", report.refused)
+        } else {
+            String::new()
+        }
+    );
+    if report.bad_lines.is_empty() && report.refused == 0 {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!(
+            "{} line(s) could not be imported; the others were. Fix those lines and import again: \
+             what is already stored is skipped.",
+            report.bad_lines.len() as u64 + report.refused
+        );
+        Ok(ExitCode::FAILURE)
+    }
+}
+
+async fn stats(path: &std::path::Path) -> Result<ExitCode> {
+    let store = Store::open_existing(path).await?;
+    let stats = store.stats().await;
+    store.close().await;
+    let stats = stats?;
+    println!("database:  {}", path.display());
+    println!("size:      {:.1} MiB", stats.bytes as f64 / (1024.0 * 1024.0));
+    println!("events:    {}", stats.events);
+    if let Some((first, last)) = stats.offsets {
+        println!("offsets:   {first} to {last}");
+    }
+    if let Some((first, last)) = stats.received {
+        println!(
+            "received:  {} to {}",
+            first.format("%Y-%m-%d %H:%M:%S UTC"),
+            last.format("%Y-%m-%d %H:%M:%S UTC")
+        );
+    }
+    println!("channels:  {}", stats.channels);
+    println!("viewers:   {}", stats.viewers);
+    for (platform, n) in &stats.per_platform {
+        println!("  {platform:8} {n}");
+    }
+    if !stats.per_kind.is_empty() {
+        println!("per kind:");
+        for (kind, n) in &stats.per_kind {
+            println!("  {:20} {n}", kind.as_str());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
