@@ -24,7 +24,7 @@ use tokio::task::JoinHandle;
 
 pub use batch::{Appended, dedup_key};
 pub use error::StoreError;
-pub use query::{EventQuery, MinuteCount, StoreStats, fts_query};
+pub use query::{EventQuery, MinuteCount, StoreStats, TableRows, fts_query};
 pub use writer::{BatchOptions, Receipt, WriteFailure, Writer, WriterStatus, metric};
 
 /// The schema, applied in order at every open.

@@ -59,8 +59,25 @@ pub struct StoreStats {
     pub offsets: Option<(Offset, Offset)>,
     /// When the first and last events were received.
     pub received: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    /// Rows in the projection tables and the connection log.
+    pub rows: TableRows,
     /// Size of the database file, WAL included, in bytes.
     pub bytes: u64,
+}
+
+/// Row counts of the tables beside the event log.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct TableRows {
+    /// `follower_history` rows.
+    pub follower_history: u64,
+    /// `viewer_subscriptions` rows.
+    pub viewer_subscriptions: u64,
+    /// `viewer_roles` rows.
+    pub viewer_roles: u64,
+    /// `bans` rows.
+    pub bans: u64,
+    /// `connection_log` rows.
+    pub connection_log: u64,
 }
 
 /// Turns people's search words into an FTS5 query: each word quoted (so punctuation cannot break the
@@ -252,6 +269,13 @@ impl Store {
             per_platform,
             channels: count("SELECT count(*) FROM channels").await?,
             viewers: count("SELECT count(*) FROM viewers").await?,
+            rows: TableRows {
+                follower_history: count("SELECT count(*) FROM follower_history").await?,
+                viewer_subscriptions: count("SELECT count(*) FROM viewer_subscriptions").await?,
+                viewer_roles: count("SELECT count(*) FROM viewer_roles").await?,
+                bans: count("SELECT count(*) FROM bans").await?,
+                connection_log: count("SELECT count(*) FROM connection_log").await?,
+            },
             offsets: first.zip(last).map(|(a, b)| (Offset(a), Offset(b))),
             received: since.zip(until).map(|(a, b)| (from_ns(a), from_ns(b))),
             bytes,

@@ -299,3 +299,18 @@ fn stats_and_vacuum_report_on_the_file() {
         .failure()
         .stderr(predicate::str::contains("could not open the OnAir database"));
 }
+
+#[test]
+fn the_example_export_in_the_docs_imports() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("onair.db");
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/examples/events.jsonl");
+    onair(&db)
+        .args(["import", example])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(format!(
+            "imported {} new events",
+            EventKind::ALL.len()
+        )));
+}

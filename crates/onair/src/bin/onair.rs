@@ -288,6 +288,11 @@ async fn stats(path: &std::path::Path) -> Result<ExitCode> {
     }
     println!("channels:  {}", stats.channels);
     println!("viewers:   {}", stats.viewers);
+    let rows = &stats.rows;
+    println!(
+        "history:   {} follows, {} subscriptions, {} roles, {} bans, {} connection changes",
+        rows.follower_history, rows.viewer_subscriptions, rows.viewer_roles, rows.bans, rows.connection_log
+    );
     for (platform, n) in &stats.per_platform {
         println!("  {platform:8} {n}");
     }
