@@ -15,7 +15,7 @@ use crate::codec::{json, to_ns};
 const EVENT_ROWS_PER_STATEMENT: usize = 64;
 /// Rows per multi-row viewer upsert (6 parameters each).
 const VIEWER_ROWS_PER_STATEMENT: usize = 128;
-/// Rows per multi-row full-text insert (2 parameters each): one statement per batch, since FTS5 flushes
+/// Rows per multi-row full-text insert (3 parameters each): one statement per batch, since FTS5 flushes
 /// its pending terms at every statement.
 const FTS_ROWS_PER_STATEMENT: usize = 4096;
 
@@ -223,21 +223,42 @@ async fn upsert_viewers(
     }
     let mut ids = HashMap::with_capacity(seen.len());
     let mut stale = Vec::new();
+    let mut seen_again = Vec::new();
     for ((platform, id), (actor, first, last)) in seen {
         let key = (platform, id.to_owned());
         match known.get(&key) {
-            Some(row)
-                if row.login == actor.login
-                    && row.display_name == actor.display_name
-                    && first >= row.first_seen_at
-                    && last < row.last_seen_at + LAST_SEEN_PRECISION_NS =>
-            {
-                ids.insert(key, row.id);
+            Some(row) if row.login == actor.login && row.display_name == actor.display_name => {
+                ids.insert(key.clone(), row.id);
+                if first < row.first_seen_at || last >= row.last_seen_at + LAST_SEEN_PRECISION_NS {
+                    let first_seen_at = first.min(row.first_seen_at);
+                    let last_seen_at = last.max(row.last_seen_at);
+                    seen_again.push((
+                        key,
+                        ViewerRow {
+                            first_seen_at,
+                            last_seen_at,
+                            ..row.clone()
+                        },
+                    ));
+                }
             }
             _ => stale.push((key, actor, first, last)),
         }
     }
-    let mut written = Vec::with_capacity(stale.len());
+    // Known viewers, same names: only their sighting times move, updated by row id (no index touched).
+    for chunk in seen_again.chunks(VIEWER_ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "UPDATE viewers SET first_seen_at = min(first_seen_at, v.column2), \
+             last_seen_at = max(last_seen_at, v.column3) FROM (VALUES {}) AS v WHERE viewers.id = v.column1",
+            placeholders(3, chunk.len())
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for (_, row) in chunk {
+            q = q.bind(row.id).bind(row.first_seen_at).bind(row.last_seen_at);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    let mut written = seen_again;
     for chunk in stale.chunks(VIEWER_ROWS_PER_STATEMENT) {
         let sql = format!(
             "INSERT INTO viewers (platform, platform_user_id, login, display_name, first_seen_at, last_seen_at) \
@@ -415,19 +436,22 @@ async fn index_chat(
     rows: &[EventRow<'_>],
     inserted: &HashSet<i64>,
 ) -> Result<(), sqlx::Error> {
-    let texts: Vec<(i64, &str)> = rows
+    let texts: Vec<(i64, &str, String)> = rows
         .iter()
         .filter(|row| inserted.contains(&row.offset))
-        .filter_map(|row| row.event.chat_text().map(|t| (row.offset, t)))
+        .filter_map(|row| {
+            let author = row.actor_id.map(|id| format!("v{id}")).unwrap_or_default();
+            row.event.chat_text().map(|text| (row.offset, text, author))
+        })
         .collect();
     for chunk in texts.chunks(FTS_ROWS_PER_STATEMENT) {
         let sql = format!(
-            "INSERT INTO chat_fts (rowid, text) VALUES {}",
-            placeholders(2, chunk.len())
+            "INSERT INTO chat_fts (rowid, text, author) VALUES {}",
+            placeholders(3, chunk.len())
         );
         let mut q = sqlx::query(AssertSqlSafe(sql));
-        for (offset, text) in chunk {
-            q = q.bind(*offset).bind(*text);
+        for (offset, text, author) in chunk {
+            q = q.bind(*offset).bind(*text).bind(author.as_str());
         }
         q.execute(&mut *conn).await?;
     }

@@ -80,33 +80,28 @@ pub struct TableRows {
     pub connection_log: u64,
 }
 
-/// Turns people's search words into an FTS5 query: each word quoted (so punctuation cannot break the
-/// syntax), a trailing `*` kept as a prefix search, all words required.
+/// Turns people's search words into an FTS5 query on the chat text: every run of letters and digits is a
+/// word (so punctuation can neither break the syntax nor make a phrase), a `*` right after a word makes
+/// it a prefix, and all words are required.
 pub fn fts_query(text: &str) -> Result<String, StoreError> {
-    let terms: Vec<String> = text
-        .split_whitespace()
-        .filter_map(|word| {
-            let (word, prefix) = match word.strip_suffix('*') {
-                Some(stem) => (stem, true),
-                None => (word, false),
-            };
-            let word = word.trim_matches('"');
-            (!word.is_empty()).then(|| {
-                format!(
-                    "\"{}\"{}",
-                    word.replace('"', "\"\""),
-                    if prefix { "*" } else { "" }
-                )
-            })
-        })
-        .collect();
+    let mut terms = Vec::new();
+    let mut chars = text.chars().peekable();
+    while chars.peek().is_some() {
+        let word: String = std::iter::from_fn(|| chars.next_if(|c| c.is_alphanumeric())).collect();
+        if word.is_empty() {
+            chars.next();
+        } else {
+            let prefix = chars.next_if_eq(&'*').is_some();
+            terms.push(format!("\"{word}\"{}", if prefix { "*" } else { "" }));
+        }
+    }
     if terms.is_empty() {
         return Err(StoreError::BadSearch {
             text: text.to_owned(),
             detail: "it has no words".into(),
         });
     }
-    Ok(terms.join(" "))
+    Ok(format!("text : ({})", terms.join(" ")))
 }
 
 impl Store {
@@ -173,17 +168,31 @@ impl Store {
         user_id: &str,
         limit: u32,
     ) -> Result<Vec<Event>, StoreError> {
+        let viewer: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM viewers WHERE platform = ? AND platform_user_id = ?")
+                .bind(platform.as_str())
+                .bind(user_id)
+                .fetch_optional(&self.readers)
+                .await?;
+        let Some(viewer) = viewer else {
+            return Ok(Vec::new());
+        };
+        // Three sources, each newest first and capped: what they did (chat through the full-text author
+        // column, the rest through the actor index) and what was done to them.
         let sql = format!(
             "SELECT {EVENT_COLUMNS} FROM {EVENT_FROM} WHERE e.offset IN ( \
-               SELECT offset FROM events WHERE actor_id = (SELECT id FROM viewers WHERE platform = ?1 AND platform_user_id = ?2) \
-               UNION ALL \
-               SELECT offset FROM events WHERE target_id = (SELECT id FROM viewers WHERE platform = ?1 AND platform_user_id = ?2)) \
-             ORDER BY e.offset DESC LIMIT ?3"
+               SELECT offset FROM (SELECT offset FROM events WHERE actor_id = ?1 AND kind != 'chat_message' \
+                                   ORDER BY offset DESC LIMIT ?2) \
+               UNION ALL SELECT offset FROM (SELECT offset FROM events WHERE target_id = ?1 \
+                                   ORDER BY offset DESC LIMIT ?2) \
+               UNION ALL SELECT rowid FROM (SELECT rowid FROM chat_fts WHERE chat_fts MATCH ?3 \
+                                   ORDER BY rowid DESC LIMIT ?2)) \
+             ORDER BY e.offset DESC LIMIT ?2"
         );
         let rows = sqlx::query(AssertSqlSafe(sql))
-            .bind(platform.as_str())
-            .bind(user_id)
+            .bind(viewer)
             .bind(i64::from(limit))
+            .bind(format!("author : \"v{viewer}\""))
             .fetch_all(&self.readers)
             .await?;
         rows.iter().map(event_from_row).collect()
@@ -317,9 +326,16 @@ mod tests {
 
     #[test]
     fn search_words_are_quoted_and_prefixes_kept() {
-        assert_eq!(fts_query("gg  wp").unwrap(), r#""gg" "wp""#);
-        assert_eq!(fts_query("clut* \"x").unwrap(), r#""clut"* "x""#);
-        assert_eq!(fts_query(r#"a"b OR -c"#).unwrap(), r#""a""b" "OR" "-c""#);
-        assert!(matches!(fts_query("  * "), Err(StoreError::BadSearch { .. })));
+        assert_eq!(fts_query("gg  wp").unwrap(), r#"text : ("gg" "wp")"#);
+        assert_eq!(fts_query("clut* \"x").unwrap(), r#"text : ("clut"* "x")"#);
+        assert_eq!(
+            fts_query(r#"a"b OR -c don't"#).unwrap(),
+            r#"text : ("a" "b" "OR" "c" "don" "t")"#
+        );
+        assert_eq!(
+            fts_query("¡increíble! 日本語").unwrap(),
+            r#"text : ("increíble" "日本語")"#
+        );
+        assert!(matches!(fts_query("  * 🔥 "), Err(StoreError::BadSearch { .. })));
     }
 }

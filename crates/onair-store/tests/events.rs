@@ -423,3 +423,66 @@ async fn a_dedup_key_collision_never_loses_an_event() {
         .unwrap();
     assert_eq!(found.len(), 1, "the moved event is indexed for search too");
 }
+
+#[tokio::test]
+async fn a_viewer_timeline_has_their_chat_their_actions_and_what_was_done_to_them() {
+    let (store, _dir) = temp_store().await;
+    let writer = store.writer();
+    let me = Actor::new("1", "pixelwitch");
+    let other = Actor::new("2", "bob");
+    let follow = |who: &Actor| {
+        Event::new(
+            Platform::Kick,
+            sample::channel(),
+            EventData::Follow(Default::default()),
+        )
+        .with_actor(who.clone())
+    };
+    let timeout = Event::new(
+        Platform::Kick,
+        sample::channel(),
+        EventData::Timeout(Default::default()),
+    )
+    .with_actor(other.clone())
+    .with_target(me.clone());
+    let mut by_other = chat("not mine", "o-1");
+    by_other.actor = Some(other.clone());
+    for event in [
+        chat("one", "c-1"),
+        follow(&me),
+        by_other,
+        follow(&other),
+        timeout,
+        chat("two", "c-2"),
+    ] {
+        writer.append_detached(event).await.unwrap();
+    }
+    writer.flush().await.unwrap();
+    let timeline = store.viewer_timeline(Platform::Kick, "1", 10).await.unwrap();
+    let kinds: Vec<EventKind> = timeline.iter().map(Event::kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            EventKind::ChatMessage,
+            EventKind::Timeout,
+            EventKind::Follow,
+            EventKind::ChatMessage
+        ]
+    );
+    assert_eq!(timeline[0].chat_text(), Some("two"));
+    assert!(
+        store
+            .viewer_timeline(Platform::Kick, "nobody", 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .viewer_timeline(Platform::Twitch, "1", 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "ids are per platform"
+    );
+}
