@@ -4,6 +4,7 @@
 use std::io::{self, Write};
 
 use onair_core::{ChatSettings, Event, EventData, Poll, Subscription};
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 /// An output format of `onair events`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -73,37 +74,61 @@ fn write_csv(events: &[Event], out: &mut impl Write) -> io::Result<()> {
 }
 
 fn write_table(events: &[Event], out: &mut impl Write) -> io::Result<()> {
-    writeln!(
-        out,
-        "{:>8}  {:19}  {:8}  {:16}  {:18}  {:18}  WHAT",
-        "OFFSET", "RECEIVED (UTC)", "PLATFORM", "CHANNEL", "KIND", "WHO"
-    )?;
+    const WIDTHS: [usize; 6] = [8, 19, 8, 16, 18, 18];
+    let header = [
+        "OFFSET",
+        "RECEIVED (UTC)",
+        "PLATFORM",
+        "CHANNEL",
+        "KIND",
+        "WHO",
+        "WHAT",
+    ];
+    write_row(out, &WIDTHS, header.map(str::to_owned))?;
     for e in events {
         let who = e.actor.as_ref().map(|a| a.display_name.as_str()).unwrap_or("-");
-        writeln!(
-            out,
-            "{:>8}  {:19}  {:8}  {:16}  {:18}  {:18}  {}",
+        let row = [
             e.offset.map(|o| o.to_string()).unwrap_or_default(),
-            e.received_at.format("%Y-%m-%d %H:%M:%S"),
-            e.platform.as_str(),
-            clip(&e.channel.slug, 16),
-            e.kind().as_str(),
-            clip(who, 18),
+            e.received_at.format("%Y-%m-%d %H:%M:%S").to_string(),
+            e.platform.to_string(),
+            e.channel.slug.clone(),
+            e.kind().to_string(),
+            who.to_owned(),
             clip(&summary(e).replace(['\n', '\r'], " "), 100),
-        )?;
+        ];
+        write_row(out, &WIDTHS, row)?;
     }
     Ok(())
 }
 
-/// `text` cut to `width` characters, with an ellipsis when cut.
-fn clip(text: &str, width: usize) -> String {
-    if text.chars().count() <= width {
-        text.to_owned()
-    } else {
-        let mut cut: String = text.chars().take(width.saturating_sub(1)).collect();
-        cut.push('…');
-        cut
+/// One table row: each cell clipped and padded to its column's width on screen (wide characters count
+/// twice), the last cell as is.
+fn write_row(out: &mut impl Write, widths: &[usize], cells: [String; 7]) -> io::Result<()> {
+    let mut line = String::new();
+    for (cell, &width) in cells.iter().zip(widths) {
+        let cell = clip(cell, width);
+        let pad = width.saturating_sub(cell.width());
+        line.push_str(&cell);
+        line.push_str(&" ".repeat(pad + 2));
     }
+    line.push_str(&cells[6]);
+    writeln!(out, "{}", line.trim_end())
+}
+
+/// `text` cut to at most `width` columns on screen, with an ellipsis when cut.
+fn clip(text: &str, width: usize) -> String {
+    if text.width() <= width {
+        return text.to_owned();
+    }
+    let mut cut = String::new();
+    for c in text.chars() {
+        if cut.width() + c.width().unwrap_or(0) + 1 > width {
+            break;
+        }
+        cut.push(c);
+    }
+    cut.push('…');
+    cut
 }
 
 /// What happened, in a few words for people (the actor is shown beside it).
@@ -279,7 +304,12 @@ mod tests {
 
     #[test]
     fn long_text_is_clipped_by_characters() {
-        assert_eq!(clip("日本語のテキスト", 4), "日本語…");
+        assert_eq!(
+            clip("日本語のテキスト", 7),
+            "日本語…",
+            "wide characters take two columns"
+        );
+        assert_eq!(clip("abcdefgh", 4), "abc…");
         assert_eq!(clip("short", 10), "short");
     }
 }
