@@ -256,3 +256,40 @@ async fn opening_a_file_that_is_not_a_database_fails_clearly() {
     let err = Store::open_existing(&path).await.err().unwrap().to_string();
     assert!(err.contains("could not open the OnAir database"), "{err}");
 }
+
+#[tokio::test]
+async fn a_database_locked_by_another_program_says_so() {
+    let (store, dir) = temp_store().await;
+    let path = store.path().to_owned();
+    store.close().await;
+    // Another program takes the file for itself.
+    let mut holder = SqliteConnectOptions::new()
+        .filename(&path)
+        .connect()
+        .await
+        .unwrap();
+    sqlx::query("PRAGMA locking_mode = EXCLUSIVE")
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    sqlx::query("BEGIN EXCLUSIVE").execute(&mut holder).await.unwrap();
+    sqlx::query("DELETE FROM connection_log")
+        .execute(&mut holder)
+        .await
+        .unwrap();
+
+    let options = onair_store::StoreOptions {
+        busy_timeout: Duration::from_millis(50),
+        ..onair_store::StoreOptions::new(dir.path().join("onair.db"))
+    };
+    let err = Store::open_with(options)
+        .await
+        .err()
+        .expect("the lock is held")
+        .to_string();
+    assert!(
+        err.contains("is locked by another program") && err.contains("close the other OnAir"),
+        "{err}"
+    );
+    sqlx::query("COMMIT").execute(&mut holder).await.unwrap();
+}
