@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
-use onair_core::{EventKind, Offset};
+use onair_core::EventKind;
 use onair_store::{EventQuery, Store};
 
 /// Runs the writer until it has reported `at_least` commits, kills it, and returns every
@@ -57,13 +57,7 @@ async fn committed_events_survive_sigkill() {
             ["ok"],
             "after kill {seed}"
         );
-        let stored = store
-            .events(&EventQuery {
-                after: Some(Offset(0)),
-                ..Default::default()
-            })
-            .await
-            .unwrap();
+        let stored = store.events(&EventQuery::all()).await.unwrap();
         let by_source: HashMap<&str, i64> = stored
             .iter()
             .filter_map(|e| Some((e.source_id.as_deref()?, e.offset?.0)))

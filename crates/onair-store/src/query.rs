@@ -31,6 +31,16 @@ pub struct EventQuery {
     pub limit: Option<u32>,
 }
 
+impl EventQuery {
+    /// Every event, oldest first.
+    pub fn all() -> Self {
+        EventQuery {
+            after: Some(Offset(0)),
+            ..Default::default()
+        }
+    }
+}
+
 /// Events of one kind in one minute.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct MinuteCount {

@@ -25,13 +25,7 @@ fn chat(text: &str, source_id: &str) -> Event {
 }
 
 async fn all(store: &Store) -> Vec<Event> {
-    store
-        .events(&EventQuery {
-            after: Some(Offset(0)),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
+    store.events(&EventQuery::all()).await.unwrap()
 }
 
 #[tokio::test]

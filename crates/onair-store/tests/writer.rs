@@ -9,7 +9,7 @@ mod common;
 use std::time::Duration;
 
 use common::{temp_store, temp_store_with};
-use onair_core::{Actor, ConnectionId, ConnectionState, Empty, Event, EventData, Offset, Platform, sample};
+use onair_core::{Actor, ConnectionId, ConnectionState, Empty, Event, EventData, Platform, sample};
 use onair_store::{BatchOptions, EventQuery, Store};
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{ConnectOptions, Connection, Row, SqliteConnection};
@@ -68,13 +68,7 @@ async fn a_locked_database_is_retried_reported_and_nothing_is_lost() {
     }
     let status = writer.status().borrow().clone();
     assert_eq!((status.failing, status.committed), (None, 2), "healthy again");
-    let stored = store
-        .events(&EventQuery {
-            after: Some(Offset(0)),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let stored = store.events(&EventQuery::all()).await.unwrap();
     assert_eq!(stored.len(), 2);
 }
 

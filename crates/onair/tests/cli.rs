@@ -26,6 +26,18 @@ fn export(dir: &Path) -> PathBuf {
     path
 }
 
+/// A database in a temp folder with [`export`] imported.
+fn imported() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("onair.db");
+    onair(&db)
+        .arg("import")
+        .arg(export(dir.path()))
+        .assert()
+        .success();
+    (dir, db)
+}
+
 fn jsonl(output: &[u8]) -> Vec<Event> {
     String::from_utf8(output.to_vec())
         .unwrap()
@@ -102,13 +114,7 @@ fn import_is_idempotent_and_events_come_back_as_the_same_json() {
 
 #[test]
 fn filters_and_formats() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("onair.db");
-    onair(&db)
-        .arg("import")
-        .arg(export(dir.path()))
-        .assert()
-        .success();
+    let (_dir, db) = imported();
     let kinds = |args: &[&str]| -> Vec<(Platform, EventKind)> {
         let out = onair(&db)
             .args(["events", "--format", "jsonl", "--after", "0"])
@@ -194,13 +200,7 @@ fn filters_and_formats() {
 
 #[test]
 fn bad_filters_are_refused_with_the_reason() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("onair.db");
-    onair(&db)
-        .arg("import")
-        .arg(export(dir.path()))
-        .assert()
-        .success();
+    let (_dir, db) = imported();
     onair(&db)
         .args(["events", "--kind", "chat"])
         .assert()
@@ -275,13 +275,7 @@ fn the_database_path_follows_the_flag_then_the_environment() {
 
 #[test]
 fn stats_and_vacuum_report_on_the_file() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("onair.db");
-    onair(&db)
-        .arg("import")
-        .arg(export(dir.path()))
-        .assert()
-        .success();
+    let (dir, db) = imported();
     onair(&db).args(["db", "stats"]).assert().success().stdout(
         predicate::str::contains(format!("events:    {}", 2 * EventKind::ALL.len()))
             .and(predicate::str::contains("chat_message")),
