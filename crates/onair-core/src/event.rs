@@ -17,8 +17,8 @@ use uuid::Uuid;
 use crate::{Actor, ChannelRef, EventData, EventKind, Platform};
 
 /// An event's position in the store: assigned at commit, strictly increasing, never reused. Gaps are
-/// possible (a duplicate consumes none, but a rolled-back batch may), so resume "after offset N", never
-/// "at N + 1".
+/// possible (an event found to be a duplicate leaves its offset unused), so resume "after offset N",
+/// never "at N + 1".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Offset(pub i64);

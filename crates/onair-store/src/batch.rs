@@ -104,7 +104,7 @@ impl BatchWriter {
                 channel_id,
                 actor_id: viewer_id(&viewer_ids, event.platform, event.actor.as_ref()),
                 target_id: viewer_id(&viewer_ids, event.platform, event.target.as_ref()),
-                dedup_key: Some(event_dedup_key(event, 0)),
+                dedup_key: event_dedup_key(event, 0),
             })
             .collect();
         let mut inserted = insert_events(&mut tx, &rows).await?;
@@ -304,7 +304,7 @@ struct EventRow<'a> {
     channel_id: i64,
     actor_id: Option<i64>,
     target_id: Option<i64>,
-    dedup_key: Option<i64>,
+    dedup_key: i64,
 }
 
 /// The 64-bit dedup key the store keeps for a platform's message id (`events.dedup_key`). `salt` moves
@@ -397,7 +397,7 @@ async fn resolve_conflict(
             .await?;
         let Some(holder) = holder else {
             let moved = EventRow {
-                dedup_key: Some(key),
+                dedup_key: key,
                 ..*row
             };
             insert_events(conn, std::slice::from_ref(&moved)).await?;

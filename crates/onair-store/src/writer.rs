@@ -188,10 +188,6 @@ struct Batch {
 }
 
 impl Batch {
-    fn is_empty(&self) -> bool {
-        self.events.is_empty() && self.states.is_empty() && self.flushed.is_empty() && self.close.is_none()
-    }
-
     /// Adds a command; returns true when the batch must be committed now.
     fn add(&mut self, command: Command) -> bool {
         match command {
@@ -260,36 +256,30 @@ impl WriterTask {
 
     /// Commits a batch, retrying transient failures until they pass; never returns with an event unanswered.
     async fn commit(&mut self, batch: Batch) {
-        if !batch.is_empty() {
+        if !batch.events.is_empty() || !batch.states.is_empty() {
             let events: Vec<&Event> = batch.events.iter().collect();
             match self.commit_retrying(&events, &batch.states).await {
                 Ok(outcome) => answer(
                     &self.status,
                     batch.replies.into_iter().zip(outcome.into_iter().map(Ok)),
                 ),
-                Err(first_error) if events.len() > 1 => {
-                    // Something in the batch can never commit: commit one by one so only it is refused.
-                    warn!(error = %first_error, events = events.len(), "batch refused; committing its events one by one");
-                    let mut states = Some(batch.states);
-                    for (event, reply) in batch.events.iter().zip(batch.replies) {
-                        let states = states.take().unwrap_or_default();
-                        let result = match self.commit_retrying(&[event], &states).await {
+                Err(first_error) => {
+                    // Something in the batch can never commit: commit the rest one by one, so only the
+                    // events at fault are refused (answered with the error, and logged in full).
+                    warn!(error = %first_error, events = events.len(), "batch refused; committing its parts one by one");
+                    if !batch.states.is_empty()
+                        && let Err(e) = self.commit_retrying(&[], &batch.states).await
+                    {
+                        error!(error = %e, "connection states refused by the store; they are not logged");
+                    }
+                    for (event, reply) in events.into_iter().zip(batch.replies) {
+                        let result = match self.commit_retrying(&[event], &[]).await {
                             Ok(mut one) => Ok(one.remove(0)),
                             Err(e) => Err(reject(event, e)),
                         };
                         answer(&self.status, std::iter::once((reply, result)));
                     }
                 }
-                Err(e) => match events.first() {
-                    Some(event) => {
-                        let refused = Err(reject(event, e));
-                        answer(
-                            &self.status,
-                            batch.replies.into_iter().zip(std::iter::once(refused)),
-                        );
-                    }
-                    None => error!(error = %e, "connection states refused by the store; they are not logged"),
-                },
             }
         }
         for done in batch.flushed {

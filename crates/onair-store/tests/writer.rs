@@ -287,3 +287,58 @@ async fn a_database_locked_by_another_program_says_so() {
     );
     sqlx::query("COMMIT").execute(&mut holder).await.unwrap();
 }
+
+#[tokio::test]
+async fn an_event_sqlite_refuses_for_good_is_answered_and_the_rest_of_its_batch_commits() {
+    let batch = BatchOptions {
+        max_events: 64,
+        linger: Duration::from_secs(3600),
+        queue: 64,
+    };
+    let (store, _dir) = temp_store_with(|o| o.batch = batch).await;
+    // A rule the data breaks (as a damaged or hand-edited schema would have).
+    let mut conn = outside_connection(&store).await;
+    sqlx::query(
+        "CREATE TRIGGER refuse_poison BEFORE INSERT ON events WHEN NEW.source_id = 'follow-13' \
+         BEGIN SELECT RAISE(ABORT, 'poisoned'); END",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let writer = store.writer();
+    writer
+        .record_state(
+            &ConnectionId::new(Platform::Kick, "x"),
+            &ConnectionState::Connected,
+        )
+        .await
+        .unwrap();
+    let mut receipts = Vec::new();
+    for n in 10..15 {
+        receipts.push(writer.append(follow(n)).await.unwrap());
+    }
+    writer.flush().await.unwrap();
+    let mut refused = Vec::new();
+    for receipt in receipts {
+        match receipt.committed().await {
+            Ok(appended) => assert!(!appended.duplicate),
+            Err(e) => refused.push(e.to_string()),
+        }
+    }
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert!(
+        refused[0].contains("refused event") && refused[0].contains("poisoned"),
+        "{refused:?}"
+    );
+    let status = writer.status().borrow().clone();
+    assert_eq!((status.committed, status.rejected, status.failing), (4, 1, None));
+    let stats = store.stats().await.unwrap();
+    assert_eq!(
+        (
+            stats.events,
+            stats.rows.follower_history,
+            stats.rows.connection_log
+        ),
+        (4, 4, 1)
+    );
+}
