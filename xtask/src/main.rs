@@ -18,7 +18,7 @@ use std::process;
 const COMMANDS: &[(&str, &str)] = &[
     (
         "setup",
-        "install what a build needs (apt packages, rustfmt, clippy); quick when nothing is missing",
+        "install what builds and tests need (apt, rustfmt, clippy, npm peers); quick when nothing is missing",
     ),
     (
         "test",

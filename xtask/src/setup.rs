@@ -1,7 +1,11 @@
-//! `cargo xtask setup`: installs what a build needs (the system packages, rustfmt and clippy, later the UI's
-//! npm packages), idempotently, and quickly when nothing is missing. The list of apt packages lives here.
+//! `cargo xtask setup`: installs what a build and its tests need (the system packages, rustfmt and clippy,
+//! the npm packages of the peer programs the tests run; later the UI's), idempotently, and quickly when
+//! nothing is missing. The lists of apt packages and npm projects live here.
 
-use std::process::Command;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::SystemTime;
 
 use crate::cmd;
 
@@ -36,7 +40,7 @@ enum Privilege {
 pub fn run() -> Result<(), String> {
     apt_packages()?;
     rust_components()?;
-    ui_packages()
+    npm_projects()
 }
 
 /// Makes sure every package of [`APT_PACKAGES`] is installed (on systems with dpkg).
@@ -175,17 +179,120 @@ fn missing_rust_components() -> Vec<&'static str> {
         .collect()
 }
 
-/// The UI's npm packages: the place where setup will install them, doing nothing for now.
-///
-/// When the Svelte dashboard lands in `ui/`, this checks that `node` and `npm` exist (failing with the
-/// instruction to install them), runs `npm ci` in `ui/` when `ui/node_modules` is missing or older than
-/// `ui/package-lock.json`, and prints `setup: ui packages ok`. Until then there is nothing to install.
-fn ui_packages() -> Result<(), String> {
+/// The npm projects setup installs, as directories relative to the repository root, each with a committed
+/// `package-lock.json`. The one place to list them; the UI (`ui`) joins with the dashboard.
+pub const NPM_PROJECTS: &[&str] = &[
+    // soketi, a Pusher-protocol server: the real peer of onair-pusher's tests.
+    "peers/soketi",
+    // pusher-js, the reference Pusher client: the other side of onair-pusher's parse benchmark.
+    "peers/pusher-js",
+];
+
+/// The oldest Node.js major version the npm projects run on (soketi's uWebSockets.js build ships the Node 20
+/// ABI).
+const MIN_NODE_MAJOR: u32 = 20;
+
+/// What to tell a user who lacks a suitable Node.js.
+const INSTALL_NODE: &str = "install Node.js 20 or newer with npm (https://nodejs.org, or your package \
+                            manager, e.g. `apt-get install nodejs npm` where its nodejs is 20+)";
+
+/// Makes sure `node` (recent enough) and `npm` exist, then installs the packages of every project of
+/// [`NPM_PROJECTS`] whose `node_modules` is missing or stale.
+fn npm_projects() -> Result<(), String> {
+    node_and_npm()?;
+    for dir in NPM_PROJECTS {
+        npm_project(dir)?;
+    }
     Ok(())
+}
+
+/// Fails, saying what to install, unless `node` is at least [`MIN_NODE_MAJOR`] and `npm` answers.
+fn node_and_npm() -> Result<(), String> {
+    let Some(version) = cmd::stdout_of(Command::new("node").arg("--version")) else {
+        return Err(format!("no `node` on PATH: {INSTALL_NODE}"));
+    };
+    let version = version.trim();
+    match node_major(version) {
+        Some(major) if major >= MIN_NODE_MAJOR => {}
+        Some(_) => return Err(format!("node {version} is too old: {INSTALL_NODE}")),
+        None => {
+            return Err(format!(
+                "cannot read the version of `node` (`{version}`): {INSTALL_NODE}"
+            ));
+        }
+    }
+    if !cmd::probe(npm().arg("--version")) {
+        return Err(format!(
+            "no working `npm` on PATH (node {version} is there): {INSTALL_NODE}"
+        ));
+    }
+    Ok(())
+}
+
+/// The major version in the output of `node --version`, e.g. 20 for `v20.20.2`.
+fn node_major(version: &str) -> Option<u32> {
+    version.trim().strip_prefix('v')?.split('.').next()?.parse().ok()
+}
+
+/// An `npm` command (`npm.cmd` on Windows, where npm is a batch file that `Command` does not find by its bare
+/// name).
+fn npm() -> Command {
+    Command::new(if cfg!(windows) { "npm.cmd" } else { "npm" })
+}
+
+/// Runs `npm ci` in `dir` when its packages are missing or older than its lockfile, printing one line.
+fn npm_project(dir: &str) -> Result<(), String> {
+    let path = Path::new(dir);
+    let lock = path.join("package-lock.json");
+    let lock_time = modified(&lock).ok_or_else(|| {
+        format!(
+            "{} is missing: it must be committed with its package.json",
+            lock.display()
+        )
+    })?;
+    if !needs_npm_ci(modified(&installed_marker(path)), lock_time) {
+        println!("setup: {dir} npm packages ok");
+        return Ok(());
+    }
+    println!("setup: {dir} npm packages: installing (npm ci)");
+    // `npm ci` never prompts; stdin is closed anyway so nothing can wait for an answer.
+    cmd::run(
+        npm()
+            .args(["ci", "--no-audit", "--no-fund"])
+            .current_dir(path)
+            .stdin(Stdio::null()),
+    )?;
+    if modified(&installed_marker(path)).is_none() {
+        return Err(format!(
+            "`npm ci` in {dir} succeeded but left no {}",
+            installed_marker(path).display()
+        ));
+    }
+    println!("setup: {dir} npm packages ok (installed)");
+    Ok(())
+}
+
+/// The file whose age stands for the age of `dir`'s `node_modules`: npm's own record of what it installed,
+/// `node_modules/.package-lock.json`, written last by a complete `npm ci` or `npm install` (so an interrupted
+/// install, which leaves `node_modules` without it, counts as missing).
+fn installed_marker(dir: &Path) -> PathBuf {
+    dir.join("node_modules").join(".package-lock.json")
+}
+
+/// When `path` was last modified, or `None` when it does not exist (or the system keeps no such time).
+fn modified(path: &Path) -> Option<SystemTime> {
+    fs::metadata(path).and_then(|m| m.modified()).ok()
+}
+
+/// Whether `npm ci` must run: the packages are missing (`installed` is `None`) or older than the lockfile.
+fn needs_npm_ci(installed: Option<SystemTime>, lock: SystemTime) -> bool {
+    installed.is_none_or(|installed| installed < lock)
 }
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     #[test]
@@ -239,6 +346,37 @@ mod tests {
                 "sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends gcc"
             ]
         );
+    }
+
+    #[test]
+    fn node_major_reads_node_version_output() {
+        assert_eq!(node_major("v20.20.2\n"), Some(20));
+        assert_eq!(node_major("v22.1.0"), Some(22));
+        assert_eq!(node_major("v8.17.0"), Some(8));
+        assert_eq!(node_major("20.1.0"), None);
+        assert_eq!(node_major("vx.1"), None);
+        assert_eq!(node_major(""), None);
+    }
+
+    #[test]
+    fn npm_ci_runs_when_packages_are_missing_or_stale() {
+        let lock = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000);
+        let second = Duration::from_secs(1);
+        assert!(needs_npm_ci(None, lock));
+        assert!(needs_npm_ci(Some(lock - second), lock));
+        // npm writes both files in the same instant: equal times are up to date.
+        assert!(!needs_npm_ci(Some(lock), lock));
+        assert!(!needs_npm_ci(Some(lock + second), lock));
+    }
+
+    #[test]
+    fn every_npm_project_has_its_manifest_and_lockfile() {
+        let root = cmd::repo_root();
+        for dir in NPM_PROJECTS {
+            for file in ["package.json", "package-lock.json"] {
+                assert!(root.join(dir).join(file).is_file(), "{dir}/{file} is missing");
+            }
+        }
     }
 
     #[test]

@@ -39,7 +39,12 @@ pub enum ConnectionState {
     /// Opening the socket or waiting for the platform's hello.
     Connecting,
     /// Connected and receiving events.
-    Connected,
+    Connected {
+        /// The platform's id for this session when it gives one (Pusher socket id, EventSub session id,
+        /// Discord session id).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        session: Option<String>,
+    },
     /// Lost; the next try (`attempt`, 1-based) starts in `next_in`.
     Reconnecting {
         /// Which retry of this outage comes next, from 1.
@@ -62,7 +67,7 @@ impl ConnectionState {
     pub fn name(&self) -> &'static str {
         match self {
             ConnectionState::Connecting => "connecting",
-            ConnectionState::Connected => "connected",
+            ConnectionState::Connected { .. } => "connected",
             ConnectionState::Reconnecting { .. } => "reconnecting",
             ConnectionState::Failed { .. } => "failed",
             ConnectionState::Disconnected => "disconnected",
@@ -102,7 +107,7 @@ mod tests {
         assert_eq!(serde_json::from_value::<ConnectionState>(json).unwrap(), s);
         assert_eq!(s.name(), "reconnecting");
         assert_eq!(
-            serde_json::to_value(ConnectionState::Connected).unwrap()["state"],
+            serde_json::to_value(ConnectionState::Connected { session: None }).unwrap()["state"],
             "connected"
         );
     }

@@ -169,7 +169,7 @@ async fn connection_states_are_logged_in_order() {
     let id = ConnectionId::new(Platform::Kick, "nebulacast");
     let states = [
         ConnectionState::Connecting,
-        ConnectionState::Connected,
+        ConnectionState::Connected { session: None },
         ConnectionState::Reconnecting {
             attempt: 1,
             next_in: Duration::from_millis(1000),
@@ -309,7 +309,7 @@ async fn an_event_sqlite_refuses_for_good_is_answered_and_the_rest_of_its_batch_
     writer
         .record_state(
             &ConnectionId::new(Platform::Kick, "x"),
-            &ConnectionState::Connected,
+            &ConnectionState::Connected { session: None },
         )
         .await
         .unwrap();

@@ -1,0 +1,273 @@
+//! The handle callers hold: subscribe, unsubscribe, client events, `reconnect_now`, the state watch and
+//! `shutdown`; and the [`Inbox`] of what the server sent.
+
+use std::sync::Arc;
+
+use onair_core::ConnectionState;
+use tokio::sync::{Notify, mpsc, oneshot, watch};
+use tokio::task::JoinHandle;
+use tokio::time::timeout;
+
+use crate::PusherError;
+use crate::auth::{ChannelAuthorizer, needs_auth};
+use crate::config::{Cluster, Endpoint, PusherConfig};
+use crate::driver::Driver;
+use crate::frame::PusherFrame;
+
+/// What the client delivers, in the order it happened on the socket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Inbound {
+    /// An event on a subscribed channel (or a connection-level event the client does not handle itself).
+    Event(PusherFrame),
+    /// The server confirmed a subscription (again after every reconnect).
+    Subscribed {
+        /// The channel.
+        channel: String,
+    },
+    /// The server or the authorizer refused a subscription; the client does not retry it on this socket.
+    SubscriptionFailed {
+        /// The channel.
+        channel: String,
+        /// What went wrong, in words for people.
+        reason: String,
+    },
+    /// A `pusher:error` that does not end the connection (a refused client event, say).
+    ServerError {
+        /// The Pusher error code, when given.
+        code: Option<u16>,
+        /// The server's explanation.
+        message: String,
+    },
+}
+
+/// A caller's request, answered once the task has taken it.
+pub(crate) enum Request {
+    Subscribe {
+        channel: String,
+        reply: oneshot::Sender<Result<(), PusherError>>,
+    },
+    Unsubscribe {
+        channel: String,
+        reply: oneshot::Sender<Result<(), PusherError>>,
+    },
+    Trigger {
+        channel: String,
+        event: String,
+        data: serde_json::Value,
+        reply: oneshot::Sender<Result<(), PusherError>>,
+    },
+}
+
+/// What the handle sends its task.
+pub(crate) enum Command {
+    Request(Request),
+    Shutdown { reply: oneshot::Sender<()> },
+}
+
+/// A Pusher connection that keeps itself up: reconnects with backoff, resubscribes, pings when quiet.
+pub struct PusherClient {
+    commands: mpsc::Sender<Command>,
+    reconnect: Arc<Notify>,
+    state: watch::Receiver<ConnectionState>,
+    config: Arc<PusherConfig>,
+    task: JoinHandle<()>,
+}
+
+/// The messages of one client, in order. Dropping it discards later messages; the connection stays up.
+pub struct Inbox(mpsc::Receiver<Inbound>);
+
+impl Inbox {
+    /// The next message; `None` once the client has stopped.
+    pub async fn recv(&mut self) -> Option<Inbound> {
+        self.0.recv().await
+    }
+
+    /// Waits for at least one message and appends up to `limit` to `buffer`; returns how many (0 once the
+    /// client has stopped).
+    pub async fn recv_many(&mut self, buffer: &mut Vec<Inbound>, limit: usize) -> usize {
+        self.0.recv_many(buffer, limit).await
+    }
+}
+
+impl PusherClient {
+    /// Starts connecting in a new task (public channels only; see [`PusherClient::start_with_authorizer`]).
+    pub fn start(config: PusherConfig) -> (PusherClient, Inbox) {
+        Self::spawn(config, None)
+    }
+
+    /// Starts connecting; private and presence channels are authorised by `authorizer`.
+    pub fn start_with_authorizer(
+        config: PusherConfig,
+        authorizer: Arc<dyn ChannelAuthorizer>,
+    ) -> (PusherClient, Inbox) {
+        Self::spawn(config, Some(authorizer))
+    }
+
+    fn spawn(config: PusherConfig, authorizer: Option<Arc<dyn ChannelAuthorizer>>) -> (PusherClient, Inbox) {
+        let config = Arc::new(config);
+        let (inbound_tx, inbound_rx) = mpsc::channel(config.inbound_buffer.max(1));
+        let (state_tx, state_rx) = watch::channel(ConnectionState::Connecting);
+        let (commands_tx, commands_rx) = mpsc::channel(64);
+        let reconnect = Arc::new(Notify::new());
+        let span = tracing::info_span!("pusher", endpoint = %describe(&config.endpoint));
+        let driver = Driver::new(
+            Arc::clone(&config),
+            authorizer,
+            inbound_tx,
+            state_tx,
+            commands_rx,
+            Arc::clone(&reconnect),
+        );
+        let task = tokio::spawn(tracing::Instrument::instrument(driver.run(), span));
+        let client = PusherClient {
+            commands: commands_tx,
+            reconnect,
+            state: state_rx,
+            config,
+            task,
+        };
+        (client, Inbox(inbound_rx))
+    }
+
+    /// Subscribes to `channel`, now and after every reconnect. `Ok` means queued; the [`Inbox`] says when
+    /// the server confirms.
+    pub async fn subscribe(&self, channel: &str) -> Result<(), PusherError> {
+        check_channel(channel)?;
+        self.request(|reply| Request::Subscribe {
+            channel: channel.to_owned(),
+            reply,
+        })
+        .await
+    }
+
+    /// Stops receiving `channel`.
+    pub async fn unsubscribe(&self, channel: &str) -> Result<(), PusherError> {
+        self.request(|reply| Request::Unsubscribe {
+            channel: channel.to_owned(),
+            reply,
+        })
+        .await
+    }
+
+    /// Sends a client event (`client-` prefix, on a private or presence channel) to the other subscribers.
+    pub async fn trigger(
+        &self,
+        channel: &str,
+        event: &str,
+        data: serde_json::Value,
+    ) -> Result<(), PusherError> {
+        if !event.starts_with("client-") {
+            return Err(PusherError::Invalid(format!(
+                "client events must be named `client-...`, not {event:?}"
+            )));
+        }
+        if !needs_auth(channel) {
+            return Err(PusherError::Invalid(format!(
+                "client events go to private or presence channels, not {channel:?}"
+            )));
+        }
+        self.request(|reply| Request::Trigger {
+            channel: channel.to_owned(),
+            event: event.to_owned(),
+            data,
+            reply,
+        })
+        .await
+    }
+
+    /// Drops the current socket (if any) and connects again now, with a fresh retry count: for when the
+    /// network comes back, the computer wakes up, or the user asks.
+    pub fn reconnect_now(&self) {
+        self.reconnect.notify_one();
+    }
+
+    /// The connection's state, updated at every change.
+    pub fn state(&self) -> watch::Receiver<ConnectionState> {
+        self.state.clone()
+    }
+
+    /// The cluster detection chose (or the one cached), when the endpoint is detected.
+    pub fn cluster(&self) -> Option<Cluster> {
+        match self.config.endpoint {
+            Endpoint::Detect { .. } => self.config.cluster_cache.get(),
+            Endpoint::Url(_) => None,
+        }
+    }
+
+    /// Unsubscribes, closes the socket with 1000 and ends the task, all within the configured bound (the
+    /// task is aborted past it).
+    pub async fn shutdown(mut self) {
+        let (reply, done) = oneshot::channel();
+        let bound = self.config.shutdown_timeout;
+        let commands = self.commands.clone();
+        let graceful = timeout(bound, async {
+            if commands.send(Command::Shutdown { reply }).await.is_ok() {
+                let _ = done.await;
+            }
+            let _ = (&mut self.task).await;
+        })
+        .await;
+        if graceful.is_err() {
+            tracing::warn!("the Pusher client did not stop within {bound:?}; aborting it");
+            self.task.abort();
+        }
+    }
+
+    async fn request(
+        &self,
+        request: impl FnOnce(oneshot::Sender<Result<(), PusherError>>) -> Request,
+    ) -> Result<(), PusherError> {
+        let (reply, answer) = oneshot::channel();
+        self.commands
+            .send(Command::Request(request(reply)))
+            .await
+            .map_err(|_| PusherError::Stopped)?;
+        answer.await.map_err(|_| PusherError::Stopped)?
+    }
+}
+
+/// A channel name Pusher accepts: 1 to 200 characters of `A-Za-z0-9_-=@,.;`.
+fn check_channel(channel: &str) -> Result<(), PusherError> {
+    let valid = !channel.is_empty()
+        && channel.len() <= 200
+        && channel
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_-=@,.;".contains(&b));
+    if valid {
+        Ok(())
+    } else {
+        Err(PusherError::Invalid(format!(
+            "{channel:?} is not a Pusher channel name (1-200 characters of letters, digits and _-=@,.;)"
+        )))
+    }
+}
+
+/// The endpoint for logs: the host, or the clusters probed.
+fn describe(endpoint: &Endpoint) -> String {
+    match endpoint {
+        Endpoint::Url(url) => crate::connect::host_of(url),
+        Endpoint::Detect { candidates, .. } => format!(
+            "detect among {}",
+            candidates
+                .iter()
+                .map(|c| c.name.as_str())
+                .collect::<Vec<_>>()
+                .join(",")
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn channel_names_are_checked() {
+        assert!(check_channel("chatrooms.4760932.v2").is_ok());
+        assert!(check_channel("private-channel_1").is_ok());
+        assert!(check_channel("predictions-channel-1").is_ok());
+        assert!(check_channel("").is_err());
+        assert!(check_channel("bad channel name!").is_err());
+        assert!(check_channel(&"a".repeat(201)).is_err());
+    }
+}

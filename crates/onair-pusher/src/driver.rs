@@ -1,0 +1,578 @@
+//! The connection task: one per client. It owns the channel list, the outbox and the socket, runs the life
+//! cycle (connect, session, retry or give up), keeps the connection alive with pings, and publishes every
+//! state change.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use onair_core::ConnectionState;
+use secrecy::ExposeSecret;
+use tokio::sync::{Notify, mpsc, oneshot, watch};
+use tokio::time::{Instant, sleep_until, timeout_at};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tracing::Instrument;
+
+use crate::PusherError;
+use crate::auth::{ChannelAuth, ChannelAuthorizer, needs_auth};
+use crate::client::{Command, Inbound, Request};
+use crate::config::PusherConfig;
+use crate::connect::{self, Socket};
+use crate::frame::{self, ErrorData, PusherFrame, SubscriptionErrorData, outgoing};
+use crate::outbox::{Outbox, Outgoing};
+use crate::policy::{self, Next, Outage};
+
+/// Where a wanted channel stands on the current socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ChannelStatus {
+    /// Not yet subscribed on this socket (queued, or waiting for its auth).
+    Pending,
+    /// The server confirmed it.
+    Subscribed,
+    /// The server or the authorizer refused it.
+    Refused,
+}
+
+/// How a session or an attempt ended.
+enum End {
+    /// Apply the reconnection policy.
+    Next(Next),
+    /// `shutdown()` was called; answer it once closed.
+    Shutdown(Option<oneshot::Sender<()>>),
+}
+
+/// How a wait between attempts ended.
+enum Wake {
+    /// The delay passed or `reconnect_now()` was called.
+    Retry,
+    /// `shutdown()` was called (or the handle dropped).
+    Shutdown(Option<oneshot::Sender<()>>),
+}
+
+/// An authorizer's answer for a channel on a socket.
+struct AuthResult {
+    socket_id: String,
+    channel: String,
+    result: Result<ChannelAuth, String>,
+}
+
+/// The task's state.
+pub(crate) struct Driver {
+    config: Arc<PusherConfig>,
+    authorizer: Option<Arc<dyn ChannelAuthorizer>>,
+    channels: BTreeMap<String, ChannelStatus>,
+    outbox: Outbox,
+    inbound: mpsc::Sender<Inbound>,
+    state: watch::Sender<ConnectionState>,
+    commands: mpsc::Receiver<Command>,
+    reconnect: Arc<Notify>,
+    auth_results: (mpsc::Sender<AuthResult>, mpsc::Receiver<AuthResult>),
+}
+
+impl Driver {
+    pub(crate) fn new(
+        config: Arc<PusherConfig>,
+        authorizer: Option<Arc<dyn ChannelAuthorizer>>,
+        inbound: mpsc::Sender<Inbound>,
+        state: watch::Sender<ConnectionState>,
+        commands: mpsc::Receiver<Command>,
+        reconnect: Arc<Notify>,
+    ) -> Self {
+        Driver {
+            outbox: Outbox::new(config.send_per_second, config.send_queue),
+            config,
+            authorizer,
+            channels: BTreeMap::new(),
+            inbound,
+            state,
+            commands,
+            reconnect,
+            auth_results: mpsc::channel(64),
+        }
+    }
+
+    /// Runs until shutdown.
+    pub(crate) async fn run(mut self) {
+        let mut outage = Outage::new(&self.config.backoff);
+        loop {
+            self.publish(ConnectionState::Connecting);
+            let end = match self.open().await {
+                Ok(Ok(opened)) => {
+                    outage.reset();
+                    let span = tracing::info_span!("socket", socket_id = %opened.established.socket_id);
+                    self.session(opened.socket, opened.established)
+                        .instrument(span)
+                        .await
+                }
+                Ok(Err(next)) => End::Next(next),
+                Err(reply) => End::Shutdown(reply),
+            };
+            let next = match end {
+                End::Shutdown(reply) => return self.stopped(reply),
+                End::Next(next) => next,
+            };
+            let retry = match &next {
+                Next::GiveUp(_) => None,
+                Next::Backoff(_) => outage.next_retry(false),
+                Next::Immediately(_) => outage.next_retry(true),
+            };
+            let wake = match retry {
+                Some((attempt, next_in)) => {
+                    tracing::info!(
+                        attempt,
+                        next_in_ms = next_in.as_millis() as u64,
+                        reason = next.reason(),
+                        "reconnecting"
+                    );
+                    self.publish(ConnectionState::Reconnecting { attempt, next_in });
+                    self.wait(Some(Instant::now() + next_in)).await
+                }
+                None => {
+                    let reason = match next {
+                        Next::GiveUp(reason) => reason,
+                        other => format!(
+                            "Could not reconnect after {} tries. The last error: {} Use Reconnect to try again.",
+                            self.config.backoff.max_retries,
+                            other.reason()
+                        ),
+                    };
+                    tracing::warn!(%reason, "connection failed");
+                    self.publish(ConnectionState::Failed { reason });
+                    let wake = self.wait(None).await;
+                    outage.reset();
+                    wake
+                }
+            };
+            if let Wake::Shutdown(reply) = wake {
+                return self.stopped(reply);
+            }
+        }
+    }
+
+    fn stopped(&self, reply: Option<oneshot::Sender<()>>) {
+        self.publish(ConnectionState::Disconnected);
+        if let Some(reply) = reply {
+            let _ = reply.send(());
+        }
+    }
+
+    fn publish(&self, state: ConnectionState) {
+        self.state.send_replace(state);
+    }
+
+    /// Opens a connection while still answering commands. `Err` means shutdown was asked for meanwhile.
+    async fn open(&mut self) -> Result<Result<connect::Opened, Next>, Option<oneshot::Sender<()>>> {
+        let config = Arc::clone(&self.config);
+        let opening = connect::open(&config);
+        tokio::pin!(opening);
+        loop {
+            tokio::select! {
+                opened = &mut opening => return Ok(opened),
+                command = self.commands.recv() => {
+                    if let Some(reply) = self.offline_command(command) {
+                        return Err(reply);
+                    }
+                }
+                // Already connecting: a request to reconnect now is met.
+                () = self.reconnect.notified() => {}
+            }
+        }
+    }
+
+    /// Waits until `deadline` (forever when `None`) or `reconnect_now()`, answering commands meanwhile.
+    async fn wait(&mut self, deadline: Option<Instant>) -> Wake {
+        loop {
+            tokio::select! {
+                () = sleep_until(deadline.unwrap_or_else(far_future)), if deadline.is_some() => return Wake::Retry,
+                () = self.reconnect.notified() => return Wake::Retry,
+                command = self.commands.recv() => {
+                    if let Some(reply) = self.offline_command(command) {
+                        return Wake::Shutdown(reply);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Handles a command while there is no socket. Returns the shutdown reply when the command is shutdown
+    /// (`Some(None)` when the handle is gone).
+    fn offline_command(&mut self, command: Option<Command>) -> Option<Option<oneshot::Sender<()>>> {
+        match command {
+            None => Some(None),
+            Some(Command::Shutdown { reply }) => Some(Some(reply)),
+            Some(Command::Request(Request::Subscribe { channel, reply })) => {
+                self.channels.entry(channel).or_insert(ChannelStatus::Pending);
+                let _ = reply.send(Ok(()));
+                None
+            }
+            Some(Command::Request(Request::Unsubscribe { channel, reply })) => {
+                self.channels.remove(&channel);
+                let _ = reply.send(Ok(()));
+                None
+            }
+            Some(Command::Request(Request::Trigger { reply, .. })) => {
+                let _ = reply.send(Err(PusherError::NotConnected));
+                None
+            }
+        }
+    }
+
+    /// One connected socket, from the hello to its end.
+    async fn session(&mut self, socket: Socket, established: frame::Established) -> End {
+        let (mut sink, mut stream) = socket.split();
+        let socket_id = established.socket_id;
+        let activity = match established.activity_timeout {
+            Some(server) if server > 0 => self.config.activity_timeout.min(Duration::from_secs(server)),
+            _ => self.config.activity_timeout,
+        };
+        self.outbox.forget_channel_frames();
+        let channels: Vec<String> = self.channels.keys().cloned().collect();
+        for channel in channels {
+            self.channels.insert(channel.clone(), ChannelStatus::Pending);
+            self.request_subscribe(channel, &socket_id);
+        }
+        tracing::info!(
+            activity_s = activity.as_secs(),
+            channels = self.channels.len(),
+            "connected"
+        );
+        self.publish(ConnectionState::Connected {
+            session: Some(socket_id.clone()),
+        });
+
+        let mut last_heard = Instant::now();
+        let mut ping_sent: Option<Instant> = None;
+        loop {
+            let ping_at = last_heard + activity;
+            let dead_at = ping_sent.map(|sent| sent + self.config.pong_timeout);
+            tokio::select! {
+                message = stream.next() => {
+                    last_heard = Instant::now();
+                    ping_sent = None;
+                    match message {
+                        Some(Ok(Message::Text(text))) => {
+                            if let Some(next) = self.on_text(&text).await {
+                                let _ = sink.send(Message::Close(Some(close(CloseCode::Normal, "closing")))).await;
+                                return End::Next(next);
+                            }
+                        }
+                        Some(Ok(Message::Binary(bytes))) => {
+                            tracing::warn!(bytes = bytes.len(), "skipping a binary frame: Pusher frames are text");
+                        }
+                        Some(Ok(Message::Close(frame))) => return End::Next(connect::closed(frame)),
+                        Some(Ok(_)) => {}
+                        Some(Err(e)) => {
+                            return End::Next(Next::Backoff(format!("The connection to the Pusher server was lost: {e}.")));
+                        }
+                        None => {
+                            return End::Next(Next::Backoff("The Pusher server closed the connection.".to_owned()));
+                        }
+                    }
+                }
+                command = self.commands.recv() => match command {
+                    None => {
+                        let _ = sink.send(Message::Close(Some(close(CloseCode::Normal, "client stopped")))).await;
+                        return End::Shutdown(None);
+                    }
+                    Some(Command::Shutdown { reply }) => {
+                        let mut socket = sink.reunite(stream).ok();
+                        if let Some(socket) = socket.as_mut() {
+                            self.close_gracefully(socket).await;
+                        }
+                        return End::Shutdown(Some(reply));
+                    }
+                    Some(Command::Request(request)) => self.online_request(request, &socket_id),
+                },
+                () = self.reconnect.notified() => {
+                    let _ = sink.send(Message::Close(Some(close(CloseCode::Normal, "reconnecting")))).await;
+                    return End::Next(Next::Immediately("Reconnecting on request.".to_owned()));
+                }
+                Some(auth) = self.auth_results.1.recv() => self.on_auth(auth, &socket_id).await,
+                () = sleep_until(dead_at.unwrap_or_else(far_future)), if dead_at.is_some() => {
+                    return End::Next(Next::Immediately(format!(
+                        "No reply from the Pusher server within {} s of a ping: the connection is dead.",
+                        self.config.pong_timeout.as_secs_f64()
+                    )));
+                }
+                () = sleep_until(ping_at), if ping_sent.is_none() => {
+                    tracing::debug!("quiet for {} s: pinging", activity.as_secs_f64());
+                    self.outbox.push_front(Outgoing::Ping);
+                    ping_sent = Some(Instant::now());
+                }
+                () = sleep_until(self.outbox.wake_at()), if !self.outbox.is_empty() => {
+                    if let Some(frame) = self.outbox.pop_if_due() {
+                        let text = self.encode(frame);
+                        if let Err(e) = sink.send(Message::text(text)).await {
+                            return End::Next(Next::Backoff(format!("The connection to the Pusher server was lost while sending: {e}.")));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Handles a caller's request on a live socket.
+    fn online_request(&mut self, request: Request, socket_id: &str) {
+        match request {
+            Request::Subscribe { channel, reply } => {
+                // Subscribed or on its way: nothing to send. A refused channel is tried again.
+                if matches!(
+                    self.channels.get(&channel),
+                    Some(ChannelStatus::Subscribed | ChannelStatus::Pending)
+                ) {
+                    let _ = reply.send(Ok(()));
+                    return;
+                }
+                let result = if needs_auth(&channel) {
+                    self.channels.insert(channel.clone(), ChannelStatus::Pending);
+                    self.request_subscribe(channel, socket_id);
+                    Ok(())
+                } else {
+                    self.outbox
+                        .push_for_caller(Outgoing::Subscribe {
+                            channel: channel.clone(),
+                            auth: None,
+                        })
+                        .map(|()| {
+                            self.channels.insert(channel, ChannelStatus::Pending);
+                        })
+                };
+                let _ = reply.send(result);
+            }
+            Request::Unsubscribe { channel, reply } => {
+                let result = match self.channels.get(&channel) {
+                    None => Ok(()),
+                    Some(_) => self
+                        .outbox
+                        .push_for_caller(Outgoing::Unsubscribe(channel.clone()))
+                        .map(|()| {
+                            self.channels.remove(&channel);
+                        }),
+                };
+                let _ = reply.send(result);
+            }
+            Request::Trigger {
+                channel,
+                event,
+                data,
+                reply,
+            } => {
+                let text = outgoing::client_event(&channel, &event, &data);
+                let _ = reply.send(self.outbox.push_for_caller(Outgoing::Raw(text)));
+            }
+        }
+    }
+
+    /// Queues the subscribe of `channel`; private and presence channels first get their auth (in a task,
+    /// so a slow authorizer never stalls the socket).
+    fn request_subscribe(&mut self, channel: String, socket_id: &str) {
+        if !needs_auth(&channel) {
+            self.outbox.push(Outgoing::Subscribe { channel, auth: None });
+            return;
+        }
+        let results = self.auth_results.0.clone();
+        let socket_id = socket_id.to_owned();
+        let authorizer = self.authorizer.clone();
+        tokio::spawn(async move {
+            let result = match authorizer {
+                Some(authorizer) => authorizer
+                    .authorize(&socket_id, &channel)
+                    .await
+                    .map_err(|e| e.to_string()),
+                None => Err("it is private and no authorizer is configured".to_owned()),
+            };
+            let _ = results
+                .send(AuthResult {
+                    socket_id,
+                    channel,
+                    result,
+                })
+                .await;
+        });
+    }
+
+    /// Queues an authorised subscribe, or reports the refusal.
+    async fn on_auth(&mut self, auth: AuthResult, socket_id: &str) {
+        if auth.socket_id != socket_id || !self.channels.contains_key(&auth.channel) {
+            return;
+        }
+        match auth.result {
+            Ok(ChannelAuth {
+                auth: secret,
+                channel_data,
+            }) => self.outbox.push(Outgoing::Subscribe {
+                channel: auth.channel,
+                auth: Some((secret.expose_secret().to_owned(), channel_data)),
+            }),
+            Err(reason) => {
+                tracing::warn!(channel = %auth.channel, %reason, "channel not authorised");
+                self.channels.insert(auth.channel.clone(), ChannelStatus::Refused);
+                self.deliver(Inbound::SubscriptionFailed {
+                    channel: auth.channel,
+                    reason: format!("Could not authorise the channel: {reason}"),
+                })
+                .await;
+            }
+        }
+    }
+
+    /// The frame's text. Auth strings only ever exist here and on the wire.
+    fn encode(&self, frame: Outgoing) -> String {
+        match frame {
+            Outgoing::Subscribe { channel, auth } => match auth {
+                None => outgoing::subscribe(&channel, None, None),
+                Some((auth, data)) => outgoing::subscribe(&channel, Some(&auth), data.as_deref()),
+            },
+            Outgoing::Unsubscribe(channel) => outgoing::unsubscribe(&channel),
+            Outgoing::Ping => outgoing::ping(),
+            Outgoing::Pong => outgoing::pong(),
+            Outgoing::Raw(text) => text,
+        }
+    }
+
+    /// Handles one text frame; `Some` ends the session.
+    async fn on_text(&mut self, text: &str) -> Option<Next> {
+        let frame = match frame::parse(text, self.config.max_frame_bytes) {
+            Ok(frame) => frame,
+            Err(e) => {
+                tracing::warn!(error = %e, start = preview(text), "skipping a frame");
+                return None;
+            }
+        };
+        match frame.event.as_str() {
+            "pusher:ping" => self.outbox.push_front(Outgoing::Pong),
+            "pusher:pong" => {}
+            "pusher:connection_established" => tracing::debug!("ignoring a second hello"),
+            "pusher:error" => {
+                let error: ErrorData =
+                    frame
+                        .data
+                        .json()
+                        .and_then(|json| json.decode().ok())
+                        .unwrap_or(ErrorData {
+                            code: None,
+                            message: None,
+                        });
+                let message = error.message.unwrap_or_default();
+                if let Some(next) = error.code.and_then(|code| policy::pusher_code(code, &message)) {
+                    return Some(next);
+                }
+                tracing::warn!(code = error.code, %message, "the Pusher server reported an error");
+                self.deliver(Inbound::ServerError {
+                    code: error.code,
+                    message,
+                })
+                .await;
+            }
+            "pusher_internal:subscription_succeeded" => self.on_subscribed(frame).await,
+            "pusher:subscription_error" => self.on_subscription_error(frame).await,
+            _ => self.on_event(frame).await,
+        }
+        None
+    }
+
+    /// Marks a wanted channel subscribed and says so.
+    async fn on_subscribed(&mut self, frame: PusherFrame) {
+        let Some(channel) = frame.channel else { return };
+        if let Some(status) = self.channels.get_mut(&channel) {
+            *status = ChannelStatus::Subscribed;
+            tracing::debug!(%channel, "subscribed");
+            self.deliver(Inbound::Subscribed { channel }).await;
+        }
+    }
+
+    /// Marks a wanted channel refused and says why.
+    async fn on_subscription_error(&mut self, frame: PusherFrame) {
+        let Some(channel) = frame.channel else { return };
+        let data: SubscriptionErrorData = frame
+            .data
+            .json()
+            .and_then(|json| json.decode().ok())
+            .unwrap_or_default();
+        if let Some(status) = self.channels.get_mut(&channel) {
+            *status = ChannelStatus::Refused;
+            tracing::warn!(%channel, reason = %data, "subscription refused");
+            self.deliver(Inbound::SubscriptionFailed {
+                channel,
+                reason: data.to_string(),
+            })
+            .await;
+        }
+    }
+
+    /// Delivers an event on a wanted channel (or a connection-level one); events for channels given up
+    /// meanwhile are dropped.
+    async fn on_event(&mut self, frame: PusherFrame) {
+        if let Some(channel) = &frame.channel
+            && !self.channels.contains_key(channel)
+        {
+            tracing::trace!(%channel, event = %frame.event, "event for a channel no longer wanted");
+            return;
+        }
+        self.deliver(Inbound::Event(frame)).await;
+    }
+
+    async fn deliver(&self, item: Inbound) {
+        // A consumer that dropped its inbox no longer wants messages; the connection lives on for the others.
+        let _ = self.inbound.send(item).await;
+    }
+
+    /// Unsubscribes (paced, within part of the shutdown bound), sends close 1000 and waits for the server's
+    /// close, all within the shutdown bound.
+    async fn close_gracefully(&mut self, socket: &mut Socket) {
+        let deadline = Instant::now() + self.config.shutdown_timeout.mul_f64(0.8);
+        let unsubscribe_until = Instant::now() + self.config.shutdown_timeout.mul_f64(0.4);
+        self.outbox.forget_channel_frames();
+        let subscribed: Vec<String> = self.channels.keys().cloned().collect();
+        for channel in subscribed {
+            self.outbox.push(Outgoing::Unsubscribe(channel));
+        }
+        while !self.outbox.is_empty() && Instant::now() < unsubscribe_until {
+            match self.outbox.pop_if_due() {
+                Some(frame) => {
+                    let text = self.encode(frame);
+                    if timeout_at(deadline, socket.send(Message::text(text)))
+                        .await
+                        .is_err()
+                    {
+                        break;
+                    }
+                }
+                None => sleep_until(self.outbox.wake_at().min(unsubscribe_until)).await,
+            }
+        }
+        if !self.outbox.is_empty() {
+            tracing::debug!("shutdown bound reached before every unsubscribe was sent");
+        }
+        let _ = timeout_at(
+            deadline,
+            socket.close(Some(close(CloseCode::Normal, "client shutting down"))),
+        )
+        .await;
+        let _ = timeout_at(deadline, async { while let Some(Ok(_)) = socket.next().await {} }).await;
+    }
+}
+
+fn close(code: CloseCode, reason: &'static str) -> CloseFrame {
+    CloseFrame {
+        code,
+        reason: reason.into(),
+    }
+}
+
+/// A point in time no test or session reaches (timers that are off).
+fn far_future() -> Instant {
+    Instant::now() + Duration::from_secs(86_400 * 365)
+}
+
+/// The first characters of a skipped frame, for the log.
+fn preview(text: &str) -> &str {
+    let mut end = text.len().min(120);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
