@@ -74,18 +74,37 @@ pub struct PusherClient {
 }
 
 /// The messages of one client, in order. Dropping it discards later messages; the connection stays up.
-pub struct Inbox(mpsc::Receiver<Inbound>);
+///
+/// The client hands messages over in batches (one channel operation and at most one wake-up per burst of
+/// frames); the inbox gives them out one by one or many at a time.
+pub struct Inbox {
+    batches: mpsc::Receiver<Vec<Inbound>>,
+    current: std::vec::IntoIter<Inbound>,
+}
 
 impl Inbox {
     /// The next message; `None` once the client has stopped.
     pub async fn recv(&mut self) -> Option<Inbound> {
-        self.0.recv().await
+        loop {
+            if let Some(item) = self.current.next() {
+                return Some(item);
+            }
+            self.current = self.batches.recv().await?.into_iter();
+        }
     }
 
     /// Waits for at least one message and appends up to `limit` to `buffer`; returns how many (0 once the
     /// client has stopped).
     pub async fn recv_many(&mut self, buffer: &mut Vec<Inbound>, limit: usize) -> usize {
-        self.0.recv_many(buffer, limit).await
+        if self.current.len() == 0 {
+            match self.batches.recv().await {
+                Some(batch) => self.current = batch.into_iter(),
+                None => return 0,
+            }
+        }
+        let before = buffer.len();
+        buffer.extend(self.current.by_ref().take(limit));
+        buffer.len() - before
     }
 }
 
@@ -105,7 +124,8 @@ impl PusherClient {
 
     fn spawn(config: PusherConfig, authorizer: Option<Arc<dyn ChannelAuthorizer>>) -> (PusherClient, Inbox) {
         let config = Arc::new(config);
-        let (inbound_tx, inbound_rx) = mpsc::channel(config.inbound_buffer.max(1));
+        let batches = config.inbound_buffer.div_ceil(crate::driver::DRAIN_LIMIT).max(1);
+        let (inbound_tx, inbound_rx) = mpsc::channel(batches);
         let (state_tx, state_rx) = watch::channel(ConnectionState::Connecting);
         let (commands_tx, commands_rx) = mpsc::channel(64);
         let reconnect = Arc::new(Notify::new());
@@ -126,7 +146,11 @@ impl PusherClient {
             config,
             task,
         };
-        (client, Inbox(inbound_rx))
+        let inbox = Inbox {
+            batches: inbound_rx,
+            current: Vec::new().into_iter(),
+        };
+        (client, inbox)
     }
 
     /// Subscribes to `channel`, now and after every reconnect. `Ok` means queued; the [`Inbox`] says when

@@ -6,14 +6,15 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
 use onair_core::ConnectionState;
 use secrecy::ExposeSecret;
 use tokio::sync::{Notify, mpsc, oneshot, watch};
 use tokio::time::{Instant, sleep_until, timeout_at};
-use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::{self, Message};
 use tracing::Instrument;
 
 use crate::PusherError;
@@ -24,6 +25,10 @@ use crate::connect::{self, Socket};
 use crate::frame::{self, ErrorData, PusherFrame, SubscriptionErrorData, outgoing};
 use crate::outbox::{Outbox, Outgoing};
 use crate::policy::{self, Next, Outage};
+
+/// Frames handled in one go before the task looks at its timers and commands again; also the largest
+/// batch handed to the consumer.
+pub(crate) const DRAIN_LIMIT: usize = 256;
 
 /// Where a wanted channel stands on the current socket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,7 +70,8 @@ pub(crate) struct Driver {
     authorizer: Option<Arc<dyn ChannelAuthorizer>>,
     channels: BTreeMap<String, ChannelStatus>,
     outbox: Outbox,
-    inbound: mpsc::Sender<Inbound>,
+    inbound: mpsc::Sender<Vec<Inbound>>,
+    pending: Vec<Inbound>,
     state: watch::Sender<ConnectionState>,
     commands: mpsc::Receiver<Command>,
     reconnect: Arc<Notify>,
@@ -76,7 +82,7 @@ impl Driver {
     pub(crate) fn new(
         config: Arc<PusherConfig>,
         authorizer: Option<Arc<dyn ChannelAuthorizer>>,
-        inbound: mpsc::Sender<Inbound>,
+        inbound: mpsc::Sender<Vec<Inbound>>,
         state: watch::Sender<ConnectionState>,
         commands: mpsc::Receiver<Command>,
         reconnect: Arc<Notify>,
@@ -87,6 +93,7 @@ impl Driver {
             authorizer,
             channels: BTreeMap::new(),
             inbound,
+            pending: Vec::with_capacity(DRAIN_LIMIT),
             state,
             commands,
             reconnect,
@@ -168,9 +175,11 @@ impl Driver {
         let config = Arc::clone(&self.config);
         let opening = connect::open(&config);
         tokio::pin!(opening);
+        let inbound = self.inbound.clone();
         loop {
             tokio::select! {
                 opened = &mut opening => return Ok(opened),
+                permit = inbound.reserve(), if !self.pending.is_empty() => hand_over(&mut self.pending, permit),
                 command = self.commands.recv() => {
                     if let Some(reply) = self.offline_command(command) {
                         return Err(reply);
@@ -184,8 +193,10 @@ impl Driver {
 
     /// Waits until `deadline` (forever when `None`) or `reconnect_now()`, answering commands meanwhile.
     async fn wait(&mut self, deadline: Option<Instant>) -> Wake {
+        let inbound = self.inbound.clone();
         loop {
             tokio::select! {
+                permit = inbound.reserve(), if !self.pending.is_empty() => hand_over(&mut self.pending, permit),
                 () = sleep_until(deadline.unwrap_or_else(far_future)), if deadline.is_some() => return Wake::Retry,
                 () = self.reconnect.notified() => return Wake::Retry,
                 command = self.commands.recv() => {
@@ -243,34 +254,27 @@ impl Driver {
             session: Some(socket_id.clone()),
         });
 
+        // One timer does both liveness jobs, re-armed lazily (never per frame): when it fires it checks what
+        // was heard since, then pings, or calls the socket dead when a ping went unanswered.
         let mut last_heard = Instant::now();
         let mut ping_sent: Option<Instant> = None;
+        let liveness = sleep_until(last_heard + activity);
+        tokio::pin!(liveness);
+        let inbound = self.inbound.clone();
+        let mut frames = (&mut stream).ready_chunks(DRAIN_LIMIT);
         loop {
-            let ping_at = last_heard + activity;
-            let dead_at = ping_sent.map(|sent| sent + self.config.pong_timeout);
             tokio::select! {
-                message = stream.next() => {
-                    last_heard = Instant::now();
-                    ping_sent = None;
-                    match message {
-                        Some(Ok(Message::Text(text))) => {
-                            if let Some(next) = self.on_text(&text).await {
-                                let _ = sink.send(Message::Close(Some(close(CloseCode::Normal, "closing")))).await;
-                                return End::Next(next);
-                            }
-                        }
-                        Some(Ok(Message::Binary(bytes))) => {
-                            tracing::warn!(bytes = bytes.len(), "skipping a binary frame: Pusher frames are text");
-                        }
-                        Some(Ok(Message::Close(frame))) => return End::Next(connect::closed(frame)),
-                        Some(Ok(_)) => {}
-                        Some(Err(e)) => {
-                            return End::Next(Next::Backoff(format!("The connection to the Pusher server was lost: {e}.")));
-                        }
-                        None => {
-                            return End::Next(Next::Backoff("The Pusher server closed the connection.".to_owned()));
+                // Every frame that is already here, in one go, before looking at anything else.
+                messages = frames.next() => {
+                    let Some(messages) = messages else {
+                        return End::Next(Next::Backoff("The Pusher server closed the connection.".to_owned()));
+                    };
+                    for message in messages {
+                        if let Some(end) = self.on_message(message, &mut sink).await {
+                            return end;
                         }
                     }
+                    last_heard = Instant::now();
                 }
                 command = self.commands.recv() => match command {
                     None => {
@@ -278,6 +282,7 @@ impl Driver {
                         return End::Shutdown(None);
                     }
                     Some(Command::Shutdown { reply }) => {
+                        drop(frames);
                         let mut socket = sink.reunite(stream).ok();
                         if let Some(socket) = socket.as_mut() {
                             self.close_gracefully(socket).await;
@@ -291,16 +296,28 @@ impl Driver {
                     return End::Next(Next::Immediately("Reconnecting on request.".to_owned()));
                 }
                 Some(auth) = self.auth_results.1.recv() => self.on_auth(auth, &socket_id).await,
-                () = sleep_until(dead_at.unwrap_or_else(far_future)), if dead_at.is_some() => {
-                    return End::Next(Next::Immediately(format!(
-                        "No reply from the Pusher server within {} s of a ping: the connection is dead.",
-                        self.config.pong_timeout.as_secs_f64()
-                    )));
-                }
-                () = sleep_until(ping_at), if ping_sent.is_none() => {
-                    tracing::debug!("quiet for {} s: pinging", activity.as_secs_f64());
-                    self.outbox.push_front(Outgoing::Ping);
-                    ping_sent = Some(Instant::now());
+                permit = inbound.reserve(), if !self.pending.is_empty() => hand_over(&mut self.pending, permit),
+                () = &mut liveness => {
+                    let now = Instant::now();
+                    match ping_sent {
+                        Some(sent) if last_heard <= sent => {
+                            return End::Next(Next::Immediately(format!(
+                                "No reply from the Pusher server within {} s of a ping: the connection is dead.",
+                                self.config.pong_timeout.as_secs_f64()
+                            )));
+                        }
+                        Some(_) => {
+                            ping_sent = None;
+                            liveness.as_mut().reset(last_heard + activity);
+                        }
+                        None if last_heard + activity > now => liveness.as_mut().reset(last_heard + activity),
+                        None => {
+                            tracing::debug!("quiet for {} s: pinging", activity.as_secs_f64());
+                            self.outbox.push_front(Outgoing::Ping);
+                            ping_sent = Some(now);
+                            liveness.as_mut().reset(now + self.config.pong_timeout);
+                        }
+                    }
                 }
                 () = sleep_until(self.outbox.wake_at()), if !self.outbox.is_empty() => {
                     if let Some(frame) = self.outbox.pop_if_due() {
@@ -311,6 +328,36 @@ impl Driver {
                     }
                 }
             }
+            self.flush_inbound().await;
+        }
+    }
+
+    /// Handles one received message; `Some` ends the session.
+    async fn on_message(
+        &mut self,
+        message: Result<Message, tungstenite::Error>,
+        sink: &mut SplitSink<Socket, Message>,
+    ) -> Option<End> {
+        match message {
+            Ok(Message::Text(text)) => {
+                let next = self.on_text(&text).await?;
+                let _ = sink
+                    .send(Message::Close(Some(close(CloseCode::Normal, "closing"))))
+                    .await;
+                Some(End::Next(next))
+            }
+            Ok(Message::Binary(bytes)) => {
+                tracing::warn!(
+                    bytes = bytes.len(),
+                    "skipping a binary frame: Pusher frames are text"
+                );
+                None
+            }
+            Ok(Message::Close(frame)) => Some(End::Next(connect::closed(frame))),
+            Ok(_) => None,
+            Err(e) => Some(End::Next(Next::Backoff(format!(
+                "The connection to the Pusher server was lost: {e}."
+            )))),
         }
     }
 
@@ -515,9 +562,32 @@ impl Driver {
         self.deliver(Inbound::Event(frame)).await;
     }
 
-    async fn deliver(&self, item: Inbound) {
-        // A consumer that dropped its inbox no longer wants messages; the connection lives on for the others.
-        let _ = self.inbound.send(item).await;
+    /// Queues `item` for the consumer; [`Driver::flush_inbound`] hands the queue over in batches.
+    async fn deliver(&mut self, item: Inbound) {
+        self.pending.push(item);
+        if self.pending.len() >= DRAIN_LIMIT {
+            self.flush_inbound().await;
+        }
+    }
+
+    /// Hands what is queued to the consumer if its inbox has room; waits for room only once
+    /// `inbound_buffer` messages are queued (the socket is not read meanwhile: back-pressure, never a drop).
+    /// What stays queued goes out through [`hand_over`] as soon as there is room.
+    async fn flush_inbound(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        match self.inbound.try_reserve() {
+            Ok(permit) => hand_over(&mut self.pending, Ok(permit)),
+            Err(mpsc::error::TrySendError::Full(())) if self.pending.len() >= self.config.inbound_buffer => {
+                let permit = self.inbound.reserve().await;
+                hand_over(&mut self.pending, permit);
+            }
+            Err(mpsc::error::TrySendError::Full(())) => {}
+            Err(mpsc::error::TrySendError::Closed(())) => {
+                hand_over(&mut self.pending, Err(mpsc::error::SendError(())))
+            }
+        }
     }
 
     /// Unsubscribes (paced, within part of the shutdown bound), sends close 1000 and waits for the server's
@@ -553,6 +623,18 @@ impl Driver {
         )
         .await;
         let _ = timeout_at(deadline, async { while let Some(Ok(_)) = socket.next().await {} }).await;
+    }
+}
+
+/// Sends the `pending` messages through `permit`; drops them when the consumer dropped its inbox (it no
+/// longer wants them; the connection lives on regardless).
+fn hand_over(
+    pending: &mut Vec<Inbound>,
+    permit: Result<mpsc::Permit<'_, Vec<Inbound>>, mpsc::error::SendError<()>>,
+) {
+    let batch = std::mem::replace(pending, Vec::with_capacity(DRAIN_LIMIT));
+    if let Ok(permit) = permit {
+        permit.send(batch);
     }
 }
 

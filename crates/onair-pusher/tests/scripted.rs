@@ -783,3 +783,40 @@ fn config_for(endpoint: Endpoint) -> PusherConfig {
     config.backoff.jitter = false;
     config
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_slow_consumer_slows_the_socket_down_and_loses_nothing() {
+    let mut server = ScriptedServer::bind().await.unwrap();
+    let mut config = config(server.url(KEY));
+    config.inbound_buffer = 16;
+    let (client, mut inbox, mut conn) = connected(&mut server, Some(config), &["chatrooms.1.v2"]).await;
+    // The server pushes far more than the inbox holds while nobody reads.
+    let sender = tokio::spawn(async move {
+        for n in 0..5000 {
+            conn.send_event("chatrooms.1.v2", "e", &format!(r#"{{"n":{n}}}"#))
+                .await
+                .unwrap();
+        }
+        conn
+    });
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    let mut seen = Vec::new();
+    let mut batch = Vec::new();
+    while seen.len() < 5000 {
+        batch.clear();
+        assert!(inbox.recv_many(&mut batch, 100).await > 0);
+        for item in &batch {
+            let Inbound::Event(frame) = item else {
+                panic!("{item:?}")
+            };
+            seen.push(data_json(frame)["n"].as_u64().unwrap());
+        }
+    }
+    assert_eq!(seen, (0..5000).collect::<Vec<_>>());
+    let _conn = sender.await.unwrap();
+    assert!(matches!(
+        *client.state().borrow(),
+        ConnectionState::Connected { .. }
+    ));
+    client.shutdown().await;
+}
