@@ -19,11 +19,18 @@ struct Bench {
 }
 
 /// Every known benchmark, in the order `bench` with no names runs them. The one place to add a bench.
-const BENCHES: &[Bench] = &[Bench {
-    name: "store",
-    package: "onair-store",
-    target: "store",
-}];
+const BENCHES: &[Bench] = &[
+    Bench {
+        name: "store",
+        package: "onair-store",
+        target: "store",
+    },
+    Bench {
+        name: "pusher",
+        package: "onair-pusher",
+        target: "pusher",
+    },
+];
 
 /// Runs setup, then the selected benchmarks; the last line printed is a `RESULT ` line.
 pub fn run(names: &[String]) -> Result<(), String> {

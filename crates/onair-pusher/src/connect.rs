@@ -143,26 +143,15 @@ async fn hello(socket: &mut Socket, limit: usize) -> Result<Established, Next> {
                 };
                 match frame.event.as_str() {
                     "pusher:connection_established" => {
-                        return frame
-                            .data
-                            .json()
-                            .and_then(|json| json.decode::<Established>().ok())
-                            .ok_or_else(|| {
-                                Next::Backoff(
-                                    "The Pusher server's hello had no socket id; it does not speak protocol 7."
-                                        .to_owned(),
-                                )
-                            });
+                        return frame.data.decode::<Established>().ok().ok_or_else(|| {
+                            Next::Backoff(
+                                "The Pusher server's hello had no socket id; it does not speak protocol 7."
+                                    .to_owned(),
+                            )
+                        });
                     }
                     "pusher:error" => {
-                        let error: ErrorData = frame
-                            .data
-                            .json()
-                            .and_then(|json| json.decode().ok())
-                            .unwrap_or(ErrorData {
-                                code: None,
-                                message: None,
-                            });
+                        let error: ErrorData = frame.data.decode().unwrap_or_default();
                         let message = error.message.unwrap_or_default();
                         return Err(error
                             .code

@@ -494,15 +494,7 @@ impl Driver {
             "pusher:pong" => {}
             "pusher:connection_established" => tracing::debug!("ignoring a second hello"),
             "pusher:error" => {
-                let error: ErrorData =
-                    frame
-                        .data
-                        .json()
-                        .and_then(|json| json.decode().ok())
-                        .unwrap_or(ErrorData {
-                            code: None,
-                            message: None,
-                        });
+                let error: ErrorData = frame.data.decode().unwrap_or_default();
                 let message = error.message.unwrap_or_default();
                 if let Some(next) = error.code.and_then(|code| policy::pusher_code(code, &message)) {
                     return Some(next);
@@ -534,11 +526,7 @@ impl Driver {
     /// Marks a wanted channel refused and says why.
     async fn on_subscription_error(&mut self, frame: PusherFrame) {
         let Some(channel) = frame.channel else { return };
-        let data: SubscriptionErrorData = frame
-            .data
-            .json()
-            .and_then(|json| json.decode().ok())
-            .unwrap_or_default();
+        let data: SubscriptionErrorData = frame.data.decode().unwrap_or_default();
         if let Some(status) = self.channels.get_mut(&channel) {
             *status = ChannelStatus::Refused;
             tracing::warn!(%channel, reason = %data, "subscription refused");

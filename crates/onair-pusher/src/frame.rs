@@ -4,9 +4,8 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use serde::Deserialize;
-use serde::de::{DeserializeOwned, IgnoredAny};
-use serde_json::value::RawValue;
+use serde::de::{self, DeserializeOwned, Visitor};
+use serde::{Deserialize, Deserializer};
 
 /// One frame received from the server: `{event, channel?, data?}`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,55 +18,102 @@ pub struct PusherFrame {
     pub data: Data,
 }
 
-/// A frame's payload. Pusher sends `data` as a JSON-encoded string (events, `connection_established`) or as
-/// an object (`pusher:error`); both arrive here as [`Data::Json`], decoded exactly once.
+/// A frame's payload, unwrapped once: Pusher sends `data` as a JSON-encoded string (events,
+/// `connection_established`) or as a value (`pusher:error`'s object). Whether a string holds JSON is the
+/// consumer's business: [`Data::decode`] parses it straight into the consumer's type, the only parse of
+/// the payload.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Data {
     /// The frame had no `data` (or `null`).
     Absent,
-    /// JSON: an object or value sent as is, or a string that held valid JSON text.
-    Json(Json),
-    /// A string that is not JSON text, kept as sent.
-    Text(String),
+    /// A string, unescaped: usually JSON text.
+    String(String),
+    /// Any other value (an object, a number...), as JSON text.
+    Value(String),
 }
 
 impl Data {
-    /// The JSON text, when the payload is JSON.
-    pub fn json(&self) -> Option<&Json> {
+    /// The payload as JSON text: the string's content, or the value's text; `None` when absent.
+    pub fn text(&self) -> Option<&str> {
         match self {
-            Data::Json(json) => Some(json),
-            Data::Absent | Data::Text(_) => None,
+            Data::String(text) | Data::Value(text) => Some(text),
+            Data::Absent => None,
         }
     }
-}
 
-/// Valid JSON text. Built only from text that parsed, so [`Json::decode`] fails only on a shape mismatch.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Json(String);
-
-impl Json {
-    /// The JSON text.
-    pub fn get(&self) -> &str {
-        &self.0
-    }
-
-    /// Deserialises the payload into `T`.
+    /// Parses the payload into `T` (absent data reads as `null`).
     pub fn decode<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
-        serde_json::from_str(&self.0)
-    }
-
-    /// Checks `text` and keeps it if it is JSON; gives it back otherwise.
-    fn parse(text: String) -> Result<Json, String> {
-        match serde_json::from_str::<IgnoredAny>(&text) {
-            Ok(_) => Ok(Json(text)),
-            Err(_) => Err(text),
-        }
+        serde_json::from_str(self.text().unwrap_or("null"))
     }
 }
 
-impl fmt::Debug for Json {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+/// Deserialises `data` in the same pass as the envelope: a string is unescaped once into its own buffer,
+/// anything else is kept as JSON text.
+struct DataField(Data);
+
+impl<'de> Deserialize<'de> for DataField {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(DataVisitor).map(DataField)
+    }
+}
+
+struct DataVisitor;
+
+impl DataVisitor {
+    fn value<E: de::Error>(value: serde_json::Value) -> Result<Data, E> {
+        Ok(Data::Value(value.to_string()))
+    }
+}
+
+impl<'de> Visitor<'de> for DataVisitor {
+    type Value = Data;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a Pusher frame's data")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Data, E> {
+        Ok(Data::String(v.to_owned()))
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Data, E> {
+        Ok(Data::String(v))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Data, E> {
+        Ok(Data::Absent)
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Data, E> {
+        Ok(Data::Absent)
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Data, E> {
+        Self::value(v.into())
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Data, E> {
+        Self::value(v.into())
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Data, E> {
+        Self::value(v.into())
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Data, E> {
+        Self::value(v.into())
+    }
+
+    fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<Data, A::Error> {
+        Self::value(serde_json::Value::deserialize(
+            de::value::MapAccessDeserializer::new(map),
+        )?)
+    }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, seq: A) -> Result<Data, A::Error> {
+        Self::value(serde_json::Value::deserialize(
+            de::value::SeqAccessDeserializer::new(seq),
+        )?)
     }
 }
 
@@ -87,15 +133,15 @@ pub enum FrameError {
     Malformed(#[from] serde_json::Error),
 }
 
-/// The envelope as it is on the wire, borrowing from the frame's text.
+/// The envelope as it is on the wire, borrowing from the frame's text where it can.
 #[derive(Deserialize)]
 struct Envelope<'a> {
     #[serde(borrow)]
     event: Cow<'a, str>,
     #[serde(borrow, default)]
     channel: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    data: Option<&'a RawValue>,
+    #[serde(default)]
+    data: Option<DataField>,
 }
 
 /// Parses one text frame. Never panics; anything that is not a well-formed envelope is an error.
@@ -107,35 +153,15 @@ pub fn parse(text: &str, limit: usize) -> Result<PusherFrame, FrameError> {
         });
     }
     let envelope: Envelope<'_> = serde_json::from_str(text)?;
-    let data = match envelope.data {
-        None => Data::Absent,
-        Some(raw) => decode_data(raw)?,
-    };
     Ok(PusherFrame {
         event: envelope.event.into_owned(),
         channel: envelope.channel.map(Cow::into_owned),
-        data,
+        data: envelope.data.map_or(Data::Absent, |field| field.0),
     })
 }
 
-/// Unwraps a string payload into the JSON it carries; keeps any other value as its JSON text.
-fn decode_data(raw: &RawValue) -> Result<Data, serde_json::Error> {
-    let text = raw.get();
-    match text.as_bytes().first() {
-        Some(b'"') => {
-            let inner: String = serde_json::from_str(text)?;
-            Ok(match Json::parse(inner) {
-                Ok(json) => Data::Json(json),
-                Err(text) => Data::Text(text),
-            })
-        }
-        Some(b'n') if text == "null" => Ok(Data::Absent),
-        _ => Ok(Data::Json(Json(text.to_owned()))),
-    }
-}
-
 /// The `{code, message}` payload of `pusher:error` (an object on the wire, sometimes without a code).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 pub struct ErrorData {
     /// The Pusher error code (4000-4399), when the server gave one.
     #[serde(default)]
@@ -234,8 +260,9 @@ mod tests {
         .unwrap();
         assert_eq!(frame.event, r"App\Events\ChatMessageEvent");
         assert_eq!(frame.channel.as_deref(), Some("chatrooms.1.v2"));
-        let json = frame.data.json().unwrap();
-        let value: serde_json::Value = json.decode().unwrap();
+        // The string is unwrapped; the JSON inside keeps its own escapes until the consumer parses it.
+        assert_eq!(frame.data.text(), Some(r#"{"content":"caf\u00e9 \"hi\""}"#));
+        let value: serde_json::Value = frame.data.decode().unwrap();
         assert_eq!(value["content"], "café \"hi\"");
     }
 
@@ -247,7 +274,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(frame.channel, None);
-        let error: ErrorData = frame.data.json().unwrap().decode().unwrap();
+        let error: ErrorData = frame.data.decode().unwrap();
         assert_eq!(error.code, Some(4001));
         assert_eq!(error.message.as_deref(), Some("App key x does not exist."));
     }
@@ -262,21 +289,19 @@ mod tests {
             parse(r#"{"event":"e","data":null}"#, LIMIT).unwrap().data,
             Data::Absent
         );
-        assert_eq!(
-            parse(r#"{"event":"client-x","data":"just words"}"#, LIMIT)
-                .unwrap()
-                .data,
-            Data::Text("just words".into())
-        );
-        assert_eq!(
-            parse(r#"{"event":"pusher:ping","data":0}"#, LIMIT)
-                .unwrap()
-                .data
-                .json()
-                .unwrap()
-                .get(),
-            "0"
-        );
+        let words = parse(r#"{"event":"client-x","data":"just words"}"#, LIMIT)
+            .unwrap()
+            .data;
+        assert_eq!(words, Data::String("just words".into()));
+        assert!(words.decode::<serde_json::Value>().is_err());
+        let zero = parse(r#"{"event":"pusher:ping","data":0}"#, LIMIT).unwrap().data;
+        assert_eq!(zero, Data::Value("0".into()));
+        assert_eq!(zero.decode::<u8>().unwrap(), 0);
+        let list = parse(r#"{"event":"e","data":[1,{"a":true}]}"#, LIMIT)
+            .unwrap()
+            .data;
+        assert_eq!(list.text(), Some(r#"[1,{"a":true}]"#));
+        assert_eq!(Data::Absent.decode::<Option<u8>>().unwrap(), None);
     }
 
     #[test]
@@ -289,7 +314,7 @@ mod tests {
             r#"{"data":"{}"}"#,
             r#"{"event":7}"#,
             r#"{"event":"e","channel":5}"#,
-            r#"{"event":"e","data":"{\"a\":"#,
+            r#"{"event":"e","data":{"a":"#,
             r#"{"event":"e""#,
             "\u{0}\u{1}",
         ] {

@@ -29,4 +29,4 @@ pub use config::{
     PusherConfig, app_path,
 };
 pub use error::PusherError;
-pub use frame::{Data, ErrorData, Established, FrameError, Json, PusherFrame, parse};
+pub use frame::{Data, ErrorData, Established, FrameError, PusherFrame, parse};

@@ -203,7 +203,7 @@ impl ServerConn {
                     .await
                     .ok()?,
                 "pusher:subscribe" => {
-                    let data: serde_json::Value = frame.data.json()?.decode().ok()?;
+                    let data: serde_json::Value = frame.data.decode().ok()?;
                     return data["channel"].as_str().map(str::to_owned);
                 }
                 _ => {}

@@ -38,7 +38,7 @@ async fn next_event(inbox: &mut Inbox) -> onair_pusher::PusherFrame {
 }
 
 fn data_json(frame: &onair_pusher::PusherFrame) -> serde_json::Value {
-    frame.data.json().unwrap().decode().unwrap()
+    frame.data.decode().unwrap()
 }
 
 /// A client of `server` (with `config`, or the defaults) subscribed to `channels`, connected and confirmed.
@@ -207,7 +207,7 @@ async fn every_fixture_frame_and_malformed_input_is_survived() {
         let inner: serde_json::Value = serde_json::from_str(wire["data"].as_str().unwrap()).unwrap();
         assert_eq!(data_json(frame), inner, "{name}");
     }
-    assert_eq!(delivered.last().unwrap().data, Data::Text("plain words".into()));
+    assert_eq!(delivered.last().unwrap().data, Data::String("plain words".into()));
     // The fixture's server ping was answered.
     let pong = loop {
         let frame = conn.recv().await.unwrap();
