@@ -153,8 +153,7 @@ impl Soketi {
     /// The `auth` of a `pusher:subscribe` to the private channel `channel` for the connection `socket_id`:
     /// `key:hex(HMAC-SHA256(secret, "socket_id:channel"))`.
     pub fn private_auth(&self, socket_id: &str, channel: &str) -> String {
-        let signature = hmac_sha256_hex(&self.secret, &format!("{socket_id}:{channel}"));
-        format!("{}:{signature}", self.key)
+        sign(&self.key, &self.secret, socket_id, channel)
     }
 
     /// Kills soketi with SIGKILL (clients see their connection drop, no close frame) and waits for it to
@@ -327,4 +326,11 @@ fn unix_seconds() -> u64 {
         .duration_since(UNIX_EPOCH)
         .expect("the clock is after 1970")
         .as_secs()
+}
+
+/// The `auth` an app backend with `key` and `secret` gives the connection `socket_id` for the private
+/// channel `channel`: `key:hex(HMAC-SHA256(secret, "socket_id:channel"))`.
+pub fn sign(key: &str, secret: &str, socket_id: &str, channel: &str) -> String {
+    let signature = hmac_sha256_hex(secret, &format!("{socket_id}:{channel}"));
+    format!("{key}:{signature}")
 }
