@@ -12,7 +12,7 @@ use crate::PusherError;
 use crate::auth::{ChannelAuthorizer, needs_auth};
 use crate::config::{Cluster, Endpoint, PusherConfig};
 use crate::driver::Driver;
-use crate::frame::PusherFrame;
+use crate::frame::{Data, PusherFrame};
 
 /// What the client delivers, in the order it happened on the socket.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,6 +23,8 @@ pub enum Inbound {
     Subscribed {
         /// The channel.
         channel: String,
+        /// What came with the confirmation: the member list on presence channels.
+        data: Data,
     },
     /// The server or the authorizer refused a subscription; the client does not retry it on this socket.
     SubscriptionFailed {
@@ -174,6 +176,9 @@ impl PusherClient {
     }
 
     /// Sends a client event (`client-` prefix, on a private or presence channel) to the other subscribers.
+    /// Resolves once the frame is written to the socket (paced like every frame); `NotConnected` when there
+    /// is no socket, or the socket dropped before its turn (events are not carried over to a new socket,
+    /// whose channels are not subscribed yet).
     pub async fn trigger(
         &self,
         channel: &str,
@@ -212,10 +217,11 @@ impl PusherClient {
 
     /// The cluster detection chose (or the one cached), when the endpoint is detected.
     pub fn cluster(&self) -> Option<Cluster> {
-        match self.config.endpoint {
-            Endpoint::Detect { .. } => self.config.cluster_cache.get(),
-            Endpoint::Url(_) => None,
-        }
+        let Endpoint::Detect { candidates, .. } = &self.config.endpoint else {
+            return None;
+        };
+        let name = self.config.cluster_cache.get()?;
+        candidates.iter().find(|c| c.name == name).cloned()
     }
 
     /// Unsubscribes, closes the socket with 1000 and ends the task, all within the configured bound (the
@@ -250,10 +256,16 @@ impl PusherClient {
     }
 }
 
-/// A channel name Pusher accepts: 1 to 200 characters of `A-Za-z0-9_-=@,.;`.
+/// A channel name Pusher accepts: 1 to 164 characters of `A-Za-z0-9_-=@,.;`; encrypted channels are not
+/// supported (their payloads would arrive as ciphertext).
 fn check_channel(channel: &str) -> Result<(), PusherError> {
+    if channel.starts_with("private-encrypted-") {
+        return Err(PusherError::Invalid(format!(
+            "{channel:?} is an end-to-end encrypted channel, which this client does not decrypt"
+        )));
+    }
     let valid = !channel.is_empty()
-        && channel.len() <= 200
+        && channel.len() <= 164
         && channel
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"_-=@,.;".contains(&b));
@@ -261,7 +273,7 @@ fn check_channel(channel: &str) -> Result<(), PusherError> {
         Ok(())
     } else {
         Err(PusherError::Invalid(format!(
-            "{channel:?} is not a Pusher channel name (1-200 characters of letters, digits and _-=@,.;)"
+            "{channel:?} is not a Pusher channel name (1-164 characters of letters, digits and _-=@,.;)"
         )))
     }
 }
@@ -292,6 +304,8 @@ mod tests {
         assert!(check_channel("predictions-channel-1").is_ok());
         assert!(check_channel("").is_err());
         assert!(check_channel("bad channel name!").is_err());
-        assert!(check_channel(&"a".repeat(201)).is_err());
+        assert!(check_channel(&"a".repeat(164)).is_ok());
+        assert!(check_channel(&"a".repeat(165)).is_err());
+        assert!(check_channel("private-encrypted-room").is_err());
     }
 }

@@ -69,19 +69,20 @@ pub fn app_path(key: &str) -> String {
     format!("/app/{key}?protocol={PROTOCOL}&client=js&version=8.4.0&flash=false")
 }
 
-/// The cluster chosen by detection, kept for reconnects and shareable between clients of the same app (and
-/// with settings, so the next start can skip detection).
+/// The name of the cluster chosen by detection, kept for reconnects and shareable between clients of the
+/// same app (and with settings, so the next start can skip detection). Only the name is kept: the URL is
+/// rebuilt from the current candidates, so a changed app key never goes to an old URL.
 #[derive(Debug, Clone, Default)]
-pub struct ClusterCache(Arc<Mutex<Option<Cluster>>>);
+pub struct ClusterCache(Arc<Mutex<Option<String>>>);
 
 impl ClusterCache {
-    /// A cache that already holds `cluster`.
-    pub fn with(cluster: Cluster) -> Self {
-        ClusterCache(Arc::new(Mutex::new(Some(cluster))))
+    /// A cache that already holds the cluster `name`.
+    pub fn with(name: &str) -> Self {
+        ClusterCache(Arc::new(Mutex::new(Some(name.to_owned()))))
     }
 
     /// The cached choice.
-    pub fn get(&self) -> Option<Cluster> {
+    pub fn get(&self) -> Option<String> {
         self.0
             .lock()
             .map(|c| c.clone())
@@ -89,7 +90,7 @@ impl ClusterCache {
     }
 
     /// Replaces the cached choice.
-    pub fn set(&self, cluster: Option<Cluster>) {
+    pub fn set(&self, cluster: Option<String>) {
         match self.0.lock() {
             Ok(mut slot) => *slot = cluster,
             Err(poisoned) => *poisoned.into_inner() = cluster,
@@ -143,7 +144,8 @@ pub struct PusherConfig {
     pub send_queue: usize,
     /// Received frames larger than this are skipped (logged), the connection stays up.
     pub max_frame_bytes: usize,
-    /// Received messages buffered for the consumer before the client stops reading the socket.
+    /// Received messages buffered for the consumer (in batches of up to 512, so about this many, at most
+    /// twice) before the client stops reading the socket.
     pub inbound_buffer: usize,
     /// How long [`crate::PusherClient::shutdown`] may take in all.
     pub shutdown_timeout: Duration,
@@ -203,7 +205,8 @@ mod tests {
         let cache = ClusterCache::default();
         let other = cache.clone();
         assert_eq!(cache.get(), None);
-        other.set(Some(Cluster::pusher("eu", "k")));
-        assert_eq!(cache.get().map(|c| c.name), Some("eu".to_owned()));
+        other.set(Some("eu".to_owned()));
+        assert_eq!(cache.get().as_deref(), Some("eu"));
+        assert_eq!(ClusterCache::with("us2").get().as_deref(), Some("us2"));
     }
 }

@@ -38,18 +38,28 @@ pub(crate) async fn open(config: &PusherConfig) -> Result<Opened, Next> {
             cluster: None,
         }),
         Endpoint::Detect { candidates, fallback } => {
-            if let Some(cluster) = config.cluster_cache.get() {
-                let (socket, established) = handshake(&cluster.url, config).await?;
-                return Ok(Opened {
-                    socket,
-                    established,
-                    cluster: Some(cluster),
-                });
+            let cached = config.cluster_cache.get();
+            if let Some(cluster) = candidates.iter().find(|c| Some(&c.name) == cached.as_ref()) {
+                match handshake(&cluster.url, config).await {
+                    Ok((socket, established)) => {
+                        return Ok(Opened {
+                            socket,
+                            established,
+                            cluster: Some(cluster.clone()),
+                        });
+                    }
+                    // The cached cluster refuses the key now: forget it and look again.
+                    Err(Next::GiveUp(reason)) => {
+                        tracing::warn!(cluster = %cluster.name, %reason, "the cached cluster refused the key");
+                        config.cluster_cache.set(None);
+                    }
+                    Err(other) => return Err(other),
+                }
             }
             if let Some(opened) = detect(candidates, config).await {
                 if let Some(cluster) = &opened.cluster {
                     tracing::info!(cluster = %cluster.name, "chose the fastest Pusher cluster that accepts the key");
-                    config.cluster_cache.set(Some(cluster.clone()));
+                    config.cluster_cache.set(Some(cluster.name.clone()));
                 }
                 return Ok(opened);
             }

@@ -11,7 +11,7 @@ use futures_util::{SinkExt, StreamExt};
 use onair_core::ConnectionState;
 use secrecy::ExposeSecret;
 use tokio::sync::{Notify, mpsc, oneshot, watch};
-use tokio::time::{Instant, sleep_until, timeout_at};
+use tokio::time::{Instant, sleep_until, timeout, timeout_at};
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{self, Message};
@@ -23,18 +23,25 @@ use crate::client::{Command, Inbound, Request};
 use crate::config::PusherConfig;
 use crate::connect::{self, Socket};
 use crate::frame::{self, ErrorData, PusherFrame, SubscriptionErrorData, outgoing};
-use crate::outbox::{Outbox, Outgoing};
+use crate::outbox::{Ack, Outbox, Outgoing};
 use crate::policy::{self, Next, Outage};
 
-/// Frames handled in one go before the task looks at its timers and commands again; also the largest
-/// batch handed to the consumer.
+/// Frames handled in one go before the task looks at its timers and commands again. The socket is not
+/// read while this many messages wait for the consumer, so a batch handed over holds fewer than twice this.
 pub(crate) const DRAIN_LIMIT: usize = 256;
+
+/// A session that lasted this long was a success: the next outage counts its retries from 1 again.
+/// (Resetting at every hello would let a server that greets and then asks for an immediate reconnect
+/// cause a tight loop.)
+const STABLE_AFTER: Duration = Duration::from_secs(10);
 
 /// Where a wanted channel stands on the current socket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ChannelStatus {
-    /// Not yet subscribed on this socket (queued, or waiting for its auth).
+    /// Not yet subscribed on this socket (its subscribe is queued).
     Pending,
+    /// Waiting for the authorizer's answer to request number `n`.
+    Authorising(u64),
     /// The server confirmed it.
     Subscribed,
     /// The server or the authorizer refused it.
@@ -45,20 +52,25 @@ enum ChannelStatus {
 enum End {
     /// Apply the reconnection policy.
     Next(Next),
+    /// `reconnect_now()` was called: connect again at once, with a fresh retry count.
+    Asked,
     /// `shutdown()` was called; answer it once closed.
     Shutdown(Option<oneshot::Sender<()>>),
 }
 
 /// How a wait between attempts ended.
 enum Wake {
-    /// The delay passed or `reconnect_now()` was called.
+    /// The delay passed.
     Retry,
+    /// `reconnect_now()` was called: a fresh retry count.
+    Asked,
     /// `shutdown()` was called (or the handle dropped).
     Shutdown(Option<oneshot::Sender<()>>),
 }
 
 /// An authorizer's answer for a channel on a socket.
 struct AuthResult {
+    serial: u64,
     socket_id: String,
     channel: String,
     result: Result<ChannelAuth, String>,
@@ -76,6 +88,7 @@ pub(crate) struct Driver {
     commands: mpsc::Receiver<Command>,
     reconnect: Arc<Notify>,
     auth_results: (mpsc::Sender<AuthResult>, mpsc::Receiver<AuthResult>),
+    auth_requests: u64,
 }
 
 impl Driver {
@@ -98,6 +111,7 @@ impl Driver {
             commands,
             reconnect,
             auth_results: mpsc::channel(64),
+            auth_requests: 0,
         }
     }
 
@@ -108,17 +122,28 @@ impl Driver {
             self.publish(ConnectionState::Connecting);
             let end = match self.open().await {
                 Ok(Ok(opened)) => {
-                    outage.reset();
                     let span = tracing::info_span!("socket", socket_id = %opened.established.socket_id);
-                    self.session(opened.socket, opened.established)
+                    let since = Instant::now();
+                    let end = self
+                        .session(opened.socket, opened.established)
                         .instrument(span)
-                        .await
+                        .await;
+                    if since.elapsed() >= STABLE_AFTER {
+                        outage.reset();
+                    }
+                    // Nothing queued for that socket goes to another; waiting callers hear so now.
+                    self.outbox.forget();
+                    end
                 }
                 Ok(Err(next)) => End::Next(next),
                 Err(reply) => End::Shutdown(reply),
             };
             let next = match end {
                 End::Shutdown(reply) => return self.stopped(reply),
+                End::Asked => {
+                    outage.reset();
+                    continue;
+                }
                 End::Next(next) => next,
             };
             let retry = match &next {
@@ -148,13 +173,13 @@ impl Driver {
                     };
                     tracing::warn!(%reason, "connection failed");
                     self.publish(ConnectionState::Failed { reason });
-                    let wake = self.wait(None).await;
-                    outage.reset();
-                    wake
+                    self.wait(None).await
                 }
             };
-            if let Wake::Shutdown(reply) = wake {
-                return self.stopped(reply);
+            match wake {
+                Wake::Shutdown(reply) => return self.stopped(reply),
+                Wake::Asked => outage.reset(),
+                Wake::Retry => {}
             }
         }
     }
@@ -178,15 +203,15 @@ impl Driver {
         let inbound = self.inbound.clone();
         loop {
             tokio::select! {
-                opened = &mut opening => return Ok(opened),
+                opened = opening.as_mut() => return Ok(opened),
                 permit = inbound.reserve(), if !self.pending.is_empty() => hand_over(&mut self.pending, permit),
                 command = self.commands.recv() => {
                     if let Some(reply) = self.offline_command(command) {
                         return Err(reply);
                     }
                 }
-                // Already connecting: a request to reconnect now is met.
-                () = self.reconnect.notified() => {}
+                // Asked to reconnect now while an attempt hangs (a dead route, say): start over.
+                () = self.reconnect.notified() => opening.set(connect::open(&config)),
             }
         }
     }
@@ -198,7 +223,7 @@ impl Driver {
             tokio::select! {
                 permit = inbound.reserve(), if !self.pending.is_empty() => hand_over(&mut self.pending, permit),
                 () = sleep_until(deadline.unwrap_or_else(far_future)), if deadline.is_some() => return Wake::Retry,
-                () = self.reconnect.notified() => return Wake::Retry,
+                () = self.reconnect.notified() => return Wake::Asked,
                 command = self.commands.recv() => {
                     if let Some(reply) = self.offline_command(command) {
                         return Wake::Shutdown(reply);
@@ -239,10 +264,9 @@ impl Driver {
             Some(server) if server > 0 => self.config.activity_timeout.min(Duration::from_secs(server)),
             _ => self.config.activity_timeout,
         };
-        self.outbox.forget_channel_frames();
+        self.outbox.forget();
         let channels: Vec<String> = self.channels.keys().cloned().collect();
         for channel in channels {
-            self.channels.insert(channel.clone(), ChannelStatus::Pending);
             self.request_subscribe(channel, &socket_id);
         }
         tracing::info!(
@@ -264,8 +288,9 @@ impl Driver {
         let mut frames = (&mut stream).ready_chunks(DRAIN_LIMIT);
         loop {
             tokio::select! {
-                // Every frame that is already here, in one go, before looking at anything else.
-                messages = frames.next() => {
+                // Every frame that is already here, in one go; not while the consumer is a chunk behind
+                // (back-pressure: the socket waits, nothing is dropped, and the task stays responsive).
+                messages = frames.next(), if self.pending.len() < DRAIN_LIMIT => {
                     let Some(messages) = messages else {
                         return End::Next(Next::Backoff("The Pusher server closed the connection.".to_owned()));
                     };
@@ -278,7 +303,7 @@ impl Driver {
                 }
                 command = self.commands.recv() => match command {
                     None => {
-                        let _ = sink.send(Message::Close(Some(close(CloseCode::Normal, "client stopped")))).await;
+                        self.send_close(&mut sink, "client stopped").await;
                         return End::Shutdown(None);
                     }
                     Some(Command::Shutdown { reply }) => {
@@ -292,14 +317,20 @@ impl Driver {
                     Some(Command::Request(request)) => self.online_request(request, &socket_id),
                 },
                 () = self.reconnect.notified() => {
-                    let _ = sink.send(Message::Close(Some(close(CloseCode::Normal, "reconnecting")))).await;
-                    return End::Next(Next::Immediately("Reconnecting on request.".to_owned()));
+                    self.send_close(&mut sink, "reconnecting").await;
+                    return End::Asked;
                 }
-                Some(auth) = self.auth_results.1.recv() => self.on_auth(auth, &socket_id).await,
+                Some(auth) = self.auth_results.1.recv() => self.on_auth(auth, &socket_id),
                 permit = inbound.reserve(), if !self.pending.is_empty() => hand_over(&mut self.pending, permit),
                 () = &mut liveness => {
                     let now = Instant::now();
                     match ping_sent {
+                        // Not reading (the consumer is behind): silence says nothing about the server.
+                        _ if self.pending.len() >= DRAIN_LIMIT => {
+                            ping_sent = None;
+                            last_heard = now;
+                            liveness.as_mut().reset(now + activity);
+                        }
                         Some(sent) if last_heard <= sent => {
                             return End::Next(Next::Immediately(format!(
                                 "No reply from the Pusher server within {} s of a ping: the connection is dead.",
@@ -321,14 +352,26 @@ impl Driver {
                 }
                 () = sleep_until(self.outbox.wake_at()), if !self.outbox.is_empty() => {
                     if let Some(frame) = self.outbox.pop_if_due() {
-                        let text = self.encode(frame);
-                        if let Err(e) = sink.send(Message::text(text)).await {
-                            return End::Next(Next::Backoff(format!("The connection to the Pusher server was lost while sending: {e}.")));
+                        let (text, ack) = encode(frame);
+                        let sent = timeout(self.config.pong_timeout, sink.send(Message::text(text))).await;
+                        let failure = match sent {
+                            Ok(Ok(())) => None,
+                            Ok(Err(e)) => Some(format!("The connection to the Pusher server was lost while sending: {e}.")),
+                            Err(_) => Some(format!(
+                                "The Pusher server took no data for {} s: the connection is stuck.",
+                                self.config.pong_timeout.as_secs_f64()
+                            )),
+                        };
+                        if let Some(ack) = ack {
+                            ack.send(if failure.is_none() { Ok(()) } else { Err(PusherError::NotConnected) });
+                        }
+                        if let Some(reason) = failure {
+                            return End::Next(Next::Immediately(reason));
                         }
                     }
                 }
             }
-            self.flush_inbound().await;
+            self.offer_inbound();
         }
     }
 
@@ -340,10 +383,8 @@ impl Driver {
     ) -> Option<End> {
         match message {
             Ok(Message::Text(text)) => {
-                let next = self.on_text(&text).await?;
-                let _ = sink
-                    .send(Message::Close(Some(close(CloseCode::Normal, "closing"))))
-                    .await;
+                let next = self.on_text(&text)?;
+                self.send_close(sink, "closing").await;
                 Some(End::Next(next))
             }
             Ok(Message::Binary(bytes)) => {
@@ -361,6 +402,12 @@ impl Driver {
         }
     }
 
+    /// Sends a close frame, giving up after the pong timeout (a stuck socket must not hold the task).
+    async fn send_close(&self, sink: &mut SplitSink<Socket, Message>, reason: &'static str) {
+        let frame = Message::Close(Some(close(CloseCode::Normal, reason)));
+        let _ = timeout(self.config.pong_timeout, sink.send(frame)).await;
+    }
+
     /// Handles a caller's request on a live socket.
     fn online_request(&mut self, request: Request, socket_id: &str) {
         match request {
@@ -368,15 +415,16 @@ impl Driver {
                 // Subscribed or on its way: nothing to send. A refused channel is tried again.
                 if matches!(
                     self.channels.get(&channel),
-                    Some(ChannelStatus::Subscribed | ChannelStatus::Pending)
+                    Some(ChannelStatus::Subscribed | ChannelStatus::Pending | ChannelStatus::Authorising(_))
                 ) {
                     let _ = reply.send(Ok(()));
                     return;
                 }
                 let result = if needs_auth(&channel) {
-                    self.channels.insert(channel.clone(), ChannelStatus::Pending);
-                    self.request_subscribe(channel, socket_id);
-                    Ok(())
+                    // Its subscribe joins the queue once authorised; the room is checked now.
+                    self.outbox
+                        .check_room()
+                        .map(|()| self.request_subscribe(channel, socket_id))
                 } else {
                     self.outbox
                         .push_for_caller(Outgoing::Subscribe {
@@ -408,7 +456,14 @@ impl Driver {
                 reply,
             } => {
                 let text = outgoing::client_event(&channel, &event, &data);
-                let _ = reply.send(self.outbox.push_for_caller(Outgoing::Raw(text)));
+                // Answered once written (or not: the socket dropped first).
+                if let Err(e) = self.outbox.check_room() {
+                    let _ = reply.send(Err(e));
+                } else {
+                    let _ = self
+                        .outbox
+                        .push_for_caller(Outgoing::ClientEvent(text, Ack::new(reply)));
+                }
             }
         }
     }
@@ -417,9 +472,14 @@ impl Driver {
     /// so a slow authorizer never stalls the socket).
     fn request_subscribe(&mut self, channel: String, socket_id: &str) {
         if !needs_auth(&channel) {
+            self.channels.insert(channel.clone(), ChannelStatus::Pending);
             self.outbox.push(Outgoing::Subscribe { channel, auth: None });
             return;
         }
+        self.auth_requests += 1;
+        let serial = self.auth_requests;
+        self.channels
+            .insert(channel.clone(), ChannelStatus::Authorising(serial));
         let results = self.auth_results.0.clone();
         let socket_id = socket_id.to_owned();
         let authorizer = self.authorizer.clone();
@@ -433,6 +493,7 @@ impl Driver {
             };
             let _ = results
                 .send(AuthResult {
+                    serial,
                     socket_id,
                     channel,
                     result,
@@ -441,47 +502,38 @@ impl Driver {
         });
     }
 
-    /// Queues an authorised subscribe, or reports the refusal.
-    async fn on_auth(&mut self, auth: AuthResult, socket_id: &str) {
-        if auth.socket_id != socket_id || !self.channels.contains_key(&auth.channel) {
+    /// Queues an authorised subscribe, or reports the refusal. Answers for another socket, or for a request
+    /// since replaced (unsubscribed and subscribed again), are dropped.
+    fn on_auth(&mut self, auth: AuthResult, socket_id: &str) {
+        if auth.socket_id != socket_id
+            || self.channels.get(&auth.channel) != Some(&ChannelStatus::Authorising(auth.serial))
+        {
             return;
         }
         match auth.result {
             Ok(ChannelAuth {
                 auth: secret,
                 channel_data,
-            }) => self.outbox.push(Outgoing::Subscribe {
-                channel: auth.channel,
-                auth: Some((secret.expose_secret().to_owned(), channel_data)),
-            }),
+            }) => {
+                self.channels.insert(auth.channel.clone(), ChannelStatus::Pending);
+                self.outbox.push(Outgoing::Subscribe {
+                    channel: auth.channel,
+                    auth: Some((secret.expose_secret().to_owned(), channel_data)),
+                });
+            }
             Err(reason) => {
                 tracing::warn!(channel = %auth.channel, %reason, "channel not authorised");
                 self.channels.insert(auth.channel.clone(), ChannelStatus::Refused);
                 self.deliver(Inbound::SubscriptionFailed {
                     channel: auth.channel,
                     reason: format!("Could not authorise the channel: {reason}"),
-                })
-                .await;
+                });
             }
         }
     }
 
-    /// The frame's text. Auth strings only ever exist here and on the wire.
-    fn encode(&self, frame: Outgoing) -> String {
-        match frame {
-            Outgoing::Subscribe { channel, auth } => match auth {
-                None => outgoing::subscribe(&channel, None, None),
-                Some((auth, data)) => outgoing::subscribe(&channel, Some(&auth), data.as_deref()),
-            },
-            Outgoing::Unsubscribe(channel) => outgoing::unsubscribe(&channel),
-            Outgoing::Ping => outgoing::ping(),
-            Outgoing::Pong => outgoing::pong(),
-            Outgoing::Raw(text) => text,
-        }
-    }
-
     /// Handles one text frame; `Some` ends the session.
-    async fn on_text(&mut self, text: &str) -> Option<Next> {
+    fn on_text(&mut self, text: &str) -> Option<Next> {
         let frame = match frame::parse(text, self.config.max_frame_bytes) {
             Ok(frame) => frame,
             Err(e) => {
@@ -503,28 +555,30 @@ impl Driver {
                 self.deliver(Inbound::ServerError {
                     code: error.code,
                     message,
-                })
-                .await;
+                });
             }
-            "pusher_internal:subscription_succeeded" => self.on_subscribed(frame).await,
-            "pusher:subscription_error" => self.on_subscription_error(frame).await,
-            _ => self.on_event(frame).await,
+            "pusher_internal:subscription_succeeded" => self.on_subscribed(frame),
+            "pusher:subscription_error" => self.on_subscription_error(frame),
+            _ => self.on_event(frame),
         }
         None
     }
 
     /// Marks a wanted channel subscribed and says so.
-    async fn on_subscribed(&mut self, frame: PusherFrame) {
+    fn on_subscribed(&mut self, frame: PusherFrame) {
         let Some(channel) = frame.channel else { return };
         if let Some(status) = self.channels.get_mut(&channel) {
             *status = ChannelStatus::Subscribed;
             tracing::debug!(%channel, "subscribed");
-            self.deliver(Inbound::Subscribed { channel }).await;
+            self.deliver(Inbound::Subscribed {
+                channel,
+                data: frame.data,
+            });
         }
     }
 
     /// Marks a wanted channel refused and says why.
-    async fn on_subscription_error(&mut self, frame: PusherFrame) {
+    fn on_subscription_error(&mut self, frame: PusherFrame) {
         let Some(channel) = frame.channel else { return };
         let data: SubscriptionErrorData = frame.data.decode().unwrap_or_default();
         if let Some(status) = self.channels.get_mut(&channel) {
@@ -533,44 +587,36 @@ impl Driver {
             self.deliver(Inbound::SubscriptionFailed {
                 channel,
                 reason: data.to_string(),
-            })
-            .await;
+            });
         }
     }
 
     /// Delivers an event on a wanted channel (or a connection-level one); events for channels given up
     /// meanwhile are dropped.
-    async fn on_event(&mut self, frame: PusherFrame) {
+    fn on_event(&mut self, frame: PusherFrame) {
         if let Some(channel) = &frame.channel
             && !self.channels.contains_key(channel)
         {
             tracing::trace!(%channel, event = %frame.event, "event for a channel no longer wanted");
             return;
         }
-        self.deliver(Inbound::Event(frame)).await;
+        self.deliver(Inbound::Event(frame));
     }
 
-    /// Queues `item` for the consumer; [`Driver::flush_inbound`] hands the queue over in batches.
-    async fn deliver(&mut self, item: Inbound) {
+    /// Queues `item` for the consumer; [`Driver::offer_inbound`] hands the queue over in batches.
+    fn deliver(&mut self, item: Inbound) {
         self.pending.push(item);
-        if self.pending.len() >= DRAIN_LIMIT {
-            self.flush_inbound().await;
-        }
     }
 
-    /// Hands what is queued to the consumer if its inbox has room; waits for room only once
-    /// `inbound_buffer` messages are queued (the socket is not read meanwhile: back-pressure, never a drop).
-    /// What stays queued goes out through [`hand_over`] as soon as there is room.
-    async fn flush_inbound(&mut self) {
+    /// Hands what is queued to the consumer if its inbox has room, without waiting: what stays queued goes
+    /// out through the `reserve` branches as soon as there is room (and the socket is not read while a
+    /// whole chunk waits).
+    fn offer_inbound(&mut self) {
         if self.pending.is_empty() {
             return;
         }
         match self.inbound.try_reserve() {
             Ok(permit) => hand_over(&mut self.pending, Ok(permit)),
-            Err(mpsc::error::TrySendError::Full(())) if self.pending.len() >= self.config.inbound_buffer => {
-                let permit = self.inbound.reserve().await;
-                hand_over(&mut self.pending, permit);
-            }
             Err(mpsc::error::TrySendError::Full(())) => {}
             Err(mpsc::error::TrySendError::Closed(())) => {
                 hand_over(&mut self.pending, Err(mpsc::error::SendError(())))
@@ -583,7 +629,7 @@ impl Driver {
     async fn close_gracefully(&mut self, socket: &mut Socket) {
         let deadline = Instant::now() + self.config.shutdown_timeout.mul_f64(0.8);
         let unsubscribe_until = Instant::now() + self.config.shutdown_timeout.mul_f64(0.4);
-        self.outbox.forget_channel_frames();
+        self.outbox.forget();
         let subscribed: Vec<String> = self.channels.keys().cloned().collect();
         for channel in subscribed {
             self.outbox.push(Outgoing::Unsubscribe(channel));
@@ -591,7 +637,7 @@ impl Driver {
         while !self.outbox.is_empty() && Instant::now() < unsubscribe_until {
             match self.outbox.pop_if_due() {
                 Some(frame) => {
-                    let text = self.encode(frame);
+                    let (text, _) = encode(frame);
                     if timeout_at(deadline, socket.send(Message::text(text)))
                         .await
                         .is_err()
@@ -612,6 +658,32 @@ impl Driver {
         .await;
         let _ = timeout_at(deadline, async { while let Some(Ok(_)) = socket.next().await {} }).await;
     }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        // Ended however (aborted past the shutdown bound included): watchers must not see a live state.
+        self.state.send_if_modified(|state| {
+            let changed = *state != ConnectionState::Disconnected;
+            *state = ConnectionState::Disconnected;
+            changed
+        });
+    }
+}
+
+/// The frame's text, and who to tell once it is written. Auth strings only ever exist here and on the wire.
+fn encode(frame: Outgoing) -> (String, Option<Ack>) {
+    let text = match frame {
+        Outgoing::Subscribe { channel, auth } => match auth {
+            None => outgoing::subscribe(&channel, None, None),
+            Some((auth, data)) => outgoing::subscribe(&channel, Some(&auth), data.as_deref()),
+        },
+        Outgoing::Unsubscribe(channel) => outgoing::unsubscribe(&channel),
+        Outgoing::Ping => outgoing::ping(),
+        Outgoing::Pong => outgoing::pong(),
+        Outgoing::ClientEvent(text, ack) => return (text, Some(ack)),
+    };
+    (text, None)
 }
 
 /// Sends the `pending` messages through `permit`; drops them when the consumer dropped its inbox (it no

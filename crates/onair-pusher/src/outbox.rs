@@ -10,6 +10,7 @@ use governor::clock::Clock;
 use governor::middleware::NoOpMiddleware;
 use governor::state::{InMemoryState, NotKeyed};
 use governor::{Quota, RateLimiter};
+use tokio::sync::oneshot;
 use tokio::time::Instant;
 
 use crate::PusherError;
@@ -28,8 +29,24 @@ impl Clock for TokioClock {
 
 type Limiter = RateLimiter<NotKeyed, InMemoryState, TokioClock, NoOpMiddleware<std::time::Instant>>;
 
+/// Tells a caller what became of its client event: written to the socket, or not.
+#[derive(Debug)]
+pub struct Ack(oneshot::Sender<Result<(), PusherError>>);
+
+impl Ack {
+    /// An acknowledgement answered on `reply`.
+    pub fn new(reply: oneshot::Sender<Result<(), PusherError>>) -> Self {
+        Ack(reply)
+    }
+
+    /// Answers the caller.
+    pub fn send(self, result: Result<(), PusherError>) {
+        let _ = self.0.send(result);
+    }
+}
+
 /// Something to send once the pace allows.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum Outgoing {
     /// `pusher:subscribe`; for a private channel, the auth obtained for this socket.
     Subscribe {
@@ -44,18 +61,8 @@ pub enum Outgoing {
     Ping,
     /// The answer to the server's ping.
     Pong,
-    /// A client event, already encoded.
-    Raw(String),
-}
-
-impl Outgoing {
-    /// The channel a subscribe or unsubscribe is about.
-    fn channel(&self) -> Option<&str> {
-        match self {
-            Outgoing::Subscribe { channel, .. } | Outgoing::Unsubscribe(channel) => Some(channel),
-            Outgoing::Ping | Outgoing::Pong | Outgoing::Raw(_) => None,
-        }
-    }
+    /// A client event, already encoded, and who to tell once it is written.
+    ClientEvent(String, Ack),
 }
 
 /// The queue and its pace.
@@ -85,13 +92,20 @@ impl Outbox {
         }
     }
 
+    /// Whether a caller's frame would be refused now.
+    pub fn check_room(&self) -> Result<(), PusherError> {
+        if self.callers >= self.capacity {
+            Err(PusherError::QueueFull {
+                capacity: self.capacity,
+            })
+        } else {
+            Ok(())
+        }
+    }
+
     /// Queues a caller's frame, or refuses it when callers already have `capacity` frames waiting.
     pub fn push_for_caller(&mut self, frame: Outgoing) -> Result<(), PusherError> {
-        if self.callers >= self.capacity {
-            return Err(PusherError::QueueFull {
-                capacity: self.capacity,
-            });
-        }
+        self.check_room()?;
         self.callers += 1;
         self.queue.push_back((frame, true));
         Ok(())
@@ -107,17 +121,16 @@ impl Outbox {
         self.queue.push_front((frame, false));
     }
 
-    /// Drops what belonged to the old socket (queued subscribes, unsubscribes, pings, pongs): a new
-    /// connection re-derives its subscribes from the channel list. Client events stay queued.
-    pub fn forget_channel_frames(&mut self) {
-        let callers = &mut self.callers;
-        self.queue.retain(|(frame, from_caller)| {
-            let keep = frame.channel().is_none() && !matches!(frame, Outgoing::Ping | Outgoing::Pong);
-            if !keep && *from_caller {
-                *callers -= 1;
+    /// Drops everything queued for the old socket: a new connection re-derives its subscribes from the
+    /// channel list; the callers of dropped client events are told they were not sent (as pusher-js, the
+    /// client does not carry them over to a socket whose channels are not subscribed yet).
+    pub fn forget(&mut self) {
+        for (frame, _) in self.queue.drain(..) {
+            if let Outgoing::ClientEvent(_, ack) = frame {
+                ack.send(Err(PusherError::NotConnected));
             }
-            keep
-        });
+        }
+        self.callers = 0;
     }
 
     /// Whether anything waits.
@@ -156,11 +169,15 @@ impl Outbox {
 mod tests {
     use super::*;
 
+    fn unsubscribe(channel: &str) -> Outgoing {
+        Outgoing::Unsubscribe(channel.to_owned())
+    }
+
     #[tokio::test(start_paused = true)]
     async fn frames_leave_evenly_at_the_configured_pace() {
         let mut outbox = Outbox::new(5, 100);
         for n in 0..11 {
-            outbox.push(Outgoing::Raw(n.to_string()));
+            outbox.push(unsubscribe(&n.to_string()));
         }
         let start = Instant::now();
         let mut sent = Vec::new();
@@ -172,18 +189,22 @@ mod tests {
         }
         let times: Vec<_> = sent.iter().map(|(_, t)| t.as_millis()).collect();
         assert_eq!(times, (0..11).map(|n| n * 200).collect::<Vec<_>>());
-        assert_eq!(sent[3].0, Outgoing::Raw("3".into()));
+        assert!(matches!(&sent[3].0, Outgoing::Unsubscribe(c) if c == "3"));
     }
 
-    #[test]
-    fn callers_are_bounded_and_the_clients_own_frames_are_not() {
+    #[tokio::test]
+    async fn callers_are_bounded_the_clients_own_frames_are_not_and_forgotten_events_are_answered() {
         let mut outbox = Outbox::new(5, 2);
-        outbox.push_for_caller(Outgoing::Unsubscribe("a".into())).unwrap();
-        outbox.push_for_caller(Outgoing::Raw("b".into())).unwrap();
+        let (reply, answer) = oneshot::channel();
+        outbox.push_for_caller(unsubscribe("a")).unwrap();
+        outbox
+            .push_for_caller(Outgoing::ClientEvent("{}".into(), Ack::new(reply)))
+            .unwrap();
         assert!(matches!(
-            outbox.push_for_caller(Outgoing::Raw("c".into())),
+            outbox.push_for_caller(unsubscribe("c")),
             Err(PusherError::QueueFull { capacity: 2 })
         ));
+        assert!(outbox.check_room().is_err());
         for n in 0..10 {
             outbox.push(Outgoing::Subscribe {
                 channel: n.to_string(),
@@ -191,10 +212,13 @@ mod tests {
             });
         }
         outbox.push_front(Outgoing::Pong);
-        assert_eq!(outbox.pop_if_due(), Some(Outgoing::Pong));
-        // The caller's unsubscribe is forgotten with the client's subscribes: its slot is free again.
-        outbox.forget_channel_frames();
-        outbox.push_for_caller(Outgoing::Raw("c".into())).unwrap();
-        assert!(outbox.push_for_caller(Outgoing::Raw("d".into())).is_err());
+        assert!(matches!(outbox.pop_if_due(), Some(Outgoing::Pong)));
+        // A new socket: everything queued is dropped, the client event's caller hears it was not sent.
+        outbox.forget();
+        assert!(outbox.is_empty());
+        assert_eq!(answer.await.unwrap(), Err(PusherError::NotConnected));
+        outbox.push_for_caller(unsubscribe("c")).unwrap();
+        outbox.push_for_caller(unsubscribe("d")).unwrap();
+        assert!(outbox.push_for_caller(unsubscribe("e")).is_err());
     }
 }

@@ -99,7 +99,9 @@ impl Outage {
         } else {
             self.delays.next().unwrap_or(self.policy.max)
         };
-        // Whole milliseconds: what the state says on the wire is exactly what the timer waits.
+        // The cap holds with jitter too; whole milliseconds, so what the state says on the wire is exactly
+        // what the timer waits.
+        let delay = delay.min(self.policy.max);
         let delay =
             Duration::from_millis(u64::try_from(delay.as_micros().div_ceil(1000)).unwrap_or(u64::MAX));
         Some((self.retries, delay))
@@ -184,16 +186,23 @@ mod tests {
     }
 
     #[test]
-    fn jitter_adds_up_to_the_delay_itself() {
+    fn jitter_adds_up_to_the_delay_itself_within_the_cap() {
+        let cap = Duration::from_secs(30);
+        let mut jittered = false;
         for _ in 0..50 {
-            let mut outage = Outage::new(&policy(5, true));
-            for base in [1, 2, 4, 8, 16] {
+            let mut outage = Outage::new(&policy(8, true));
+            for base in [1, 2, 4, 8, 16, 30, 30, 30] {
                 let (_, delay) = outage.next_retry(false).unwrap();
                 let base = Duration::from_secs(base);
-                assert!(delay >= base && delay <= base * 2, "{delay:?} for {base:?}");
+                assert!(
+                    delay >= base && delay <= (base * 2).min(cap),
+                    "{delay:?} for {base:?}"
+                );
+                jittered |= delay != base;
             }
             assert_eq!(outage.next_retry(false), None);
         }
+        assert!(jittered, "no delay was jittered");
     }
 
     #[test]

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use onair_core::ConnectionState;
 use onair_pusher::server::ScriptedServer;
 use onair_pusher::{
-    AuthError, ChannelAuth, ChannelAuthorizer, Endpoint, Inbound, PusherClient, PusherConfig,
+    AuthError, ChannelAuth, ChannelAuthorizer, Data, Endpoint, Inbound, PusherClient, PusherConfig,
 };
 
 const SECRET: &str = "app-key:5ecre75ecre75ecre7";
@@ -103,7 +103,8 @@ async fn private_channels_are_authorised_per_socket_and_the_auth_is_never_logged
         .unwrap();
         messages.push(inbox.recv().await.unwrap());
         assert!(messages.contains(&Inbound::Subscribed {
-            channel: "private-ok".into()
+            channel: "private-ok".into(),
+            data: Data::String("{}".into()),
         }));
         assert!(messages.contains(&Inbound::SubscriptionFailed {
             channel: "private-refused".into(),
@@ -165,4 +166,85 @@ async fn a_private_channel_without_an_authorizer_is_refused_in_plain_words() {
     client.shutdown().await;
     let logs = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
     assert!(!logs.contains("5ecre7"), "the auth leaked into the logs:\n{logs}");
+}
+
+/// Answers only when the test releases it, signing with the socket id it was asked about.
+struct Gated {
+    asked: tokio::sync::mpsc::UnboundedSender<(String, String, tokio::sync::oneshot::Sender<()>)>,
+}
+
+#[async_trait]
+impl ChannelAuthorizer for Gated {
+    async fn authorize(&self, socket_id: &str, channel: &str) -> Result<ChannelAuth, AuthError> {
+        let (release, released) = tokio::sync::oneshot::channel();
+        self.asked
+            .send((socket_id.to_owned(), channel.to_owned(), release))
+            .unwrap();
+        released.await.unwrap();
+        Ok(ChannelAuth {
+            auth: format!("sig-{socket_id}").into(),
+            channel_data: None,
+        })
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn late_auth_answers_for_an_old_socket_or_a_replaced_request_are_dropped() {
+    let mut server = ScriptedServer::bind().await.unwrap();
+    let (asked_tx, mut asked) = tokio::sync::mpsc::unbounded_channel();
+    let mut config = PusherConfig::new(Endpoint::Url(server.url("app-key")));
+    config.backoff.jitter = false;
+    let (client, _inbox) = PusherClient::start_with_authorizer(config, Arc::new(Gated { asked: asked_tx }));
+    client.subscribe("private-a").await.unwrap();
+
+    // The first socket drops while its auth is still out.
+    let mut first = server.accept().await.unwrap();
+    first.establish("1.1", 120).await.unwrap();
+    let (socket, _, old_socket_gate) = asked.recv().await.unwrap();
+    assert_eq!(socket, "1.1");
+    drop(first);
+    let mut second = server.accept().await.unwrap();
+    second.establish("2.2", 120).await.unwrap();
+    let (socket, _, current_gate) = asked.recv().await.unwrap();
+    assert_eq!(socket, "2.2");
+    old_socket_gate.send(()).unwrap();
+    current_gate.send(()).unwrap();
+    let frame = second.recv().await.unwrap();
+    let data: serde_json::Value = frame.data.decode().unwrap();
+    assert_eq!(
+        (data["channel"].as_str(), data["auth"].as_str()),
+        (Some("private-a"), Some("sig-2.2"))
+    );
+
+    // Unsubscribed and subscribed again while the first request is out: only the second one counts.
+    client.subscribe("private-b").await.unwrap();
+    let (_, _, replaced_gate) = asked.recv().await.unwrap();
+    client.unsubscribe("private-b").await.unwrap();
+    client.subscribe("private-b").await.unwrap();
+    let (_, _, replacing_gate) = asked.recv().await.unwrap();
+    replaced_gate.send(()).unwrap();
+    replacing_gate.send(()).unwrap();
+    let mut frames = Vec::new();
+    for _ in 0..2 {
+        frames.push(second.recv().await.unwrap());
+    }
+    // Both answers are in by now (in order); a stale subscribe would come before this unsubscribe.
+    client.unsubscribe("private-a").await.unwrap();
+    frames.push(second.recv().await.unwrap());
+    let frames: Vec<(String, String)> = frames
+        .iter()
+        .map(|frame| {
+            let data: serde_json::Value = frame.data.decode().unwrap();
+            (frame.event.clone(), data["channel"].as_str().unwrap().to_owned())
+        })
+        .collect();
+    assert_eq!(
+        frames,
+        [
+            ("pusher:unsubscribe".to_owned(), "private-b".to_owned()),
+            ("pusher:subscribe".to_owned(), "private-b".to_owned()),
+            ("pusher:unsubscribe".to_owned(), "private-a".to_owned()),
+        ]
+    );
+    client.shutdown().await;
 }

@@ -59,7 +59,8 @@ async fn connected(
         assert_eq!(
             inbox.recv().await.unwrap(),
             Inbound::Subscribed {
-                channel: channel.to_string()
+                channel: channel.to_string(),
+                data: Data::String("{}".into()),
             }
         );
     }
@@ -308,7 +309,8 @@ async fn codes_4100_back_off_and_4200_reconnect_at_once_then_resubscribe() {
         assert_eq!(
             inbox.recv().await.unwrap(),
             Inbound::Subscribed {
-                channel: "chatrooms.1.v2".into()
+                channel: "chatrooms.1.v2".into(),
+                data: Data::String("{}".into()),
             }
         );
         client.shutdown().await;
@@ -396,10 +398,11 @@ async fn the_delay_is_capped_at_30_s_and_a_connection_resets_the_count() {
         let _ = states.changed().await;
     }
     assert_eq!(delays, [1, 2, 4, 8, 16, 30, 30, 30]);
-    // The ninth attempt connects; the next outage counts from 1.
+    // The ninth attempt connects and stays up a while; the next outage counts from 1.
     let mut conn = server.accept().await.unwrap();
     conn.establish("4.4", 120).await.unwrap();
     state_where(&mut states, |s| matches!(s, ConnectionState::Connected { .. })).await;
+    tokio::time::sleep(Duration::from_secs(10)).await;
     conn.close(4100, "Over capacity").await.unwrap();
     let state = state_where(&mut states, |s| matches!(s, ConnectionState::Reconnecting { .. })).await;
     assert_eq!(
@@ -619,8 +622,10 @@ async fn shutdown_unsubscribes_closes_with_1000_and_is_bounded() {
     assert!(started.elapsed() <= Duration::from_secs(3));
     assert_eq!(*states.borrow_and_update(), ConnectionState::Disconnected);
 
-    // A server that never answers the close: shutdown still returns within its bound.
-    let (client, _inbox, _silent) = connected(&mut server, None, &["channel.1"]).await;
+    // A server that never answers the close: shutdown still returns within its bound, gracefully (the
+    // close frame is sent, the state is `disconnected`), not by abort.
+    let (client, _inbox, mut silent) = connected(&mut server, None, &["channel.1"]).await;
+    let mut states = client.state();
     let started = Instant::now();
     client.shutdown().await;
     assert!(
@@ -628,6 +633,8 @@ async fn shutdown_unsubscribes_closes_with_1000_and_is_bounded() {
         "{:?}",
         started.elapsed()
     );
+    assert_eq!(*states.borrow_and_update(), ConnectionState::Disconnected);
+    assert_eq!(silent.recv_close().await, Some(1000));
 }
 
 #[tokio::test(start_paused = true)]
@@ -644,7 +651,8 @@ async fn reconnect_now_replaces_a_live_socket_at_once() {
     assert_eq!(
         inbox.recv().await.unwrap(),
         Inbound::Subscribed {
-            channel: "channel.1".into()
+            channel: "channel.1".into(),
+            data: Data::String("{}".into()),
         }
     );
     client.shutdown().await;
@@ -658,10 +666,7 @@ async fn client_events_are_checked_and_sent() {
     let early = client
         .trigger("private-room", "client-typing", serde_json::json!({}))
         .await;
-    assert!(
-        matches!(early, Err(PusherError::NotConnected) | Ok(())),
-        "{early:?}"
-    );
+    assert_eq!(early, Err(PusherError::NotConnected));
     assert!(matches!(
         client
             .trigger("public-room", "client-x", serde_json::json!({}))
@@ -790,26 +795,41 @@ async fn a_slow_consumer_slows_the_socket_down_and_loses_nothing() {
     let mut config = config(server.url(KEY));
     config.inbound_buffer = 16;
     let (client, mut inbox, mut conn) = connected(&mut server, Some(config), &["chatrooms.1.v2"]).await;
-    // The server pushes far more than the inbox holds while nobody reads.
+    // The server pushes far more than the inbox and the socket buffers hold (5000 frames of 16 KiB) while
+    // nobody reads.
+    let padding = "x".repeat(16 << 10);
     let sender = tokio::spawn(async move {
         for n in 0..5000 {
-            conn.send_event("chatrooms.1.v2", "e", &format!(r#"{{"n":{n}}}"#))
-                .await
-                .unwrap();
+            conn.send_event(
+                "chatrooms.1.v2",
+                "e",
+                &format!(r#"{{"n":{n},"pad":"{padding}"}}"#),
+            )
+            .await
+            .unwrap();
         }
         conn
     });
     tokio::time::sleep(Duration::from_secs(60)).await;
+    // The client stopped reading: the server is still blocked a minute later, nothing piled up in memory.
+    assert!(!sender.is_finished());
+    // It still answers its handle meanwhile.
+    client.subscribe("channel.2").await.unwrap();
+    assert!(matches!(
+        *client.state().borrow(),
+        ConnectionState::Connected { .. }
+    ));
     let mut seen = Vec::new();
     let mut batch = Vec::new();
     while seen.len() < 5000 {
         batch.clear();
         assert!(inbox.recv_many(&mut batch, 100).await > 0);
         for item in &batch {
-            let Inbound::Event(frame) = item else {
-                panic!("{item:?}")
-            };
-            seen.push(data_json(frame)["n"].as_u64().unwrap());
+            match item {
+                Inbound::Event(frame) => seen.push(data_json(frame)["n"].as_u64().unwrap()),
+                Inbound::Subscribed { channel, .. } => assert_eq!(channel, "channel.2"),
+                other => panic!("{other:?}"),
+            }
         }
     }
     assert_eq!(seen, (0..5000).collect::<Vec<_>>());
@@ -819,4 +839,86 @@ async fn a_slow_consumer_slows_the_socket_down_and_loses_nothing() {
         ConnectionState::Connected { .. }
     ));
     client.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn reconnect_now_during_an_outage_starts_a_fresh_count() {
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let (client, _inbox) = PusherClient::start(config(format!("ws://127.0.0.1:{port}/app/{KEY}")));
+    let mut states = client.state();
+    state_where(&mut states, |s| {
+        matches!(s, ConnectionState::Reconnecting { attempt: 3, .. })
+    })
+    .await;
+    client.reconnect_now();
+    let state = state_where(&mut states, |s| {
+        !matches!(s, ConnectionState::Reconnecting { attempt: 3, .. })
+            && matches!(s, ConnectionState::Reconnecting { .. })
+    })
+    .await;
+    assert_eq!(
+        state,
+        ConnectionState::Reconnecting {
+            attempt: 1,
+            next_in: Duration::from_secs(1)
+        }
+    );
+    client.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_server_that_greets_then_asks_to_reconnect_at_once_cannot_cause_a_tight_loop() {
+    let mut server = ScriptedServer::bind().await.unwrap();
+    let (client, _inbox) = PusherClient::start(config(server.url(KEY)));
+    let mut states = client.state();
+    let started = Instant::now();
+    let flapping = tokio::spawn(async move {
+        let mut greeted = 0;
+        while let Some(mut conn) = server.accept().await {
+            conn.establish("flap", 120).await.unwrap();
+            conn.close(4200, "Please reconnect immediately").await.unwrap();
+            greeted += 1;
+        }
+        greeted
+    });
+    let failed = state_where(&mut states, |s| matches!(s, ConnectionState::Failed { .. })).await;
+    // 1 + 5 connections, the retries 0 s, 1 s, 2 s, 4 s, 8 s apart: then it gives up.
+    assert_eq!(started.elapsed(), Duration::from_secs(15));
+    let ConnectionState::Failed { reason } = failed else {
+        unreachable!()
+    };
+    assert!(reason.contains("code 4200"), "{reason}");
+    client.shutdown().await;
+    flapping.abort();
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_client_event_the_socket_never_sent_is_reported_not_sent() {
+    let mut server = ScriptedServer::bind().await.unwrap();
+    let (client, _inbox, conn) = connected(&mut server, None, &[]).await;
+    // Queue enough subscribes that the event waits its turn (5 frames a second)...
+    for n in 0..5 {
+        client.subscribe(&format!("channel.{n}")).await.unwrap();
+    }
+    let client = std::sync::Arc::new(client);
+    let sender = std::sync::Arc::clone(&client);
+    let event = tokio::spawn(async move {
+        sender
+            .trigger("private-room", "client-typing", serde_json::json!({}))
+            .await
+    });
+    tokio::task::yield_now().await;
+    // ...and the socket drops before it.
+    drop(conn);
+    assert_eq!(event.await.unwrap(), Err(PusherError::NotConnected));
+    let mut next = server.accept().await.unwrap();
+    next.establish("2.2", 120).await.unwrap();
+    // The new socket gets the subscribes again, never the stale event.
+    for _ in 0..5 {
+        assert_eq!(next.recv().await.unwrap().event, "pusher:subscribe");
+    }
+    std::sync::Arc::into_inner(client).unwrap().shutdown().await;
 }

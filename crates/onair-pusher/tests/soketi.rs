@@ -68,7 +68,7 @@ async fn subscribed(inbox: &mut Inbox, channels: &[&str]) {
             .await
             .unwrap()
         {
-            Inbound::Subscribed { channel } => waiting.retain(|c| *c != channel),
+            Inbound::Subscribed { channel, .. } => waiting.retain(|c| *c != channel),
             other => panic!("expected a confirmation, got {other:?}"),
         }
     }
