@@ -224,27 +224,31 @@ fn secs(d: Duration) -> String {
     format!("{} s", d.as_secs_f64())
 }
 
-/// TLS through rustls with the ring provider and the Mozilla roots, built once.
-fn connector() -> Connector {
-    static TLS: OnceLock<Option<Arc<rustls::ClientConfig>>> = OnceLock::new();
-    let tls = TLS.get_or_init(|| {
+/// The TLS setup OnAir's clients share: rustls with the ring provider and the Mozilla roots, built once.
+pub fn tls_config() -> Result<Arc<rustls::ClientConfig>, rustls::Error> {
+    static TLS: OnceLock<Result<Arc<rustls::ClientConfig>, rustls::Error>> = OnceLock::new();
+    TLS.get_or_init(|| {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let roots = rustls::RootCertStore {
             roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
         };
-        match rustls::ClientConfig::builder_with_provider(provider).with_safe_default_protocol_versions() {
-            Ok(builder) => Some(Arc::new(
-                builder.with_root_certificates(roots).with_no_client_auth(),
-            )),
-            Err(e) => {
-                tracing::error!(error = %e, "TLS setup failed; wss:// connections will fail");
-                None
-            }
+        let builder =
+            rustls::ClientConfig::builder_with_provider(provider).with_safe_default_protocol_versions()?;
+        Ok(Arc::new(
+            builder.with_root_certificates(roots).with_no_client_auth(),
+        ))
+    })
+    .clone()
+}
+
+/// The WebSocket's TLS connector.
+fn connector() -> Connector {
+    match tls_config() {
+        Ok(tls) => Connector::Rustls(tls),
+        Err(e) => {
+            tracing::error!(error = %e, "TLS setup failed; wss:// connections will fail");
+            Connector::Plain
         }
-    });
-    match tls {
-        Some(tls) => Connector::Rustls(Arc::clone(tls)),
-        None => Connector::Plain,
     }
 }
 

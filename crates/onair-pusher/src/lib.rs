@@ -28,5 +28,7 @@ pub use config::{
     BackoffPolicy, Cluster, ClusterCache, DEFAULT_CLUSTERS, Endpoint, FALLBACK_CLUSTER, PROTOCOL,
     PusherConfig, app_path,
 };
+pub use connect::tls_config;
 pub use error::PusherError;
 pub use frame::{Data, ErrorData, Established, FrameError, PusherFrame, parse};
+pub use outbox::TokioClock;

@@ -15,9 +15,10 @@ use tokio::time::Instant;
 
 use crate::PusherError;
 
-/// `governor`'s view of tokio's clock, so a paused test clock paces the limiter too.
+/// `governor`'s view of tokio's clock, so a paused test clock paces a limiter too (the platform crates'
+/// REST limiters use it as well).
 #[derive(Debug, Clone, Copy, Default)]
-struct TokioClock;
+pub struct TokioClock;
 
 impl Clock for TokioClock {
     type Instant = std::time::Instant;
