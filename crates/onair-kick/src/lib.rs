@@ -1,9 +1,11 @@
-//! Kick for OnAir. So far: naming a channel to watch (`kick:SLUG[@CHANNEL_ID/CHATROOM_ID]`) and looking it
-//! up over Kick's REST API. The event map (Pusher frame -> unified event), login and the platform that ties
-//! them to `onair-pusher` follow. Knows nothing of SQLite, Tauri or Socket.IO.
+//! Kick for OnAir: the event map (a Pusher frame's event and payload -> unified events), naming a channel to
+//! watch (`kick:SLUG[@CHANNEL_ID/CHATROOM_ID]`) and looking it up over Kick's REST API. Login and the
+//! platform that ties them to `onair-pusher` follow. Knows nothing of SQLite, Tauri or Socket.IO.
 
+mod events;
 mod rest;
 mod spec;
 
+pub use events::{EVENT_PREFIX, EventMap, Mapped, bare, emotes};
 pub use rest::{API_URL_ENV, DEFAULT_API_URL, KickChannel, KickRest, Livestream, RestConfig};
 pub use spec::{KickIds, SpecError, WatchSpec};
