@@ -3,7 +3,7 @@
 //! counts for charts, a viewer's timeline, and file statistics.
 
 use chrono::{DateTime, Utc};
-use onair_core::{Event, EventKind, Offset, Platform};
+use onair_core::{ChannelRef, Event, EventKind, Offset, Platform};
 use serde::Serialize;
 use sqlx::{AssertSqlSafe, QueryBuilder, Row, Sqlite};
 
@@ -299,6 +299,29 @@ impl Store {
             received: since.zip(until).map(|(a, b)| (from_ns(a), from_ns(b))),
             bytes,
         })
+    }
+
+    /// The channel recorded under `slug` on `platform` (the latest, if the slug moved), with the ids stored
+    /// for it: the hub reuses them instead of looking the channel up again.
+    pub async fn channel_by_slug(
+        &self,
+        platform: Platform,
+        slug: &str,
+    ) -> Result<Option<ChannelRef>, StoreError> {
+        let row = sqlx::query(
+            "SELECT platform_id, slug, chatroom_id FROM channels WHERE platform = ? AND slug = ? \
+             ORDER BY id DESC LIMIT 1",
+        )
+        .bind(platform.as_str())
+        .bind(slug)
+        .fetch_optional(&self.readers)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some(ChannelRef {
+            platform_id: row.try_get(0)?,
+            slug: row.try_get(1)?,
+            chatroom_id: row.try_get(2)?,
+        }))
     }
 
     /// Runs `PRAGMA integrity_check`; returns SQLite's findings (`["ok"]` when sound).

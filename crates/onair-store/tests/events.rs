@@ -480,3 +480,42 @@ async fn a_viewer_timeline_has_their_chat_their_actions_and_what_was_done_to_the
         "ids are per platform"
     );
 }
+
+#[tokio::test]
+async fn a_channel_is_found_again_by_its_slug_with_its_ids() {
+    let (store, _dir) = temp_store().await;
+    assert_eq!(
+        store
+            .channel_by_slug(Platform::Kick, "novastreams")
+            .await
+            .unwrap(),
+        None
+    );
+    let mut channel = onair_core::ChannelRef::new("4781203", "novastreams");
+    channel.chatroom_id = Some("4760932".into());
+    let event = Event::new(
+        Platform::Kick,
+        channel.clone(),
+        EventData::ChatCleared(onair_core::Empty {}),
+    );
+    store.writer().append_and_wait(event).await.unwrap();
+    // A later event without the chatroom id does not forget it.
+    let bare = onair_core::ChannelRef::new("4781203", "novastreams");
+    let event = Event::new(Platform::Kick, bare, EventData::ChatCleared(onair_core::Empty {}));
+    store.writer().append_and_wait(event).await.unwrap();
+    assert_eq!(
+        store
+            .channel_by_slug(Platform::Kick, "novastreams")
+            .await
+            .unwrap(),
+        Some(channel)
+    );
+    assert_eq!(
+        store
+            .channel_by_slug(Platform::Twitch, "novastreams")
+            .await
+            .unwrap(),
+        None
+    );
+    store.close().await;
+}

@@ -1,9 +1,10 @@
-//! `onair`: OnAir without the window. Reads, exports and imports the event log, and manages the database.
-//! (Running connections headless arrives with the platform issues.)
+//! `onair`: OnAir without the window. Watches channels into the event log (`run`), reads, exports and
+//! imports it, and manages the database.
 
 use std::io::{BufWriter, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use chrono::{DateTime, Utc};
@@ -11,7 +12,9 @@ use clap::{Parser, Subcommand};
 use onair::format::{self, Format};
 use onair::import::import_jsonl;
 use onair::paths;
-use onair_core::{EventKind, Offset, Platform};
+use onair_core::{ConnectionId, ConnectionState, EventKind, Offset, Platform};
+use onair_kick::{KickRest, RestConfig, WatchSpec};
+use onair_pusher::PusherConfig;
 use onair_store::{EventQuery, Store};
 use tokio::io::BufReader;
 
@@ -31,6 +34,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Watch channels and record their events until Ctrl-C (or --for).
+    Run(RunArgs),
     /// Print stored events, oldest first (without --after: the newest --limit of them).
     Events(EventsArgs),
     /// Import events from a JSONL file (`-` for stdin); events already stored are skipped.
@@ -43,6 +48,20 @@ enum Command {
         #[command(subcommand)]
         command: DbCommand,
     },
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    /// A channel to watch: kick:SLUG, or kick:SLUG@CHANNEL_ID/CHATROOM_ID to give its ids by hand (repeat
+    /// for more channels).
+    #[arg(long = "watch", value_name = "CHANNEL", required = true)]
+    watch: Vec<WatchSpec>,
+    /// Stop after this long (30s, 2h...); without it, run until Ctrl-C.
+    #[arg(long = "for", value_name = "DURATION", value_parser = humantime::parse_duration)]
+    duration: Option<Duration>,
+    /// How long a connection that gave up waits before trying again.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = humantime::parse_duration)]
+    retry_failed_after: Duration,
 }
 
 #[derive(clap::Args)]
@@ -134,11 +153,17 @@ fn main() -> ExitCode {
 fn init_logging(verbose: u8) {
     let default = match verbose {
         0 => "warn",
-        1 => "onair=debug,onair_store=debug,info",
+        1 => "onair=debug,onair_store=debug,onair_kick=debug,onair_pusher=debug,info",
         _ => "trace",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+    let mut filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    // The WebSocket library prints whole frames (private-channel auth included) at trace level.
+    for directive in onair_pusher::LOG_DIRECTIVES {
+        if let Ok(directive) = directive.parse() {
+            filter = filter.add_directive(directive);
+        }
+    }
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -154,6 +179,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
     let path = db_path(&cli)?;
     match cli.command {
         None => overview(&path).await,
+        Some(Command::Run(args)) => watch(&path, args).await,
         Some(Command::Events(args)) => events(&path, args).await,
         Some(Command::Import { file }) => import(&path, &file).await,
         Some(Command::Db {
@@ -177,6 +203,71 @@ async fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
+async fn watch(path: &std::path::Path, args: RunArgs) -> Result<ExitCode> {
+    let store = Store::open(path).await?;
+    let rest = KickRest::new(RestConfig::from_env())?;
+    let mut channels = Vec::new();
+    for spec in &args.watch {
+        let channel = onair::watch::resolve(&store, &rest, spec).await?;
+        println!(
+            "watching kick:{} (channel {}, chatroom {})",
+            channel.slug,
+            channel.platform_id,
+            channel.chatroom_id.as_deref().unwrap_or("?")
+        );
+        channels.push(channel);
+    }
+    let options = onair::watch::WatchOptions {
+        pusher: PusherConfig::new(onair_kick::endpoint_from_env()),
+        retry_failed_after: args.retry_failed_after,
+    };
+    let stop = async {
+        match args.duration {
+            Some(duration) => {
+                tokio::select! {
+                    () = tokio::time::sleep(duration) => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            None => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    };
+    let retry = args.retry_failed_after;
+    let summary = onair::watch::watch(&store, &channels, options, stop, |id, state| {
+        print_state(id, state, retry)
+    })
+    .await;
+    store.close().await;
+    let summary = summary?;
+    println!(
+        "stopped: {} event{} received and recorded in {}",
+        summary.events,
+        if summary.events == 1 { "" } else { "s" },
+        path.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One line per state change, for people.
+fn print_state(id: &ConnectionId, state: &ConnectionState, retry_failed_after: Duration) {
+    let now = chrono::Local::now().format("%H:%M:%S");
+    let what = match state {
+        ConnectionState::Connecting => "connecting".to_owned(),
+        ConnectionState::Connected { .. } => "connected".to_owned(),
+        ConnectionState::Reconnecting { attempt, next_in } => {
+            format!("connection lost; try {attempt} in {:.1} s", next_in.as_secs_f64())
+        }
+        ConnectionState::Failed { reason } => format!(
+            "gave up: {reason} (trying again in {}; Ctrl-C to stop)",
+            humantime::format_duration(retry_failed_after)
+        ),
+        ConnectionState::Disconnected => "disconnected".to_owned(),
+    };
+    println!("{now} {id}: {what}");
+}
+
 async fn overview(path: &std::path::Path) -> Result<ExitCode> {
     println!("OnAir database: {}", path.display());
     if path.exists() {
@@ -190,7 +281,8 @@ async fn overview(path: &std::path::Path) -> Result<ExitCode> {
     } else {
         println!("(not created yet: it is created when OnAir first records events)");
     }
-    println!("\nTry: onair events            the latest events");
+    println!("\nTry: onair run --watch kick:SLUG  record a Kick channel's events");
+    println!("     onair events            the latest events");
     println!("     onair events --help     filters and formats");
     println!("     onair import FILE.jsonl import an export");
     println!("     onair db stats          what the database holds");

@@ -1,0 +1,142 @@
+//! Watching channels headless (`onair run`): each `kick:` spec resolved to its ids (given by hand, found in
+//! the store, or looked up on Kick), one Kick connection for all of them, every event and every state
+//! change recorded, and a connection that gave up retried on a slow timer, so a long outage never
+//! silently ends the watching.
+
+use std::future::Future;
+use std::time::Duration;
+
+use onair_core::{ChannelRef, ConnectionId, ConnectionState, Event, Platform, PlatformError};
+use onair_kick::{KickLive, KickRest, WatchSpec};
+use onair_pusher::PusherConfig;
+use onair_store::{Store, StoreError};
+use tokio::sync::mpsc;
+use tokio::time::{Instant, sleep_until};
+
+/// Why watching could not start or stopped early.
+#[derive(Debug, thiserror::Error)]
+pub enum WatchError {
+    /// A channel could not be resolved to its ids.
+    #[error("could not find {spec}: {source}")]
+    Lookup {
+        /// The spec as given.
+        spec: String,
+        /// What the platform said.
+        #[source]
+        source: PlatformError,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// How the watch behaves.
+#[derive(Debug, Clone)]
+pub struct WatchOptions {
+    /// The Pusher client's configuration (endpoint and timings).
+    pub pusher: PusherConfig,
+    /// How long a connection that gave up (`failed`) waits before the next try.
+    pub retry_failed_after: Duration,
+}
+
+/// What a watch did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WatchSummary {
+    /// Events handed to the store (duplicates included; the store keeps one of each).
+    pub events: u64,
+    /// State changes recorded.
+    pub state_changes: u64,
+}
+
+/// The channel `spec` names, with both its ids: by hand, from the store, else from Kick's REST API.
+pub async fn resolve(store: &Store, rest: &KickRest, spec: &WatchSpec) -> Result<ChannelRef, WatchError> {
+    if let Some(ids) = spec.ids {
+        let mut channel = ChannelRef::new(ids.channel_id.to_string(), &spec.slug);
+        channel.chatroom_id = Some(ids.chatroom_id.to_string());
+        return Ok(channel);
+    }
+    if let Some(channel) = store.channel_by_slug(Platform::Kick, &spec.slug).await?
+        && channel.chatroom_id.is_some()
+    {
+        tracing::debug!(slug = %spec.slug, "ids found in the store");
+        return Ok(channel);
+    }
+    let found = rest
+        .channel(&spec.slug)
+        .await
+        .map_err(|source| WatchError::Lookup {
+            spec: spec.to_string(),
+            source,
+        })?;
+    let mut channel = ChannelRef::new(found.channel_id.to_string(), &found.slug);
+    channel.chatroom_id = Some(found.chatroom_id.to_string());
+    Ok(channel)
+}
+
+/// Watches `channels` until `stop` completes: records every event and state change through the store's
+/// writer, tells `on_state` about each change, and ends with everything received committed.
+pub async fn watch(
+    store: &Store,
+    channels: &[ChannelRef],
+    options: WatchOptions,
+    stop: impl Future<Output = ()>,
+    mut on_state: impl FnMut(&ConnectionId, &ConnectionState),
+) -> Result<WatchSummary, WatchError> {
+    let writer = store.writer();
+    let id = ConnectionId::new(
+        Platform::Kick,
+        channels
+            .iter()
+            .map(|c| c.slug.as_str())
+            .collect::<Vec<_>>()
+            .join(","),
+    );
+    let (sink, mut events) = mpsc::channel::<Event>(1024);
+    let live = KickLive::start(options.pusher, channels, sink).await;
+    let mut states = live.state();
+    let mut summary = WatchSummary::default();
+    let mut retry_at: Option<Instant> = None;
+    tokio::pin!(stop);
+    let initial = states.borrow_and_update().clone();
+    writer.record_state(&id, &initial).await?;
+    on_state(&id, &initial);
+    summary.state_changes += 1;
+    loop {
+        tokio::select! {
+            () = &mut stop => break,
+            Some(event) = events.recv() => {
+                writer.append_detached(event).await?;
+                summary.events += 1;
+            }
+            changed = states.changed() => {
+                if changed.is_err() {
+                    break;
+                }
+                let state = states.borrow_and_update().clone();
+                retry_at = matches!(state, ConnectionState::Failed { .. })
+                    .then(|| Instant::now() + options.retry_failed_after);
+                writer.record_state(&id, &state).await?;
+                on_state(&id, &state);
+                summary.state_changes += 1;
+            }
+            () = sleep_until(retry_at.unwrap_or_else(Instant::now)), if retry_at.is_some() => {
+                retry_at = None;
+                tracing::info!(connection = %id, "retrying the connection that gave up");
+                live.reconnect_now();
+            }
+        }
+    }
+    // Close the connection while still taking what it hands over, then commit everything.
+    let closing = tokio::spawn(live.shutdown());
+    while let Some(event) = events.recv().await {
+        writer.append_detached(event).await?;
+        summary.events += 1;
+    }
+    let _ = closing.await;
+    let last = ConnectionState::Disconnected;
+    writer.record_state(&id, &last).await?;
+    on_state(&id, &last);
+    summary.state_changes += 1;
+    writer.flush().await?;
+    Ok(summary)
+}
