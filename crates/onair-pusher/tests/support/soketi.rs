@@ -96,11 +96,15 @@ impl Soketi {
             server_js,
             config: dir.path().join("config.json"),
             log: dir.path().join("soketi.log"),
-            http: reqwest::Client::builder()
-                .no_proxy()
-                .timeout(Duration::from_secs(10))
-                .build()
-                .expect("an HTTP client"),
+            http: {
+                // Where reqwest is built with rustls but no provider (the hub's tests), it needs a default.
+                let _ = rustls::crypto::ring::default_provider().install_default();
+                reqwest::Client::builder()
+                    .no_proxy()
+                    .timeout(Duration::from_secs(10))
+                    .build()
+                    .expect("an HTTP client")
+            },
             child: None,
             dir,
         };
@@ -148,6 +152,22 @@ impl Soketi {
             status.is_success() && !text.contains("\"error\""),
             "soketi refused {event} on {channel}: HTTP {status} {text}"
         );
+    }
+
+    /// Whether `channel` has a subscriber now (soketi's signed channel API).
+    pub async fn occupied(&self, channel: &str) -> bool {
+        let path = format!("/apps/{}/channels/{channel}", self.app_id);
+        let query = signed_query(&self.key, &self.secret, "GET", &path, "", unix_seconds());
+        let Ok(response) = self
+            .http
+            .get(format!("http://127.0.0.1:{}{path}?{query}", self.port))
+            .send()
+            .await
+        else {
+            return false;
+        };
+        let body = response.text().await.unwrap_or_default();
+        serde_json::from_str::<serde_json::Value>(&body).is_ok_and(|info| info["occupied"] == true)
     }
 
     /// The `auth` of a `pusher:subscribe` to the private channel `channel` for the connection `socket_id`:
