@@ -45,7 +45,7 @@ pub enum PlatformError {
         what: String,
     },
     /// The network failed or the platform is down; retrying later may work.
-    #[error("could not reach {platform}: {detail}; check the internet connection, OnAir will retry")]
+    #[error("could not reach {platform}: {detail}; check the internet connection and try again")]
     Unreachable {
         /// The platform that could not be reached.
         platform: Platform,

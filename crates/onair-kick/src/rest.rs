@@ -174,7 +174,7 @@ impl KickRest {
                         Outcome::ServerError => Failure::Server(format!("{what}: HTTP {status}")),
                     }
                 }
-                Err(e) => Failure::Server(format!("{what}: {e}")),
+                Err(e) => Failure::Server(format!("{what}: {}", causes(&e))),
             };
             if retries >= self.config.max_retries {
                 return Err(match failure {
@@ -258,6 +258,20 @@ fn classify(status: StatusCode, body: &str, what: &str) -> Outcome {
 fn looks_like_html(body: &str) -> bool {
     let start = body.trim_start();
     start.starts_with('<') || body.contains("Just a moment")
+}
+
+/// An error with its causes, `a: b: c` (reqwest's own message alone is "error sending request").
+fn causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text = format!("{text}: {cause_text}");
+        }
+        source = cause.source();
+    }
+    text
 }
 
 /// `Retry-After` in seconds, when given.

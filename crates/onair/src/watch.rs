@@ -17,7 +17,10 @@ use tokio::time::{Instant, sleep_until};
 #[derive(Debug, thiserror::Error)]
 pub enum WatchError {
     /// A channel could not be resolved to its ids.
-    #[error("could not find {spec}: {source}")]
+    #[error(
+        "could not look {spec} up on kick.com (to skip the look-up, give the ids by hand: \
+         kick:SLUG@CHANNEL_ID/CHATROOM_ID)"
+    )]
     Lookup {
         /// The spec as given.
         spec: String,
