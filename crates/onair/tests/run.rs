@@ -108,7 +108,7 @@ async fn onair_run_records_every_fixture_once_across_a_dropped_connection() {
     );
     assert!(stdout.contains("kick/novastreams: connected"), "{stdout}");
     assert!(
-        stdout.contains("kick/novastreams: connection lost; try 1"),
+        stdout.contains("kick/novastreams: no connection; try 1"),
         "{stdout}"
     );
     assert!(stdout.contains("stopped:"), "{stdout}");

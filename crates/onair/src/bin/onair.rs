@@ -257,7 +257,7 @@ fn print_state(id: &ConnectionId, state: &ConnectionState, retry_failed_after: D
         ConnectionState::Connecting => "connecting".to_owned(),
         ConnectionState::Connected { .. } => "connected".to_owned(),
         ConnectionState::Reconnecting { attempt, next_in } => {
-            format!("connection lost; try {attempt} in {:.1} s", next_in.as_secs_f64())
+            format!("no connection; try {attempt} in {:.1} s", next_in.as_secs_f64())
         }
         ConnectionState::Failed { reason } => format!(
             "gave up: {reason} (trying again in {}; Ctrl-C to stop)",
