@@ -3,17 +3,21 @@
 //!
 //! - One frame gives zero, one or two events (`FollowersUpdated` naming its follower gives a follow and a
 //!   count).
-//! - `source_id` is Kick's own id where there is one; otherwise a stable hash of the channel, the event and
-//!   the payload, so a reconnect or the same frame on a channel alias (`chatrooms.X.v2` / `chatroom_X`) is
-//!   stored once. A gift arrives twice (`GiftedSubscriptionsEvent` on the chatroom,
-//!   `LuckyUsersWhoGotGiftSubscriptionsEvent` on the channel); both get the same source id (gifter and
-//!   recipients), so one `subscription_gift` is recorded per real gift.
+//! - `source_id` is Kick's own id where there is one. Without one, the same frame on a channel alias
+//!   (`chatrooms.X.v2` / `chatroom_X`) must be stored once, yet a real repeat later (slow mode on, off,
+//!   on again; a second identical redemption) must not be lost: the map keeps, for [`TWIN_WINDOW`], the id
+//!   it gave each payload (hashed with the channel and the event), so a twin within the window gets the
+//!   same id and anything later a new one (`h:<hash>:<received ms>`). A gift arrives twice
+//!   (`GiftedSubscriptionsEvent` on the chatroom, `LuckyUsersWhoGotGiftSubscriptionsEvent` on the
+//!   channel): both halves are keyed by channel, gifter and recipients the same way, so one
+//!   `subscription_gift` is recorded per real gift.
 //! - Kick names some people only by username (subscribers, gifters, hosts): their actor id is
 //!   `@` + the lower-cased name, so they are never confused with a numeric user id.
 //! - A payload that does not decode is recorded as `unknown` with its raw JSON, never lost; so is an
 //!   unknown event name.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
 use onair_core::{
@@ -27,6 +31,18 @@ use serde_json::value::RawValue;
 
 /// The prefix most Kick event names carry.
 pub const EVENT_PREFIX: &str = r"App\Events\";
+
+/// How long the twin of an id-less event (the same payload on a channel alias, a gift's other half) gets
+/// the first one's id. Pusher never replays, so twins arrive within moments.
+pub const TWIN_WINDOW: Duration = Duration::from_secs(30);
+
+/// How an event is identified.
+enum Identity {
+    /// Kick's own id: final.
+    Kick(String),
+    /// No id: twins within [`TWIN_WINDOW`] share one, minted from `prefix` and a hash of `key`.
+    Twin { prefix: &'static str, key: String },
+}
 
 /// What one frame became.
 #[derive(Debug, Clone, PartialEq)]
@@ -43,7 +59,7 @@ struct Draft {
     actor: Option<Actor>,
     target: Option<Actor>,
     occurred_at: Option<DateTime<Utc>>,
-    source_id: Option<String>,
+    identity: Option<Identity>,
 }
 
 impl Draft {
@@ -53,7 +69,7 @@ impl Draft {
             actor: None,
             target: None,
             occurred_at: None,
-            source_id: None,
+            identity: None,
         }
     }
     fn actor(mut self, actor: Option<Actor>) -> Self {
@@ -69,7 +85,11 @@ impl Draft {
         self
     }
     fn source(mut self, id: impl Into<String>) -> Self {
-        self.source_id = Some(id.into());
+        self.identity = Some(Identity::Kick(id.into()));
+        self
+    }
+    fn twin(mut self, prefix: &'static str, key: String) -> Self {
+        self.identity = Some(Identity::Twin { prefix, key });
         self
     }
 }
@@ -88,9 +108,10 @@ impl From<Draft> for Decoded {
 
 type Decoder = fn(&str) -> Result<Decoded, serde_json::Error>;
 
-/// The registry of decoders by bare event name.
+/// The registry of decoders by bare event name, and the ids recently given to id-less events.
 pub struct EventMap {
     decoders: HashMap<&'static str, Decoder>,
+    recent: HashMap<u64, (DateTime<Utc>, String)>,
 }
 
 impl Default for EventMap {
@@ -148,6 +169,7 @@ impl EventMap {
         ];
         EventMap {
             decoders: entries.into_iter().collect(),
+            recent: HashMap::new(),
         }
     }
 
@@ -157,7 +179,13 @@ impl EventMap {
     }
 
     /// Maps one frame's `event` and payload (`data`, JSON text) received on `channel` at `received_at`.
-    pub fn map(&self, channel: &ChannelRef, event: &str, data: &str, received_at: DateTime<Utc>) -> Mapped {
+    pub fn map(
+        &mut self,
+        channel: &ChannelRef,
+        event: &str,
+        data: &str,
+        received_at: DateTime<Utc>,
+    ) -> Mapped {
         let name = bare(event);
         let decoded = match self.decoders.get(name) {
             Some(decode) => decode(data).unwrap_or_else(|e| {
@@ -173,15 +201,23 @@ impl EventMap {
             Decoded::Ignored(why) => return Mapped::Ignored(why),
             Decoded::Drafts(drafts) => drafts,
         };
-        let raw = RawValue::from_string(data.to_owned()).ok();
+        // The payload as sent; a payload that is not JSON is kept as a JSON string.
+        let raw = RawValue::from_string(data.to_owned())
+            .ok()
+            .or_else(|| serde_json::value::to_raw_value(data).ok());
         let events = drafts
             .into_iter()
             .enumerate()
             .map(|(n, draft)| {
                 let is_unknown = matches!(draft.data, EventData::Unknown(_));
-                let source_id = draft
-                    .source_id
-                    .unwrap_or_else(|| content_id(channel, name, data, n));
+                let identity = draft.identity.unwrap_or_else(|| Identity::Twin {
+                    prefix: "h",
+                    key: format!("{name}\u{0}{n}\u{0}{data}"),
+                });
+                let source_id = match identity {
+                    Identity::Kick(id) => id,
+                    Identity::Twin { prefix, key } => self.twin_id(channel, prefix, &key, received_at),
+                };
                 let mut event =
                     Event::new(Platform::Kick, channel.clone(), draft.data).with_source_id(source_id);
                 event.received_at = received_at;
@@ -210,11 +246,25 @@ fn unknown(event: &str) -> Decoded {
     .into()
 }
 
-/// A stable id for a payload without one: the channel, the event, the payload and the event's place in
-/// the frame, hashed.
-fn content_id(channel: &ChannelRef, event: &str, data: &str, n: usize) -> String {
-    let key = format!("{}\u{0}{event}\u{0}{n}\u{0}{data}", channel.platform_id);
-    format!("h:{:016x}", xxhash_rust::xxh3::xxh3_64(key.as_bytes()))
+impl EventMap {
+    /// The id of an id-less event: its twin's within [`TWIN_WINDOW`], else a new one.
+    fn twin_id(&mut self, channel: &ChannelRef, prefix: &str, key: &str, at: DateTime<Utc>) -> String {
+        let hash =
+            xxhash_rust::xxh3::xxh3_64(format!("{}\u{0}{prefix}\u{0}{key}", channel.platform_id).as_bytes());
+        let window = chrono::Duration::from_std(TWIN_WINDOW).unwrap_or_default();
+        if let Some((first, id)) = self.recent.get(&hash)
+            && at.signed_duration_since(*first).abs() <= window
+        {
+            return id.clone();
+        }
+        if self.recent.len() >= 4096 {
+            self.recent
+                .retain(|_, (first, _)| at.signed_duration_since(*first).abs() <= window);
+        }
+        let id = format!("{prefix}:{hash:016x}:{}", at.timestamp_millis());
+        self.recent.insert(hash, (at, id.clone()));
+        id
+    }
 }
 
 fn decode<T: DeserializeOwned>(data: &str) -> Result<T, serde_json::Error> {
@@ -489,17 +539,38 @@ struct WireMode {
 #[derive(Deserialize)]
 struct WireChatroom {
     #[serde(default)]
+    slow_mode: Option<WireMode>,
+    #[serde(default)]
+    subscribers_mode: Option<WireMode>,
+    #[serde(default)]
+    followers_mode: Option<WireMode>,
+    #[serde(default)]
+    emotes_mode: Option<WireMode>,
+}
+
+/// The modes as Kick sends them; a shape without any of them (a newer one) is not read as "all off".
+struct Chatroom {
     slow_mode: WireMode,
-    #[serde(default)]
     subscribers_mode: WireMode,
-    #[serde(default)]
     followers_mode: WireMode,
-    #[serde(default)]
     emotes_mode: WireMode,
 }
 
 fn chat_settings(data: &str) -> Result<Decoded, serde_json::Error> {
-    let room: WireChatroom = decode(data)?;
+    let wire: WireChatroom = decode(data)?;
+    if wire.slow_mode.is_none()
+        && wire.subscribers_mode.is_none()
+        && wire.followers_mode.is_none()
+        && wire.emotes_mode.is_none()
+    {
+        return Err(serde::de::Error::custom("no chat mode in ChatroomUpdatedEvent"));
+    }
+    let room = Chatroom {
+        slow_mode: wire.slow_mode.unwrap_or_default(),
+        subscribers_mode: wire.subscribers_mode.unwrap_or_default(),
+        followers_mode: wire.followers_mode.unwrap_or_default(),
+        emotes_mode: wire.emotes_mode.unwrap_or_default(),
+    };
     let on = |mode: &WireMode| mode.enabled.then_some(true);
     let settings = ChatSettings {
         slow_mode_secs: room.slow_mode.enabled.then(|| {
@@ -546,7 +617,7 @@ fn user_banned(data: &str) -> Result<Decoded, serde_json::Error> {
     } else {
         Draft::new(EventData::Timeout(Moderation {
             reason: None,
-            duration_secs: ban.duration.0.map(|minutes| minutes * 60),
+            duration_secs: ban.duration.0.map(|minutes| minutes.saturating_mul(60)),
             expires_at: time(ban.expires_at.as_deref()),
         }))
     };
@@ -610,11 +681,8 @@ fn gift(gift: WireGift) -> Decoded {
     let mut recipients = gift.gifted_usernames;
     let mut key = recipients.clone();
     key.sort();
-    // The same real gift on both channels gets the same id: who gave, to whom.
-    let source = format!(
-        "gift:{:016x}",
-        xxhash_rust::xxh3::xxh3_64(format!("{gifter}\u{0}{}", key.join("\u{0}")).as_bytes())
-    );
+    // A gift's two halves are twins: who gave, to whom.
+    let key = format!("{gifter}\u{0}{}", key.join("\u{0}"));
     recipients.shrink_to_fit();
     let anonymous = gifter.is_empty() || gifter.eq_ignore_ascii_case("anonymous");
     Draft::new(EventData::SubscriptionGift(SubscriptionGift {
@@ -624,7 +692,7 @@ fn gift(gift: WireGift) -> Decoded {
         gifter_total: gift.gifter_total.0.and_then(|t| u32::try_from(t).ok()),
     }))
     .actor(if anonymous { None } else { named(&gifter) })
-    .source(source)
+    .twin("gift", key)
     .into()
 }
 

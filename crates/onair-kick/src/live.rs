@@ -104,7 +104,7 @@ impl KickLive {
 
 /// Maps what the client delivers and hands it to the sink, until the client stops.
 async fn pump(mut inbox: Inbox, routes: Arc<HashMap<String, ChannelRef>>, sink: mpsc::Sender<Event>) {
-    let map = EventMap::new();
+    let mut map = EventMap::new();
     let mut batch = Vec::with_capacity(256);
     while inbox.recv_many(&mut batch, 256).await > 0 {
         for item in batch.drain(..) {

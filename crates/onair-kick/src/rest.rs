@@ -281,7 +281,12 @@ fn retry_after(response: &reqwest::Response) -> Option<Duration> {
         .get(reqwest::header::RETRY_AFTER)?
         .to_str()
         .ok()?;
-    value.trim().parse::<u64>().ok().map(Duration::from_secs)
+    // At most a minute: a look-up is never worth blocking longer.
+    value
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .map(|secs| Duration::from_secs(secs.min(60)))
 }
 
 mod wire {
@@ -398,7 +403,18 @@ impl Lookup for KickRest {
 
     /// Kick names a user by their channel: the look-up goes through it.
     async fn user(&self, login: &str) -> Result<Actor, PlatformError> {
-        let channel = KickRest::channel(self, &login.to_ascii_lowercase()).await?;
+        let slug = login.to_ascii_lowercase();
+        if slug.is_empty()
+            || !slug
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        {
+            return Err(PlatformError::NotFound {
+                platform: Platform::Kick,
+                what: format!("user {login:?}"),
+            });
+        }
+        let channel = KickRest::channel(self, &slug).await?;
         let mut actor = Actor::new(channel.user_id.to_string(), &channel.slug);
         actor.display_name = channel.username;
         Ok(actor)

@@ -22,7 +22,7 @@ fn received() -> DateTime<Utc> {
 }
 
 /// Maps the fixture `file` as it arrives on the wire.
-fn map_file(map: &EventMap, file: &str) -> Mapped {
+fn map_file(map: &mut EventMap, file: &str) -> Mapped {
     let text = std::fs::read_to_string(format!("{FIXTURES}/{file}")).unwrap();
     let frame = onair_pusher::parse(text.trim(), 1 << 20).unwrap();
     map.map(
@@ -52,7 +52,7 @@ fn str_of(value: &Value) -> Option<&str> {
 fn every_fixture_yields_the_expected_facts() {
     let expected: Value =
         serde_json::from_str(&std::fs::read_to_string(format!("{FIXTURES}/expected.json")).unwrap()).unwrap();
-    let map = EventMap::new();
+    let mut map = EventMap::new();
     let mut checked = 0;
     let mut kinds_seen = HashMap::new();
     for fact in expected["fixtures"].as_array().unwrap() {
@@ -60,7 +60,7 @@ fn every_fixture_yields_the_expected_facts() {
         if file.starts_with("pusher_") || file.starts_with("rest_") {
             continue;
         }
-        let mapped = map_file(&map, file);
+        let mapped = map_file(&mut map, file);
         let kind = fact["kind"].as_str().unwrap();
         *kinds_seen.entry(kind.to_owned()).or_insert(0) += 1;
         if kind == "channel_subscription" {
@@ -340,28 +340,50 @@ fn check(file: &str, kind: &str, fact: &Value, event: &Event) {
 }
 
 #[test]
-fn the_same_frame_on_two_channel_aliases_and_a_gifts_two_halves_share_one_source_id() {
-    let map = EventMap::new();
-    let text = std::fs::read_to_string(format!("{FIXTURES}/chatroom_clear.json")).unwrap();
-    let on = |alias: &str| {
-        let frame = onair_pusher::parse(&text.replace("chatrooms.4760932.v2", alias), 1 << 20).unwrap();
-        one(
-            map.map(&channel(), &frame.event, frame.data.text().unwrap(), received()),
-            alias,
-        )
-        .source_id
+fn twins_share_an_id_and_real_repeats_get_their_own() {
+    let mut map = EventMap::new();
+    let text = std::fs::read_to_string(format!("{FIXTURES}/chatroom_updated.json")).unwrap();
+    let frame = onair_pusher::parse(text.trim(), 1 << 20).unwrap();
+    let data = frame.data.text().unwrap();
+    let mut id_at = |seconds: i64| {
+        let at = received() + chrono::Duration::seconds(seconds);
+        one(map.map(&channel(), &frame.event, data, at), "chatroom_updated")
+            .source_id
+            .unwrap()
     };
-    assert_eq!(on("chatrooms.4760932.v2"), on("chatroom_4760932"));
+    // The same payload on the chatroom's two feeds, a moment apart: one event.
+    let first = id_at(0);
+    assert_eq!(id_at(1), first);
+    // The same settings again a minute later (slow mode on, off, on): a new event.
+    let later = id_at(60);
+    assert_ne!(later, first);
+    assert_eq!(id_at(61), later);
 
-    let gifted = one(map_file(&map, "gifted_subscriptions.json"), "gifted");
-    let lucky = one(map_file(&map, "lucky_users_gift_subscriptions.json"), "lucky");
+    // A gift's two halves are one gift; the same gift a day later is another.
+    let gifted = one(map_file(&mut map, "gifted_subscriptions.json"), "gifted");
+    let lucky = one(map_file(&mut map, "lucky_users_gift_subscriptions.json"), "lucky");
     assert_eq!(gifted.kind(), EventKind::SubscriptionGift);
     assert_eq!(gifted.source_id, lucky.source_id);
+    let text = std::fs::read_to_string(format!("{FIXTURES}/gifted_subscriptions.json")).unwrap();
+    let frame = onair_pusher::parse(text.trim(), 1 << 20).unwrap();
+    let next_day = received() + chrono::Duration::days(1);
+    let again = one(
+        map.map(&channel(), &frame.event, frame.data.text().unwrap(), next_day),
+        "again",
+    );
+    assert_ne!(again.source_id, gifted.source_id);
+    // The same ids on another channel are another channel's events.
+    let other = ChannelRef::new("1", "other");
+    let elsewhere = one(
+        map.map(&other, &frame.event, frame.data.text().unwrap(), received()),
+        "elsewhere",
+    );
+    assert_ne!(elsewhere.source_id, gifted.source_id);
 }
 
 #[test]
 fn names_with_and_without_the_prefix_and_odd_payloads() {
-    let map = EventMap::new();
+    let mut map = EventMap::new();
     assert!(map.knows(r"App\Events\ChatMessageEvent") && map.knows("ChatMessageEvent"));
     assert!(map.knows("GiftedSubscriptionsEvent") && map.knows(r"App\Events\GiftedSubscriptionsEvent"));
     // The legacy twin of chat is not recorded.
@@ -369,6 +391,21 @@ fn names_with_and_without_the_prefix_and_odd_payloads() {
         map.map(&channel(), r"App\Events\ChatMessageSentEvent", "{}", received()),
         Mapped::Ignored(_)
     ));
+    // A newer chat-settings shape is not read as "every mode off": it is kept as unknown.
+    let Mapped::Events(events) = map.map(
+        &channel(),
+        r"App\Events\ChatroomUpdatedEvent",
+        r#"{"settings":{"slow_mode":true}}"#,
+        received(),
+    ) else {
+        panic!()
+    };
+    assert_eq!(events[0].kind(), EventKind::Unknown);
+    // A payload that is not JSON is kept as a JSON string.
+    let Mapped::Events(events) = map.map(&channel(), "MysteryEvent", "hello", received()) else {
+        panic!()
+    };
+    assert_eq!(events[0].raw.as_ref().unwrap().get(), r#""hello""#);
     // A known event whose payload does not decode is kept as unknown, with its raw JSON: nothing is lost.
     let Mapped::Events(events) = map.map(
         &channel(),

@@ -139,7 +139,7 @@ impl Driver {
                 Err(reply) => End::Shutdown(reply),
             };
             let next = match end {
-                End::Shutdown(reply) => return self.stopped(reply),
+                End::Shutdown(reply) => return self.stopped(reply).await,
                 End::Asked => {
                     outage.reset();
                     continue;
@@ -177,14 +177,21 @@ impl Driver {
                 }
             };
             match wake {
-                Wake::Shutdown(reply) => return self.stopped(reply),
+                Wake::Shutdown(reply) => return self.stopped(reply).await,
                 Wake::Asked => outage.reset(),
                 Wake::Retry => {}
             }
         }
     }
 
-    fn stopped(&self, reply: Option<oneshot::Sender<()>>) {
+    /// Hands over what was received and not yet delivered (the consumer gets every frame read, even at
+    /// shutdown), then says the connection is closed.
+    async fn stopped(&mut self, reply: Option<oneshot::Sender<()>>) {
+        if !self.pending.is_empty() {
+            let batch = std::mem::take(&mut self.pending);
+            // Bounded by shutdown(): a consumer that never reads gets the task aborted.
+            let _ = self.inbound.send(batch).await;
+        }
         self.publish(ConnectionState::Disconnected);
         if let Some(reply) = reply {
             let _ = reply.send(());
@@ -656,7 +663,15 @@ impl Driver {
             socket.close(Some(close(CloseCode::Normal, "client shutting down"))),
         )
         .await;
-        let _ = timeout_at(deadline, async { while let Some(Ok(_)) = socket.next().await {} }).await;
+        // Frames still arriving before the server's close are delivered, not dropped.
+        let _ = timeout_at(deadline, async {
+            while let Some(Ok(message)) = socket.next().await {
+                if let Message::Text(text) = message {
+                    let _ = self.on_text(&text);
+                }
+            }
+        })
+        .await;
     }
 }
 

@@ -922,3 +922,35 @@ async fn a_client_event_the_socket_never_sent_is_reported_not_sent() {
     }
     std::sync::Arc::into_inner(client).unwrap().shutdown().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn shutdown_hands_over_every_frame_already_read() {
+    let mut server = ScriptedServer::bind().await.unwrap();
+    let mut config = config(server.url(KEY));
+    config.inbound_buffer = 16;
+    let (client, mut inbox, mut conn) = connected(&mut server, Some(config), &["chatrooms.1.v2"]).await;
+    for n in 0..300 {
+        conn.send_event("chatrooms.1.v2", "e", &format!(r#"{{"n":{n}}}"#))
+            .await
+            .unwrap();
+    }
+    // Nobody reads for a while: the client holds what it read, the rest waits in the socket.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let stopping = tokio::spawn(client.shutdown());
+    let server_side = tokio::spawn(async move {
+        // The server reads the unsubscribe and answers the close.
+        while conn.recv().await.is_some() {}
+        conn
+    });
+    let mut seen = Vec::new();
+    while let Some(item) = inbox.recv().await {
+        if let Inbound::Event(frame) = item {
+            seen.push(data_json(&frame)["n"].as_u64().unwrap());
+        }
+    }
+    stopping.await.unwrap();
+    drop(server_side.await.unwrap());
+    // 300 small frames fit what the client reads ahead (about two chunks): every one is delivered, in
+    // order, though the consumer only started reading at shutdown.
+    assert_eq!(seen, (0..300).collect::<Vec<_>>());
+}

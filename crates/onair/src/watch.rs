@@ -107,10 +107,18 @@ pub async fn watch(
     loop {
         tokio::select! {
             () = &mut stop => break,
-            Some(event) = events.recv() => {
-                writer.append_detached(event).await?;
-                summary.events += 1;
-            }
+            event = events.recv() => match event {
+                Some(event) => {
+                    writer.append_detached(event).await?;
+                    summary.events += 1;
+                }
+                // The mapping task ended on its own: nothing more would be recorded, so stop rather
+                // than look connected.
+                None => {
+                    tracing::error!(connection = %id, "the event pipeline stopped; ending the watch");
+                    break;
+                }
+            },
             changed = states.changed() => {
                 if changed.is_err() {
                     break;

@@ -74,11 +74,17 @@ async fn onair_run_records_every_fixture_once_across_a_dropped_connection() {
         .unwrap()
         .unwrap();
     greet(&mut conn).await;
-    for file in first {
+    for (n, file) in first.iter().enumerate() {
         conn.send_text(frame(file)).await.unwrap();
+        if n == 3 {
+            // A malformed frame on the way: skipped, the connection stays (one reconnect in all, below).
+            conn.send_text("{not json").await.unwrap();
+        }
     }
-    // A malformed frame on the way: skipped, the connection stays.
-    conn.send_text("{not json").await.unwrap();
+    // The same id-less frame on the chatroom's other feed: its twin, stored once.
+    conn.send_text(frame("chatroom_clear.json").replace("chatrooms.4760932.v2", "chatroom_4760932"))
+        .await
+        .unwrap();
     // The connection drops; the client comes back on its own and subscribes again.
     drop(conn);
     let mut conn = timeout(Duration::from_secs(10), server.accept())
@@ -89,8 +95,9 @@ async fn onair_run_records_every_fixture_once_across_a_dropped_connection() {
     for file in second {
         conn.send_text(frame(file)).await.unwrap();
     }
-    // A frame seen before (a replay): stored once.
+    // Frames seen before (a replay), with and without Kick's id: stored once.
     conn.send_text(frame("chat_basic.json")).await.unwrap();
+    conn.send_text(frame("chatroom_clear.json")).await.unwrap();
 
     let output = timeout(Duration::from_secs(30), child.wait_with_output())
         .await
@@ -112,6 +119,10 @@ async fn onair_run_records_every_fixture_once_across_a_dropped_connection() {
         "{stdout}"
     );
     assert!(stdout.contains("stopped:"), "{stdout}");
+    assert!(
+        !stdout.contains("try 2"),
+        "more than the one reconnect:\n{stdout}"
+    );
 
     let listed = assert_cmd::Command::new(&onair)
         .arg("--db")

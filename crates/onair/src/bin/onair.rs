@@ -222,15 +222,16 @@ async fn watch(path: &std::path::Path, args: RunArgs) -> Result<ExitCode> {
         retry_failed_after: args.retry_failed_after,
     };
     let stop = async {
-        match args.duration {
-            Some(duration) => {
-                tokio::select! {
-                    () = tokio::time::sleep(duration) => {}
-                    _ = tokio::signal::ctrl_c() => {}
-                }
-            }
-            None => {
-                let _ = tokio::signal::ctrl_c().await;
+        let duration = args.duration;
+        tokio::select! {
+            () = async { tokio::time::sleep(duration.unwrap_or_default()).await }, if duration.is_some() => {}
+            () = interrupted() => {
+                eprintln!("stopping: committing what was received (Ctrl-C again to quit at once)");
+                tokio::spawn(async {
+                    interrupted().await;
+                    eprintln!("quit without waiting: events not yet committed are lost");
+                    std::process::exit(130);
+                });
             }
         }
     };
@@ -248,6 +249,29 @@ async fn watch(path: &std::path::Path, args: RunArgs) -> Result<ExitCode> {
         path.display()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Ctrl-C, or (on Unix) SIGTERM from a service manager.
+async fn interrupted() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = terminate.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 /// One line per state change, for people.
