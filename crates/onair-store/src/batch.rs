@@ -5,7 +5,7 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use onair_core::{Actor, ConnectionId, ConnectionState, Event, Offset, Platform};
+use onair_core::{Actor, ChannelRef, ConnectionId, ConnectionState, Event, Offset, Platform};
 use sqlx::{AssertSqlSafe, Connection, Row, SqliteConnection};
 use xxhash_rust::xxh3::Xxh3;
 
@@ -84,14 +84,22 @@ impl BatchWriter {
         &mut self.conn
     }
 
-    /// Writes `events` and `states` in one transaction; returns one [`Appended`] per event, in order.
+    /// Writes `channels`, `events` and `states` in one transaction; returns one [`Appended`] per event, in
+    /// order.
     pub(crate) async fn commit(
         &mut self,
+        channels: &[(Platform, ChannelRef)],
         events: &[&Event],
         states: &[StateChange],
     ) -> Result<Vec<Appended>, sqlx::Error> {
         let mut tx = self.conn.begin_with("BEGIN IMMEDIATE").await?;
-        let (channel_ids, new_channels) = resolve_channels(&mut tx, &self.channels, events).await?;
+        let refs = channels
+            .iter()
+            .map(|(platform, channel)| (*platform, channel))
+            .chain(events.iter().map(|event| (event.platform, &event.channel)));
+        let (mut channel_ids, new_channels) = resolve_channels(&mut tx, &self.channels, refs).await?;
+        // The remembered channels come first; the events' ids follow.
+        let channel_ids = channel_ids.split_off(channels.len());
         let (viewer_ids, written_viewers) = upsert_viewers(&mut tx, &self.viewers, events).await?;
         let first = self.next_offset;
         let rows: Vec<EventRow<'_>> = events
@@ -152,17 +160,17 @@ fn viewer_id(ids: &HashMap<ViewerKey, i64>, platform: Platform, actor: Option<&A
     actor.and_then(|a| ids.get(&(platform, a.id.clone())).copied())
 }
 
-/// The `channels.id` of every event, upserting channels not seen yet (or whose slug changed).
-async fn resolve_channels(
+/// The `channels.id` of every channel reference, upserting channels not seen yet (or whose slug or chatroom
+/// id changed).
+async fn resolve_channels<'a>(
     conn: &mut SqliteConnection,
     known: &HashMap<(Platform, String), ChannelRow>,
-    events: &[&Event],
+    channels: impl Iterator<Item = (Platform, &'a ChannelRef)>,
 ) -> Result<(Vec<i64>, HashMap<(Platform, String), ChannelRow>), sqlx::Error> {
     let mut fresh: HashMap<(Platform, String), ChannelRow> = HashMap::new();
-    let mut ids = Vec::with_capacity(events.len());
-    for event in events {
-        let c = &event.channel;
-        let key = (event.platform, c.platform_id.clone());
+    let mut ids = Vec::new();
+    for (platform, c) in channels {
+        let key = (platform, c.platform_id.clone());
         let cached = fresh.get(&key).or_else(|| known.get(&key));
         let up_to_date = cached.filter(|row| {
             row.slug == c.slug && (c.chatroom_id.is_none() || row.chatroom_id == c.chatroom_id)
@@ -175,7 +183,7 @@ async fn resolve_channels(
                      ON CONFLICT (platform, platform_id) DO UPDATE SET slug = excluded.slug, \
                      chatroom_id = coalesce(excluded.chatroom_id, chatroom_id) RETURNING id, chatroom_id",
                 )
-                .bind(event.platform.as_str())
+                .bind(platform.as_str())
                 .bind(&c.platform_id)
                 .bind(&c.slug)
                 .bind(&c.chatroom_id)

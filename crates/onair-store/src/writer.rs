@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use backon::{BackoffBuilder, ExponentialBuilder};
 use chrono::Utc;
-use onair_core::{ConnectionId, ConnectionState, Event};
+use onair_core::{ChannelRef, ConnectionId, ConnectionState, Event, Platform};
 use serde::Serialize;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
@@ -85,6 +85,7 @@ type Reply = oneshot::Sender<Result<Appended, StoreError>>;
 #[allow(clippy::large_enum_variant)]
 enum Command {
     Append(Event, Option<Reply>),
+    Channel(Platform, ChannelRef),
     State(Box<StateChange>),
     Flush(oneshot::Sender<()>),
     Close(oneshot::Sender<()>),
@@ -136,6 +137,12 @@ impl Writer {
         self.send(Command::State(Box::new(change))).await
     }
 
+    /// Records a channel and its ids (a look-up's result) before any of its events arrive, so the next
+    /// start finds them in the store.
+    pub async fn remember_channel(&self, platform: Platform, channel: ChannelRef) -> Result<(), StoreError> {
+        self.send(Command::Channel(platform, channel)).await
+    }
+
     /// Waits until everything queued before this call is committed.
     pub async fn flush(&self) -> Result<(), StoreError> {
         let (tx, rx) = oneshot::channel();
@@ -180,6 +187,7 @@ pub(crate) fn spawn(writer: BatchWriter, options: BatchOptions) -> (Writer, toki
 
 #[derive(Default)]
 struct Batch {
+    channels: Vec<(Platform, ChannelRef)>,
     events: Vec<Event>,
     replies: Vec<Option<Reply>>,
     states: Vec<StateChange>,
@@ -198,6 +206,10 @@ impl Batch {
             }
             Command::State(change) => {
                 self.states.push(*change);
+                false
+            }
+            Command::Channel(platform, channel) => {
+                self.channels.push((platform, channel));
                 false
             }
             Command::Flush(done) => {
@@ -256,9 +268,12 @@ impl WriterTask {
 
     /// Commits a batch, retrying transient failures until they pass; never returns with an event unanswered.
     async fn commit(&mut self, batch: Batch) {
-        if !batch.events.is_empty() || !batch.states.is_empty() {
+        if !batch.events.is_empty() || !batch.states.is_empty() || !batch.channels.is_empty() {
             let events: Vec<&Event> = batch.events.iter().collect();
-            match self.commit_retrying(&events, &batch.states).await {
+            match self
+                .commit_retrying(&batch.channels, &events, &batch.states)
+                .await
+            {
                 Ok(outcome) => answer(
                     &self.status,
                     batch.replies.into_iter().zip(outcome.into_iter().map(Ok)),
@@ -267,13 +282,13 @@ impl WriterTask {
                     // Something in the batch can never commit: commit the rest one by one, so only the
                     // events at fault are refused (answered with the error, and logged in full).
                     warn!(error = %first_error, events = events.len(), "batch refused; committing its parts one by one");
-                    if !batch.states.is_empty()
-                        && let Err(e) = self.commit_retrying(&[], &batch.states).await
+                    if (!batch.states.is_empty() || !batch.channels.is_empty())
+                        && let Err(e) = self.commit_retrying(&batch.channels, &[], &batch.states).await
                     {
-                        error!(error = %e, "connection states refused by the store; they are not logged");
+                        error!(error = %e, "connection states or channels refused by the store; they are not logged");
                     }
                     for (event, reply) in events.into_iter().zip(batch.replies) {
-                        let result = match self.commit_retrying(&[event], &[]).await {
+                        let result = match self.commit_retrying(&[], &[event], &[]).await {
                             Ok(mut one) => Ok(one.remove(0)),
                             Err(e) => Err(reject(event, e)),
                         };
@@ -290,6 +305,7 @@ impl WriterTask {
     /// Tries until the batch commits or fails for a reason retrying cannot fix (returned).
     async fn commit_retrying(
         &mut self,
+        channels: &[(Platform, ChannelRef)],
         events: &[&Event],
         states: &[StateChange],
     ) -> Result<Vec<Appended>, sqlx::Error> {
@@ -303,7 +319,7 @@ impl WriterTask {
         loop {
             attempts += 1;
             let started = std::time::Instant::now();
-            match self.writer.commit(events, states).await {
+            match self.writer.commit(channels, events, states).await {
                 Ok(outcome) => {
                     metrics::histogram!(metric::COMMIT_SECONDS).record(started.elapsed().as_secs_f64());
                     metrics::histogram!(metric::BATCH_EVENTS).record(events.len() as f64);

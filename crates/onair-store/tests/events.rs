@@ -519,3 +519,25 @@ async fn a_channel_is_found_again_by_its_slug_with_its_ids() {
     );
     store.close().await;
 }
+
+#[tokio::test]
+async fn a_remembered_channel_is_found_before_any_of_its_events() {
+    let (store, _dir) = temp_store().await;
+    let mut channel = onair_core::ChannelRef::new("4781203", "novastreams");
+    channel.chatroom_id = Some("4760932".into());
+    store
+        .writer()
+        .remember_channel(Platform::Kick, channel.clone())
+        .await
+        .unwrap();
+    store.writer().flush().await.unwrap();
+    assert_eq!(
+        store
+            .channel_by_slug(Platform::Kick, "novastreams")
+            .await
+            .unwrap(),
+        Some(channel)
+    );
+    assert_eq!(store.stats().await.unwrap().events, 0);
+    store.close().await;
+}

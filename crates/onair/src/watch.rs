@@ -56,6 +56,11 @@ pub async fn resolve(store: &Store, rest: &KickRest, spec: &WatchSpec) -> Result
     if let Some(ids) = spec.ids {
         let mut channel = ChannelRef::new(ids.channel_id.to_string(), &spec.slug);
         channel.chatroom_id = Some(ids.chatroom_id.to_string());
+        // Remembered, so `kick:SLUG` alone works next time.
+        store
+            .writer()
+            .remember_channel(Platform::Kick, channel.clone())
+            .await?;
         return Ok(channel);
     }
     if let Some(channel) = store.channel_by_slug(Platform::Kick, &spec.slug).await?
@@ -73,6 +78,11 @@ pub async fn resolve(store: &Store, rest: &KickRest, spec: &WatchSpec) -> Result
         })?;
     let mut channel = ChannelRef::new(found.channel_id.to_string(), &found.slug);
     channel.chatroom_id = Some(found.chatroom_id.to_string());
+    // Remembered now, not with the first event: a quiet channel must not be looked up again.
+    store
+        .writer()
+        .remember_channel(Platform::Kick, channel.clone())
+        .await?;
     Ok(channel)
 }
 
