@@ -7,7 +7,7 @@ use std::sync::Arc;
 use chrono::Utc;
 use onair_core::{ChannelRef, ConnectionState, Event};
 use onair_pusher::{Endpoint, Inbound, Inbox, PusherClient, PusherConfig};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{broadcast, mpsc, watch};
 use tokio::task::JoinHandle;
 
 use crate::events::{EventMap, Mapped};
@@ -85,9 +85,14 @@ impl KickLive {
         KickLive { client, pump }
     }
 
-    /// The connection's state.
+    /// The connection's state (the latest, for displays).
     pub fn state(&self) -> watch::Receiver<ConnectionState> {
         self.client.state()
+    }
+
+    /// Every state change in order, for the connection log (see `PusherClient::state_changes`).
+    pub fn state_changes(&mut self) -> broadcast::Receiver<ConnectionState> {
+        self.client.state_changes()
     }
 
     /// Reconnects now (the supervisor's slow retry, or the user).

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use onair_core::ConnectionState;
-use tokio::sync::{Notify, mpsc, oneshot, watch};
+use tokio::sync::{Notify, broadcast, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio::time::timeout;
 
@@ -13,6 +13,9 @@ use crate::auth::{ChannelAuthorizer, needs_auth};
 use crate::config::{Cluster, Endpoint, PusherConfig};
 use crate::driver::Driver;
 use crate::frame::{Data, PusherFrame};
+
+/// State changes kept for a log reader that fell behind.
+const STATE_CHANGES_BUFFER: usize = 256;
 
 /// What the client delivers, in the order it happened on the socket.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,6 +74,8 @@ pub struct PusherClient {
     commands: mpsc::Sender<Command>,
     reconnect: Arc<Notify>,
     state: watch::Receiver<ConnectionState>,
+    changes: Option<broadcast::Receiver<ConnectionState>>,
+    changes_tx: broadcast::Sender<ConnectionState>,
     config: Arc<PusherConfig>,
     task: JoinHandle<()>,
 }
@@ -129,6 +134,8 @@ impl PusherClient {
         let batches = config.inbound_buffer.div_ceil(crate::driver::DRAIN_LIMIT).max(1);
         let (inbound_tx, inbound_rx) = mpsc::channel(batches);
         let (state_tx, state_rx) = watch::channel(ConnectionState::Connecting);
+        // Made before the task starts, so the first taker sees every change from the first.
+        let (changes_tx, changes) = broadcast::channel(STATE_CHANGES_BUFFER);
         let (commands_tx, commands_rx) = mpsc::channel(64);
         let reconnect = Arc::new(Notify::new());
         let span = tracing::info_span!("pusher", endpoint = %describe(&config.endpoint));
@@ -137,6 +144,7 @@ impl PusherClient {
             authorizer,
             inbound_tx,
             state_tx,
+            changes_tx.clone(),
             commands_rx,
             Arc::clone(&reconnect),
         );
@@ -145,6 +153,8 @@ impl PusherClient {
             commands: commands_tx,
             reconnect,
             state: state_rx,
+            changes: Some(changes),
+            changes_tx,
             config,
             task,
         };
@@ -210,9 +220,15 @@ impl PusherClient {
         self.reconnect.notify_one();
     }
 
-    /// The connection's state, updated at every change.
+    /// The connection's state, updated at every change (a watch: a slow reader sees the latest, not each).
     pub fn state(&self) -> watch::Receiver<ConnectionState> {
         self.state.clone()
+    }
+
+    /// Every state change, in order, for a log. The first call gets them all since the start; later calls
+    /// get those after the call. A reader more than 256 changes behind is told how many it missed.
+    pub fn state_changes(&mut self) -> broadcast::Receiver<ConnectionState> {
+        self.changes.take().unwrap_or_else(|| self.changes_tx.subscribe())
     }
 
     /// The cluster detection chose (or the one cached), when the endpoint is detected.

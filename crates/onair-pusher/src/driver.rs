@@ -10,7 +10,7 @@ use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
 use onair_core::ConnectionState;
 use secrecy::ExposeSecret;
-use tokio::sync::{Notify, mpsc, oneshot, watch};
+use tokio::sync::{Notify, broadcast, mpsc, oneshot, watch};
 use tokio::time::{Instant, sleep_until, timeout, timeout_at};
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -85,6 +85,7 @@ pub(crate) struct Driver {
     inbound: mpsc::Sender<Vec<Inbound>>,
     pending: Vec<Inbound>,
     state: watch::Sender<ConnectionState>,
+    changes: broadcast::Sender<ConnectionState>,
     commands: mpsc::Receiver<Command>,
     reconnect: Arc<Notify>,
     auth_results: (mpsc::Sender<AuthResult>, mpsc::Receiver<AuthResult>),
@@ -97,6 +98,7 @@ impl Driver {
         authorizer: Option<Arc<dyn ChannelAuthorizer>>,
         inbound: mpsc::Sender<Vec<Inbound>>,
         state: watch::Sender<ConnectionState>,
+        changes: broadcast::Sender<ConnectionState>,
         commands: mpsc::Receiver<Command>,
         reconnect: Arc<Notify>,
     ) -> Self {
@@ -108,6 +110,7 @@ impl Driver {
             inbound,
             pending: Vec::with_capacity(DRAIN_LIMIT),
             state,
+            changes,
             commands,
             reconnect,
             auth_results: mpsc::channel(64),
@@ -199,6 +202,8 @@ impl Driver {
     }
 
     fn publish(&self, state: ConnectionState) {
+        // Every change, for logs (nobody listening is fine); the watch keeps the latest, for displays.
+        let _ = self.changes.send(state.clone());
         self.state.send_replace(state);
     }
 
@@ -678,11 +683,14 @@ impl Driver {
 impl Drop for Driver {
     fn drop(&mut self) {
         // Ended however (aborted past the shutdown bound included): watchers must not see a live state.
-        self.state.send_if_modified(|state| {
+        let changed = self.state.send_if_modified(|state| {
             let changed = *state != ConnectionState::Disconnected;
             *state = ConnectionState::Disconnected;
             changed
         });
+        if changed {
+            let _ = self.changes.send(ConnectionState::Disconnected);
+        }
     }
 }
 

@@ -954,3 +954,39 @@ async fn shutdown_hands_over_every_frame_already_read() {
     // order, though the consumer only started reading at shutdown.
     assert_eq!(seen, (0..300).collect::<Vec<_>>());
 }
+
+#[tokio::test(start_paused = true)]
+async fn every_state_change_reaches_the_log_in_order() {
+    let mut server = ScriptedServer::bind().await.unwrap();
+    let (mut client, _inbox) = PusherClient::start(config(server.url(KEY)));
+    let mut changes = client.state_changes();
+    let mut conn = server.accept().await.unwrap();
+    conn.establish("1.1", 120).await.unwrap();
+    // An immediate retry: the watch would show only its last state, the log shows each.
+    conn.close(4200, "Please reconnect").await.unwrap();
+    let mut conn = server.accept().await.unwrap();
+    conn.establish("2.2", 120).await.unwrap();
+    let mut seen = Vec::new();
+    while seen.len() < 5 {
+        seen.push(changes.recv().await.unwrap());
+    }
+    client.shutdown().await;
+    seen.push(changes.recv().await.unwrap());
+    let session = |id: &str| ConnectionState::Connected {
+        session: Some(id.to_owned()),
+    };
+    assert_eq!(
+        seen,
+        [
+            ConnectionState::Connecting,
+            session("1.1"),
+            ConnectionState::Reconnecting {
+                attempt: 1,
+                next_in: Duration::ZERO
+            },
+            ConnectionState::Connecting,
+            session("2.2"),
+            ConnectionState::Disconnected,
+        ]
+    );
+}

@@ -10,7 +10,7 @@ use onair_core::{ChannelRef, ConnectionId, ConnectionState, Event, Platform, Pla
 use onair_kick::{KickLive, KickRest, WatchSpec};
 use onair_pusher::PusherConfig;
 use onair_store::{Store, StoreError};
-use tokio::sync::mpsc;
+use tokio::sync::{broadcast, mpsc};
 use tokio::time::{Instant, sleep_until};
 
 /// Why watching could not start or stopped early.
@@ -105,15 +105,12 @@ pub async fn watch(
             .join(","),
     );
     let (sink, mut events) = mpsc::channel::<Event>(1024);
-    let live = KickLive::start(options.pusher, channels, sink).await;
-    let mut states = live.state();
+    let mut live = KickLive::start(options.pusher, channels, sink).await;
+    // Every change, in order, from the first (a watch would skip the ones in between).
+    let mut changes = live.state_changes();
     let mut summary = WatchSummary::default();
     let mut retry_at: Option<Instant> = None;
     tokio::pin!(stop);
-    let initial = states.borrow_and_update().clone();
-    writer.record_state(&id, &initial).await?;
-    on_state(&id, &initial);
-    summary.state_changes += 1;
     loop {
         tokio::select! {
             () = &mut stop => break,
@@ -129,11 +126,15 @@ pub async fn watch(
                     break;
                 }
             },
-            changed = states.changed() => {
-                if changed.is_err() {
-                    break;
-                }
-                let state = states.borrow_and_update().clone();
+            change = changes.recv() => {
+                let state = match change {
+                    Ok(state) => state,
+                    Err(broadcast::error::RecvError::Lagged(missed)) => {
+                        tracing::warn!(connection = %id, missed, "state changes missed by the log");
+                        continue;
+                    }
+                    Err(broadcast::error::RecvError::Closed) => break,
+                };
                 retry_at = matches!(state, ConnectionState::Failed { .. })
                     .then(|| Instant::now() + options.retry_failed_after);
                 writer.record_state(&id, &state).await?;
