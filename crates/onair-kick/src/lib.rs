@@ -8,6 +8,6 @@ mod rest;
 mod spec;
 
 pub use events::{EVENT_PREFIX, EventMap, Mapped, bare, emotes};
-pub use live::{KickLive, PUSHER_APP_KEY, PUSHER_URL_ENV, endpoint_from_env, feeds, ids_of};
+pub use live::{KickLive, PUSHER_APP_KEY, PUSHER_URL_ENV, endpoint, feeds, ids_of};
 pub use rest::{API_URL_ENV, DEFAULT_API_URL, KickChannel, KickRest, Livestream, RestConfig};
 pub use spec::{KickIds, SpecError, WatchSpec};

@@ -20,10 +20,12 @@ pub const PUSHER_APP_KEY: &str = "32cbd69e4b950bf97679";
 /// endpoint and skips cluster detection: a local server in tests, the simulator.
 pub const PUSHER_URL_ENV: &str = "ONAIR_KICK_PUSHER_URL";
 
-/// The Pusher endpoint: [`PUSHER_URL_ENV`] when set, else detection among Pusher's clusters for Kick's key.
-pub fn endpoint_from_env() -> Endpoint {
-    match std::env::var(PUSHER_URL_ENV) {
-        Ok(url) if !url.trim().is_empty() => Endpoint::Url(url),
+/// The Pusher endpoint: [`PUSHER_URL_ENV`] when set, else `configured` (a settings file's URL), else
+/// detection among Pusher's clusters for Kick's key.
+pub fn endpoint(configured: Option<&str>) -> Endpoint {
+    let from_env = std::env::var(PUSHER_URL_ENV).ok();
+    match from_env.as_deref().or(configured).map(str::trim) {
+        Some(url) if !url.is_empty() => Endpoint::Url(url.to_owned()),
         _ => Endpoint::detect(PUSHER_APP_KEY),
     }
 }

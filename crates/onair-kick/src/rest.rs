@@ -42,13 +42,17 @@ pub struct RestConfig {
 }
 
 impl RestConfig {
-    /// The defaults, with the base URL from [`API_URL_ENV`] when it is set.
-    pub fn from_env() -> Self {
-        let base_url = std::env::var(API_URL_ENV)
-            .ok()
-            .filter(|url| !url.trim().is_empty())
-            .unwrap_or_else(|| DEFAULT_API_URL.to_owned());
-        Self::with_base_url(&base_url)
+    /// The defaults, with the base URL from [`API_URL_ENV`] when it is set, else `configured` (a settings
+    /// file's), else [`DEFAULT_API_URL`].
+    pub fn from_env(configured: Option<&str>) -> Self {
+        let from_env = std::env::var(API_URL_ENV).ok();
+        let base_url = [from_env.as_deref(), configured]
+            .into_iter()
+            .flatten()
+            .map(str::trim)
+            .find(|url| !url.is_empty())
+            .unwrap_or(DEFAULT_API_URL);
+        Self::with_base_url(base_url)
     }
 
     /// The defaults against `base_url`.

@@ -18,9 +18,13 @@ mod policy;
 #[cfg(feature = "server")]
 pub mod server;
 
-/// Log filter directives every binary using this crate must add (after the user's own filter): the
-/// WebSocket library prints whole frames at `trace` level, and a private channel's auth is in a frame.
-pub const LOG_DIRECTIVES: &[&str] = &["tungstenite=debug", "tokio_tungstenite=debug"];
+/// Whether a log line may be written: never the WebSocket library's `trace` lines, which print whole
+/// frames (a private channel's auth is in one). Binaries add it to their log filter (it only removes, so
+/// it never makes a quiet filter louder).
+pub fn log_line_allowed(target: &str, level: &tracing::Level) -> bool {
+    !(*level == tracing::Level::TRACE
+        && (target.starts_with("tungstenite") || target.starts_with("tokio_tungstenite")))
+}
 
 pub use auth::{AuthError, ChannelAuth, ChannelAuthorizer};
 pub use client::{Inbound, Inbox, PusherClient};

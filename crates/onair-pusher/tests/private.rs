@@ -61,14 +61,20 @@ fn capture_logs() -> Captured {
         let writer = logs.clone();
         // Every level of everything, except what the crate says binaries must cap: the WebSocket library
         // prints whole frames at trace level.
-        let mut filter = tracing_subscriber::EnvFilter::new("trace");
-        for directive in onair_pusher::LOG_DIRECTIVES {
-            filter = filter.add_directive(directive.parse().unwrap());
-        }
-        tracing_subscriber::fmt()
-            .with_env_filter(filter)
-            .with_ansi(false)
-            .with_writer(move || writer.clone())
+        use tracing_subscriber::Layer as _;
+        use tracing_subscriber::filter::{FilterExt, filter_fn};
+        use tracing_subscriber::layer::SubscriberExt;
+        use tracing_subscriber::util::SubscriberInitExt;
+        let filter = tracing_subscriber::EnvFilter::new("trace").and(filter_fn(|meta| {
+            onair_pusher::log_line_allowed(meta.target(), meta.level())
+        }));
+        tracing_subscriber::registry()
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_ansi(false)
+                    .with_writer(move || writer.clone())
+                    .with_filter(filter),
+            )
             .init();
         logs
     })

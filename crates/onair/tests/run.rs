@@ -199,3 +199,69 @@ async fn onair_run_records_every_fixture_once_across_a_dropped_connection() {
     // connecting, connected, reconnecting, (connecting,) connected, disconnected.
     assert!(changes >= 4, "{stats}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_settings_file_names_what_to_watch_and_where() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("onair.db");
+    let mut server = ScriptedServer::bind().await.unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "watch = [\"kick:novastreams@4781203/4760932\"]\n[kick]\npusher_url = \"{}\"\n",
+            server.url("kick-key")
+        ),
+    )
+    .unwrap();
+    let onair = assert_cmd::cargo::cargo_bin("onair");
+    let child = tokio::process::Command::new(&onair)
+        .arg("--db")
+        .arg(&db)
+        .args(["run", "--for", "4s", "--config"])
+        .arg(&config)
+        .env_remove("ONAIR_KICK_PUSHER_URL")
+        .env("ONAIR_KICK_API_URL", "http://127.0.0.1:9")
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut conn = timeout(Duration::from_secs(10), server.accept())
+        .await
+        .unwrap()
+        .unwrap();
+    greet(&mut conn).await;
+    conn.send_text(frame("chat_basic.json")).await.unwrap();
+    let output = timeout(Duration::from_secs(30), child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert!(stdout.contains("stopped: 1 event received"), "{stdout}");
+
+    // Mistakes in the settings, or nothing to watch, are explained.
+    let run = |args: &[&str]| {
+        let output = assert_cmd::Command::new(&onair)
+            .arg("--db")
+            .arg(&db)
+            .arg("run")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(!output.status.success());
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    let missing = dir.path().join("missing.toml");
+    let error = run(&["--config", missing.to_str().unwrap()]);
+    assert!(error.contains("missing.toml"), "{error}");
+    std::fs::write(&config, "watch = [\"twitch:xqc\"]\n").unwrap();
+    let error = run(&["--config", config.to_str().unwrap()]);
+    assert!(
+        error.contains("config.toml") && error.contains("does not start with `kick:`"),
+        "{error}"
+    );
+    std::fs::write(&config, "").unwrap();
+    let error = run(&["--config", config.to_str().unwrap()]);
+    assert!(error.contains("nothing to watch"), "{error}");
+}

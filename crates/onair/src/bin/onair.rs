@@ -53,9 +53,12 @@ enum Command {
 #[derive(clap::Args)]
 struct RunArgs {
     /// A channel to watch: kick:SLUG, or kick:SLUG@CHANNEL_ID/CHATROOM_ID to give its ids by hand (repeat
-    /// for more channels).
-    #[arg(long = "watch", value_name = "CHANNEL", required = true)]
+    /// for more channels) [default: the settings file's `watch` list]
+    #[arg(long = "watch", value_name = "CHANNEL")]
     watch: Vec<WatchSpec>,
+    /// The settings file [default: config.toml in the OnAir config folder, if there]
+    #[arg(long, value_name = "PATH")]
+    config: Option<PathBuf>,
     /// Stop after this long (30s, 2h...); without it, run until Ctrl-C.
     #[arg(long = "for", value_name = "DURATION", value_parser = humantime::parse_duration)]
     duration: Option<Duration>,
@@ -156,17 +159,22 @@ fn init_logging(verbose: u8) {
         1 => "onair=debug,onair_store=debug,onair_kick=debug,onair_pusher=debug,info",
         _ => "trace",
     };
-    let mut filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    // The WebSocket library prints whole frames (private-channel auth included) at trace level.
-    for directive in onair_pusher::LOG_DIRECTIVES {
-        if let Ok(directive) = directive.parse() {
-            filter = filter.add_directive(directive);
-        }
-    }
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+    use tracing_subscriber::Layer as _;
+    use tracing_subscriber::filter::{FilterExt, filter_fn};
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default))
+        // The WebSocket library prints whole frames (private-channel auth included) at trace level.
+        .and(filter_fn(|meta| {
+            onair_pusher::log_line_allowed(meta.target(), meta.level())
+        }));
+    tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_filter(filter),
+        )
         .init();
 }
 
@@ -204,10 +212,32 @@ async fn run(cli: Cli) -> Result<ExitCode> {
 }
 
 async fn watch(path: &std::path::Path, args: RunArgs) -> Result<ExitCode> {
+    let (settings_file, settings) = onair::config::load(args.config.as_deref())?;
+    let specs = if args.watch.is_empty() {
+        let file = settings_file.as_deref().map(|p| p.display().to_string());
+        settings
+            .watch
+            .iter()
+            .map(|spec| {
+                spec.parse::<WatchSpec>()
+                    .with_context(|| format!("in {}", file.as_deref().unwrap_or("the settings")))
+            })
+            .collect::<Result<Vec<_>>>()?
+    } else {
+        args.watch
+    };
+    if specs.is_empty() {
+        let file = onair::config::config_dir()
+            .map(|dir| dir.join(onair::config::CONFIG_FILE).display().to_string())
+            .unwrap_or_else(|| onair::config::CONFIG_FILE.to_owned());
+        bail!(
+            "nothing to watch: pass --watch kick:SLUG, or list the channels in {file} (watch = [\"kick:SLUG\"])"
+        );
+    }
     let store = Store::open(path).await?;
-    let rest = KickRest::new(RestConfig::from_env())?;
+    let rest = KickRest::new(RestConfig::from_env(settings.kick.api_url.as_deref()))?;
     let mut channels = Vec::new();
-    for spec in &args.watch {
+    for spec in &specs {
         let channel = onair::watch::resolve(&store, &rest, spec).await?;
         println!(
             "watching kick:{} (channel {}, chatroom {})",
@@ -218,7 +248,7 @@ async fn watch(path: &std::path::Path, args: RunArgs) -> Result<ExitCode> {
         channels.push(channel);
     }
     let options = onair::watch::WatchOptions {
-        pusher: PusherConfig::new(onair_kick::endpoint_from_env()),
+        pusher: PusherConfig::new(onair_kick::endpoint(settings.kick.pusher_url.as_deref())),
         retry_failed_after: args.retry_failed_after,
     };
     let stop = async {

@@ -1,0 +1,124 @@
+//! The settings file of the headless `onair` (TOML, `config.toml` in the platform's config folder, or
+//! `--config PATH`): the channels `onair run` watches and the platform endpoints. It never holds a secret
+//! (tokens live in the OS keychain).
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::paths::APP_IDENTIFIER;
+
+/// The settings file's name inside the config folder.
+pub const CONFIG_FILE: &str = "config.toml";
+
+/// The settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Channels to watch when `onair run` is given none, e.g. `["kick:novastreams"]`.
+    #[serde(default)]
+    pub watch: Vec<String>,
+    /// Kick's endpoints (local servers; the environment variables win over these).
+    #[serde(default)]
+    pub kick: KickConfig,
+}
+
+/// Kick's endpoints.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KickConfig {
+    /// The look-up's base URL (default `https://kick.com`).
+    pub api_url: Option<String>,
+    /// A full WebSocket URL with the app key, instead of Kick's Pusher cluster.
+    pub pusher_url: Option<String>,
+}
+
+/// Why the settings could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file given with `--config` is not there, or cannot be read.
+    #[error("cannot read the settings file {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML, or holds a setting OnAir does not know.
+    #[error("the settings file {} is not valid: {message}", path.display())]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, and where.
+        message: String,
+    },
+}
+
+/// The per-user config folder: `~/.config/app.onair.desktop` on Linux, `~/Library/Application
+/// Support/app.onair.desktop` on macOS, `%APPDATA%\app.onair.desktop` on Windows.
+pub fn config_dir() -> Option<PathBuf> {
+    directories::BaseDirs::new().map(|dirs| dirs.config_dir().join(APP_IDENTIFIER))
+}
+
+/// The settings from `explicit` (which must exist), else from the config folder's file (none is fine).
+/// Returns the file used, if any.
+pub fn load(explicit: Option<&Path>) -> Result<(Option<PathBuf>, Config), ConfigError> {
+    let (path, required) = match explicit {
+        Some(path) => (path.to_path_buf(), true),
+        None => match config_dir() {
+            Some(dir) => (dir.join(CONFIG_FILE), false),
+            None => return Ok((None, Config::default())),
+        },
+    };
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok((None, Config::default()));
+        }
+        Err(source) => return Err(ConfigError::Read { path, source }),
+    };
+    let config = toml::from_str(&text).map_err(|e| ConfigError::Parse {
+        path: path.clone(),
+        message: e.to_string(),
+    })?;
+    Ok((Some(path), config))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_are_read_from_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(
+            &path,
+            "watch = [\"kick:novastreams\", \"kick:nova@1/2\"]\n[kick]\npusher_url = \"ws://127.0.0.1:6001/app/k\"\n",
+        )
+        .unwrap();
+        let (used, config) = load(Some(&path)).unwrap();
+        assert_eq!(used.as_deref(), Some(path.as_path()));
+        assert_eq!(config.watch, ["kick:novastreams", "kick:nova@1/2"]);
+        assert_eq!(
+            config.kick.pusher_url.as_deref(),
+            Some("ws://127.0.0.1:6001/app/k")
+        );
+        assert_eq!(config.kick.api_url, None);
+    }
+
+    #[test]
+    fn a_missing_or_wrong_file_says_which_and_why() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("nope.toml");
+        let error = load(Some(&missing)).unwrap_err().to_string();
+        assert!(error.contains("nope.toml"), "{error}");
+        let wrong = dir.path().join("wrong.toml");
+        std::fs::write(&wrong, "watch = \"kick:x\"\ntoken = \"secret\"\n").unwrap();
+        let error = load(Some(&wrong)).unwrap_err().to_string();
+        assert!(
+            error.contains("wrong.toml") && error.contains("is not valid"),
+            "{error}"
+        );
+    }
+}
