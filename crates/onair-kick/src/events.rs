@@ -334,8 +334,9 @@ fn named(username: &str) -> Option<Actor> {
     Some(actor)
 }
 
-/// RFC 3339 (`+00:00`, `Z`, fractions) or Kick's `2026-05-22 18:00:03` (UTC).
-fn time(text: Option<&str>) -> Option<DateTime<Utc>> {
+/// RFC 3339 (`+00:00`, `Z`, fractions) or Kick's `2026-05-22 18:00:03` (UTC): every time Kick sends,
+/// over Pusher and REST alike.
+pub(crate) fn kick_time(text: Option<&str>) -> Option<DateTime<Utc>> {
     let text = text?;
     DateTime::parse_from_rfc3339(text)
         .map(|t| t.with_timezone(&Utc))
@@ -426,7 +427,7 @@ fn chat_message(data: &str) -> Result<Decoded, serde_json::Error> {
     };
     Ok(Draft::new(EventData::ChatMessage(message))
         .actor(chat.sender.user.actor())
-        .at(time(chat.created_at.as_deref()))
+        .at(kick_time(chat.created_at.as_deref()))
         .source(format!("chat:{}", chat.id))
         .into())
 }
@@ -618,7 +619,7 @@ fn user_banned(data: &str) -> Result<Decoded, serde_json::Error> {
         Draft::new(EventData::Timeout(Moderation {
             reason: None,
             duration_secs: ban.duration.0.map(|minutes| minutes.saturating_mul(60)),
-            expires_at: time(ban.expires_at.as_deref()),
+            expires_at: kick_time(ban.expires_at.as_deref()),
         }))
     };
     Ok(moderation(draft, ban, "ban"))
@@ -779,7 +780,7 @@ fn stream(data: &str, kind: fn(StreamInfo) -> EventData, what: &str) -> Result<D
 fn streamer_is_live(data: &str) -> Result<Decoded, serde_json::Error> {
     let at = decode::<WireLive>(data)
         .ok()
-        .and_then(|live| time(live.livestream.created_at.as_deref()));
+        .and_then(|live| kick_time(live.livestream.created_at.as_deref()));
     let mut decoded = stream(data, EventData::StreamOnline, "live")?;
     if let Decoded::Drafts(drafts) = &mut decoded {
         for draft in drafts {
@@ -841,7 +842,7 @@ fn stream_hosted(data: &str) -> Result<Decoded, serde_json::Error> {
         message: hosted.message.message.filter(|m| !m.is_empty()),
     }))
     .actor(hosted.user.actor())
-    .at(time(hosted.message.created_at.as_deref()));
+    .at(kick_time(hosted.message.created_at.as_deref()));
     Ok(match hosted.message.id {
         Some(id) => draft.source(format!("hosted:{id}")).into(),
         None => draft.into(),

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, Utc};
 use governor::clock::Clock;
 use governor::middleware::NoOpMiddleware;
 use governor::state::{InMemoryState, NotKeyed};
@@ -354,7 +354,7 @@ impl From<wire::Channel> for KickChannel {
                     .start_time
                     .as_deref()
                     .or(live.created_at.as_deref())
-                    .and_then(kick_time),
+                    .and_then(|text| crate::events::kick_time(Some(text))),
                 title: live.session_title,
                 viewers: live.viewer_count,
                 category: live.categories.into_iter().next().map(|c| c.name),
@@ -369,18 +369,6 @@ impl From<wire::Channel> for KickChannel {
             livestream,
         }
     }
-}
-
-/// Kick's `2026-05-22 18:00:03` (UTC, no zone) or an RFC 3339 time.
-fn kick_time(text: &str) -> Option<DateTime<Utc>> {
-    NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S")
-        .map(|t| t.and_utc())
-        .ok()
-        .or_else(|| {
-            DateTime::parse_from_rfc3339(text)
-                .ok()
-                .map(|t| t.with_timezone(&Utc))
-        })
 }
 
 #[async_trait]
@@ -408,11 +396,7 @@ impl Lookup for KickRest {
     /// Kick names a user by their channel: the look-up goes through it.
     async fn user(&self, login: &str) -> Result<Actor, PlatformError> {
         let slug = login.to_ascii_lowercase();
-        if slug.is_empty()
-            || !slug
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-        {
+        if !crate::spec::is_slug(&slug) {
             return Err(PlatformError::NotFound {
                 platform: Platform::Kick,
                 what: format!("user {login:?}"),

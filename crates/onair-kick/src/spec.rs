@@ -60,12 +60,7 @@ impl FromStr for WatchSpec {
                 (slug, Some(ids))
             }
         };
-        let valid = !slug.is_empty()
-            && slug.len() <= 64
-            && slug
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-        if !valid {
+        if !is_slug(slug) {
             return Err(error("the slug may only hold letters, digits, `_` and `-`"));
         }
         Ok(WatchSpec {
@@ -73,6 +68,15 @@ impl FromStr for WatchSpec {
             ids,
         })
     }
+}
+
+/// Whether `text` can be a Kick slug: 1 to 64 letters, digits, `_` and `-`.
+pub(crate) fn is_slug(text: &str) -> bool {
+    !text.is_empty()
+        && text.len() <= 64
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 impl fmt::Display for WatchSpec {
