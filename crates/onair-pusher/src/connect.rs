@@ -162,13 +162,10 @@ async fn hello(socket: &mut Socket, limit: usize) -> Result<Established, Next> {
                     }
                     "pusher:error" => {
                         let error: ErrorData = frame.data.decode().unwrap_or_default();
-                        let message = error.message.unwrap_or_default();
-                        return Err(error
-                            .code
-                            .and_then(|code| policy::pusher_code(code, &message))
-                            .unwrap_or_else(|| {
-                                Next::Backoff(format!("The Pusher server refused the connection: {message}"))
-                            }));
+                        return Err(policy::pusher_error(&error).unwrap_or_else(|| {
+                            let message = error.message.unwrap_or_default();
+                            Next::Backoff(format!("The Pusher server refused the connection: {message}"))
+                        }));
                     }
                     other => tracing::debug!(event = other, "ignoring a frame before the hello"),
                 }

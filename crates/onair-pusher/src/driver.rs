@@ -559,10 +559,10 @@ impl Driver {
             "pusher:connection_established" => tracing::debug!("ignoring a second hello"),
             "pusher:error" => {
                 let error: ErrorData = frame.data.decode().unwrap_or_default();
-                let message = error.message.unwrap_or_default();
-                if let Some(next) = error.code.and_then(|code| policy::pusher_code(code, &message)) {
+                if let Some(next) = policy::pusher_error(&error) {
                     return Some(next);
                 }
+                let message = error.message.unwrap_or_default();
                 tracing::warn!(code = error.code, %message, "the Pusher server reported an error");
                 self.deliver(Inbound::ServerError {
                     code: error.code,

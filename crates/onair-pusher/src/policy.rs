@@ -6,6 +6,7 @@ use std::time::Duration;
 use backon::{BackoffBuilder, ExponentialBackoff, ExponentialBuilder};
 
 use crate::config::BackoffPolicy;
+use crate::frame::ErrorData;
 
 /// What to do after a connection ended or an attempt failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,11 +32,7 @@ impl Next {
 /// `pusher:error`): 4000-4099 fatal, 4100-4199 back off, 4200-4299 reconnect now. `None` for codes that do
 /// not end the connection by themselves (4300 and up on a `pusher:error`, for example).
 pub fn pusher_code(code: u16, message: &str) -> Option<Next> {
-    let said = if message.is_empty() {
-        format!("code {code}")
-    } else {
-        format!("{message} (code {code})")
-    };
+    let said = said(code, message);
     match code {
         4000..=4099 => Some(Next::GiveUp(format!(
             "The Pusher server refused the connection: {said}. Check the app key and cluster (or the URL) in \
@@ -54,13 +51,27 @@ pub fn pusher_code(code: u16, message: &str) -> Option<Next> {
 /// What a WebSocket close `code` means: the Pusher ranges as [`pusher_code`], anything else backs off.
 pub fn close_code(code: u16, reason: &str) -> Next {
     pusher_code(code, reason).unwrap_or_else(|| {
-        let said = if reason.is_empty() {
-            format!("code {code}")
-        } else {
-            format!("{reason} (code {code})")
-        };
-        Next::Backoff(format!("The Pusher server closed the connection: {said}."))
+        Next::Backoff(format!(
+            "The Pusher server closed the connection: {}.",
+            said(code, reason)
+        ))
     })
+}
+
+/// What a `pusher:error` means for the connection: `Some` when its code ends it.
+pub fn pusher_error(error: &ErrorData) -> Option<Next> {
+    error
+        .code
+        .and_then(|code| pusher_code(code, error.message.as_deref().unwrap_or_default()))
+}
+
+/// The server's words and its code, for a sentence: `Over capacity (code 4100)`, or `code 4100`.
+fn said(code: u16, text: &str) -> String {
+    if text.is_empty() {
+        format!("code {code}")
+    } else {
+        format!("{text} (code {code})")
+    }
 }
 
 /// The retries of one outage: counts them and hands out their delays.
