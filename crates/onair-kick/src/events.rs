@@ -201,10 +201,6 @@ impl EventMap {
             Decoded::Ignored(why) => return Mapped::Ignored(why),
             Decoded::Drafts(drafts) => drafts,
         };
-        // The payload as sent; a payload that is not JSON is kept as a JSON string.
-        let raw = RawValue::from_string(data.to_owned())
-            .ok()
-            .or_else(|| serde_json::value::to_raw_value(data).ok());
         let events = drafts
             .into_iter()
             .enumerate()
@@ -225,7 +221,11 @@ impl EventMap {
                 event.actor = draft.actor;
                 event.target = draft.target;
                 if is_unknown {
-                    event.raw = raw.clone();
+                    // The payload as sent (only here: chat never pays for a copy); a payload that is not
+                    // JSON is kept as a JSON string.
+                    event.raw = RawValue::from_string(data.to_owned())
+                        .ok()
+                        .or_else(|| serde_json::value::to_raw_value(data).ok());
                 }
                 event
             })
