@@ -11,7 +11,9 @@ use std::time::Duration;
 use onair_pusher::server::{ScriptedServer, ServerConn};
 use tokio::time::timeout;
 
-const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/kick");
+mod common;
+
+use common::FIXTURES;
 
 /// Says hello and confirms the five feeds of the watched channel.
 async fn greet(conn: &mut ServerConn) {
@@ -56,17 +58,7 @@ async fn onair_run_records_every_fixture_once_across_a_dropped_connection() {
         .spawn()
         .unwrap();
 
-    let mut files: Vec<String> = std::fs::read_dir(FIXTURES)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .filter(|n| {
-            n.ends_with(".json")
-                && !n.starts_with("pusher_")
-                && !n.starts_with("rest_")
-                && n != "expected.json"
-        })
-        .collect();
-    files.sort();
+    let files = common::kick_frame_files();
     let (first, second) = files.split_at(files.len() / 2);
 
     let mut conn = timeout(Duration::from_secs(10), server.accept())
@@ -124,18 +116,7 @@ async fn onair_run_records_every_fixture_once_across_a_dropped_connection() {
         "more than the one reconnect:\n{stdout}"
     );
 
-    let listed = assert_cmd::Command::new(&onair)
-        .arg("--db")
-        .arg(&db)
-        .args(["events", "--after", "0", "--limit", "0", "--format", "jsonl"])
-        .output()
-        .unwrap();
-    assert!(listed.status.success());
-    let events: Vec<serde_json::Value> = String::from_utf8(listed.stdout)
-        .unwrap()
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap())
-        .collect();
+    let events = common::stored_events(&onair, &db);
     let mut kinds: HashMap<String, usize> = HashMap::new();
     for event in &events {
         *kinds

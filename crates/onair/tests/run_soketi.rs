@@ -14,7 +14,9 @@ use soketi::Soketi;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::time::timeout;
 
-const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/kick");
+mod common;
+
+use common::FIXTURES;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn onair_run_records_kick_events_published_through_soketi() {
@@ -65,17 +67,7 @@ async fn onair_run_records_kick_events_published_through_soketi() {
     .await
     .expect("every feed subscribed");
 
-    let mut files: Vec<String> = std::fs::read_dir(FIXTURES)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .filter(|n| {
-            n.ends_with(".json")
-                && !n.starts_with("pusher_")
-                && !n.starts_with("rest_")
-                && n != "expected.json"
-        })
-        .collect();
-    files.sort();
+    let files = common::kick_frame_files();
     for file in &files {
         let frame: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(format!("{FIXTURES}/{file}")).unwrap()).unwrap();
@@ -99,21 +91,9 @@ async fn onair_run_records_kick_events_published_through_soketi() {
     assert!(child.wait().await.unwrap().success(), "{rest}");
     assert!(rest.contains("stopped:"), "{rest}");
 
-    let listed = assert_cmd::Command::new(&onair)
-        .arg("--db")
-        .arg(&db)
-        .args(["events", "--after", "0", "--limit", "0", "--format", "jsonl"])
-        .output()
-        .unwrap();
-    let lines = String::from_utf8(listed.stdout).unwrap();
-    let kinds: Vec<String> = lines
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<serde_json::Value>(l).unwrap()["kind"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        })
+    let kinds: Vec<String> = common::stored_events(&onair, &db)
+        .iter()
+        .map(|event| event["kind"].as_str().unwrap().to_owned())
         .collect();
     // Every fixture once, but the channel-level subscription twin and a gift's second half.
     assert_eq!(kinds.len(), files.len() - 2, "{kinds:?}");
