@@ -60,6 +60,15 @@ pub enum PlatformError {
         /// What was wrong.
         detail: String,
     },
+    /// A sign-in did not finish: declined in the browser, abandoned, or its answer does not belong to the
+    /// sign-in OnAir started.
+    #[error("the {platform} sign-in did not finish ({detail}); start it again")]
+    SignInAborted {
+        /// The platform signed in to.
+        platform: Platform,
+        /// What happened.
+        detail: String,
+    },
     /// The platform refused for good (banned app key, revoked permission).
     #[error("{platform} refused the connection: {detail}")]
     Refused {

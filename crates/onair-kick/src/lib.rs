@@ -4,10 +4,15 @@
 
 mod events;
 mod live;
+mod login;
 mod rest;
 mod spec;
 
 pub use events::{EVENT_PREFIX, EventMap, Mapped, bare, emotes};
 pub use live::{KickLive, PUSHER_APP_KEY, PUSHER_URL_ENV, endpoint, feeds, ids_of};
+pub use login::{
+    AUTH_URL_ENV, DEFAULT_AUTH_URL, DEFAULT_PUBLIC_API_URL, KickLogin, OAuthConfig, OwnChannel,
+    PUBLIC_API_URL_ENV, SCOPES,
+};
 pub use rest::{API_URL_ENV, DEFAULT_API_URL, KickChannel, KickRest, Livestream, RestConfig};
 pub use spec::{KickIds, SpecError, WatchSpec};

@@ -265,7 +265,7 @@ fn looks_like_html(body: &str) -> bool {
 }
 
 /// An error with its causes, `a: b: c` (reqwest's own message alone is "error sending request").
-fn causes(error: &dyn std::error::Error) -> String {
+pub(crate) fn causes(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {
