@@ -106,7 +106,7 @@ impl fmt::Debug for Secrets {
 
 impl Secrets {
     /// The store to use: [`STORE_ENV`] when set, else the keychain when this machine has a working one,
-    /// else the file `fallback` (with a warning that says where the secrets went).
+    /// else the file `fallback` (logged, with the reason).
     pub async fn open(fallback: PathBuf) -> Secrets {
         match std::env::var(STORE_ENV).ok().as_deref().map(str::trim) {
             Some("file") => return Secrets::file(fallback),
@@ -125,7 +125,8 @@ impl Secrets {
         match probe {
             Ok(()) => Secrets::keychain(),
             Err(why) => {
-                tracing::warn!(
+                // Info, not a warning: signing in says where its secrets went, and watching needs none.
+                tracing::info!(
                     file = %fallback.display(),
                     reason = %why,
                     "no OS keychain on this machine: secrets are kept in an owner-only file"

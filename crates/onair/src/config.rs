@@ -23,7 +23,7 @@ pub struct Config {
     pub kick: KickConfig,
 }
 
-/// Kick's endpoints.
+/// Kick's endpoints and sign-in app.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct KickConfig {
@@ -31,6 +31,11 @@ pub struct KickConfig {
     pub api_url: Option<String>,
     /// A full WebSocket URL with the app key, instead of Kick's Pusher cluster.
     pub pusher_url: Option<String>,
+    /// The client id of your own Kick app, for `onair login kick` (not secret; the client secret is kept
+    /// in the OS keychain).
+    pub client_id: Option<String>,
+    /// The port of the sign-in's redirect URL, `http://localhost:PORT/callback` (default 41477).
+    pub redirect_port: Option<u16>,
 }
 
 /// Why the settings could not be read.

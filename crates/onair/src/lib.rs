@@ -5,8 +5,10 @@
 //! retry). The UI, the relay and the notifier join it with their issues. It must hold no platform wire
 //! format and no Tauri code.
 
+pub mod accounts;
 pub mod config;
 pub mod format;
 pub mod import;
 pub mod paths;
+pub mod signin;
 pub mod watch;

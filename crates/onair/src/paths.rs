@@ -30,6 +30,13 @@ pub fn db_path(explicit: Option<PathBuf>) -> Option<PathBuf> {
         .or_else(|| data_dir().map(|dir| dir.join(DB_FILE)))
 }
 
+/// The secret store: the OS keychain, or where this machine has none, `secrets.toml` in the data folder
+/// (owner-only). `ONAIR_SECRET_STORE=file` or `keychain` forces one.
+pub async fn secrets() -> Option<onair_secrets::Secrets> {
+    let file = data_dir()?.join(onair_secrets::FILE_NAME);
+    Some(onair_secrets::Secrets::open(file).await)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

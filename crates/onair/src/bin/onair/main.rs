@@ -18,6 +18,8 @@ use onair_pusher::PusherConfig;
 use onair_store::{EventQuery, Store};
 use tokio::io::BufReader;
 
+mod login;
+
 /// OnAir: every Kick, Twitch and Discord event of your channels in one place.
 #[derive(Parser)]
 #[command(name = "onair", version, about, long_about = None)]
@@ -28,6 +30,9 @@ struct Cli {
     /// Log more (-v: debug, -vv: trace); RUST_LOG overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
+    /// The settings file [default: config.toml in the OnAir config folder, if there]
+    #[arg(long, global = true, value_name = "PATH")]
+    config: Option<PathBuf>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -43,6 +48,14 @@ enum Command {
         /// The file, as written by `onair events --format jsonl`.
         file: PathBuf,
     },
+    /// Sign in to a platform (the browser opens on its sign-in page).
+    Login(login::LoginArgs),
+    /// Sign out of a platform: its tokens are revoked and forgotten.
+    Logout {
+        /// The platform: kick.
+        #[arg(value_parser = parse_platform)]
+        platform: Platform,
+    },
     /// Inspect or maintain the database.
     Db {
         #[command(subcommand)]
@@ -56,9 +69,6 @@ struct RunArgs {
     /// for more channels) [default: the settings file's `watch` list]
     #[arg(long = "watch", value_name = "CHANNEL")]
     watch: Vec<WatchSpec>,
-    /// The settings file [default: config.toml in the OnAir config folder, if there]
-    #[arg(long, value_name = "PATH")]
-    config: Option<PathBuf>,
     /// Stop after this long (30s, 2h...); without it, run until Ctrl-C.
     #[arg(long = "for", value_name = "DURATION", value_parser = humantime::parse_duration)]
     duration: Option<Duration>,
@@ -185,9 +195,13 @@ fn db_path(cli: &Cli) -> Result<PathBuf> {
 
 async fn run(cli: Cli) -> Result<ExitCode> {
     let path = db_path(&cli)?;
+    let config = cli.config.clone();
+    let settings = || onair::config::load(config.as_deref());
     match cli.command {
         None => overview(&path).await,
-        Some(Command::Run(args)) => watch(&path, args).await,
+        Some(Command::Run(args)) => watch(&path, args, settings()?).await,
+        Some(Command::Login(args)) => login::login(args, &settings()?.1).await,
+        Some(Command::Logout { platform }) => login::logout(platform, &settings()?.1).await,
         Some(Command::Events(args)) => events(&path, args).await,
         Some(Command::Import { file }) => import(&path, &file).await,
         Some(Command::Db {
@@ -211,8 +225,11 @@ async fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
-async fn watch(path: &std::path::Path, args: RunArgs) -> Result<ExitCode> {
-    let (settings_file, settings) = onair::config::load(args.config.as_deref())?;
+async fn watch(
+    path: &std::path::Path,
+    args: RunArgs,
+    (settings_file, settings): (Option<PathBuf>, onair::config::Config),
+) -> Result<ExitCode> {
     let specs = if args.watch.is_empty() {
         let file = settings_file.as_deref().map(|p| p.display().to_string());
         settings
@@ -226,6 +243,18 @@ async fn watch(path: &std::path::Path, args: RunArgs) -> Result<ExitCode> {
     } else {
         args.watch
     };
+    let kick_account = login::signed_in(Platform::Kick).await;
+    let mut specs = specs;
+    if specs.is_empty()
+        && let Some(account) = &kick_account
+        && let Some(slug) = &account.own_channel
+    {
+        println!(
+            "no channel given: watching your own, kick:{slug} (signed in as {})",
+            account.session.account.display_name
+        );
+        specs.push(slug.parse::<WatchSpec>()?);
+    }
     if specs.is_empty() {
         let file = onair::config::config_dir()
             .map(|dir| dir.join(onair::config::CONFIG_FILE).display().to_string())
@@ -266,10 +295,14 @@ async fn watch(path: &std::path::Path, args: RunArgs) -> Result<ExitCode> {
         }
     };
     let retry = args.retry_failed_after;
+    let renewing = kick_account.map(|account| login::keep_fresh(account, &settings));
     let summary = onair::watch::watch(&store, &channels, options, stop, |id, state| {
         print_state(id, state, retry)
     })
     .await;
+    if let Some(renewing) = renewing {
+        renewing.stop().await;
+    }
     store.close().await;
     let summary = summary?;
     println!(

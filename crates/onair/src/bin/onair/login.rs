@@ -1,0 +1,271 @@
+//! `onair login PLATFORM` and `onair logout PLATFORM`: signing in from the command line (the browser opens
+//! on the provider's page and comes back to a listener on localhost), and signing out (tokens revoked at
+//! the provider, then forgotten here).
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use onair::accounts::{Account, Accounts, FreshnessEnd};
+use onair::config::Config;
+use onair::signin::{DEFAULT_REDIRECT_PORT, RedirectListener};
+use onair_core::{Login, LoginChallenge, Platform};
+use onair_kick::{KickLogin, OAuthConfig};
+use secrecy::SecretString;
+use tokio_util::sync::CancellationToken;
+
+/// The environment variable with the Kick app's client id.
+pub const KICK_CLIENT_ID_ENV: &str = "ONAIR_KICK_CLIENT_ID";
+/// The environment variable with the Kick app's client secret (for scripts; it is then not kept).
+pub const KICK_CLIENT_SECRET_ENV: &str = "ONAIR_KICK_CLIENT_SECRET";
+
+/// How long the browser has to come back.
+const BROWSER_WAIT: Duration = Duration::from_secs(5 * 60);
+
+/// `onair login`'s options.
+#[derive(clap::Args)]
+pub struct LoginArgs {
+    /// The platform: kick.
+    #[arg(value_parser = parse_login_platform)]
+    platform: Platform,
+    /// Your Kick app's client id [default: the settings file's kick.client_id, or $ONAIR_KICK_CLIENT_ID]
+    #[arg(long, value_name = "ID", env = KICK_CLIENT_ID_ENV)]
+    client_id: Option<String>,
+    /// The port of the redirect URL registered in your app, http://localhost:PORT/callback (0: any free
+    /// port, for tests) [default: the settings file's kick.redirect_port, else 41477]
+    #[arg(long, value_name = "PORT")]
+    port: Option<u16>,
+    /// Print the sign-in page's address instead of opening a browser.
+    #[arg(long)]
+    no_browser: bool,
+}
+
+fn parse_login_platform(s: &str) -> Result<Platform, String> {
+    match s.parse::<Platform>() {
+        Ok(Platform::Kick) => Ok(Platform::Kick),
+        Ok(other) => Err(format!(
+            "signing in to {other} comes with its own support; for now: kick"
+        )),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// The accounts, in the keychain (or this machine's secrets file).
+pub async fn accounts() -> Result<Accounts> {
+    let secrets = onair::paths::secrets()
+        .await
+        .context("cannot find your home folder to keep sign-ins in")?;
+    Ok(Accounts::new(secrets))
+}
+
+/// The Kick sign-in for `settings`, returning to `redirect_uri`, with the client secret from the
+/// environment or the secret store (`None` when neither has one).
+async fn kick_login(
+    accounts: &Accounts,
+    client_id: &str,
+    redirect_uri: &str,
+) -> Result<(KickLogin, Option<SecretString>)> {
+    let secret = match std::env::var(KICK_CLIENT_SECRET_ENV)
+        .ok()
+        .filter(|s| !s.trim().is_empty())
+    {
+        Some(secret) => Some(SecretString::from(secret.trim().to_owned())),
+        None => accounts.client_secret(Platform::Kick).await?,
+    };
+    let login = KickLogin::new(OAuthConfig::new(
+        client_id,
+        secret
+            .clone()
+            .unwrap_or_else(|| SecretString::from(String::new())),
+        redirect_uri,
+    ))?;
+    Ok((login, secret))
+}
+
+/// `onair login kick`.
+pub async fn login(args: LoginArgs, settings: &Config) -> Result<ExitCode> {
+    let accounts = accounts().await?;
+    let port = args
+        .port
+        .or(settings.kick.redirect_port)
+        .unwrap_or(DEFAULT_REDIRECT_PORT);
+    let Some(client_id) = args
+        .client_id
+        .or_else(|| settings.kick.client_id.clone())
+        .filter(|id| !id.trim().is_empty())
+    else {
+        bail!(
+            "OnAir signs in to Kick with your own Kick app. Create one at https://kick.com/settings/developer \
+             with the redirect URL http://localhost:{port}/callback, then run: onair login kick --client-id ID \
+             (or put client_id under [kick] in the settings file)"
+        );
+    };
+    let listener = RedirectListener::bind(port).await?;
+    let redirect_uri = listener.redirect_uri();
+    let (mut login, known_secret) = kick_login(&accounts, &client_id, &redirect_uri).await?;
+    let secret = match known_secret {
+        Some(secret) => secret,
+        None => {
+            let secret = ask_client_secret()?;
+            login = KickLogin::new(OAuthConfig::new(&client_id, secret.clone(), &redirect_uri))?;
+            secret
+        }
+    };
+
+    let challenge = login.begin().await?;
+    let LoginChallenge::Browser { authorize_url, .. } = &challenge else {
+        bail!("Kick asked for a sign-in OnAir does not know");
+    };
+    println!("Sign in to Kick on this page (it returns to {redirect_uri}):\n\n  {authorize_url}\n");
+    if !args.no_browser
+        && let Err(e) = webbrowser::open(authorize_url)
+    {
+        println!("(the browser did not open: {e}; open the address above yourself)");
+    }
+    println!(
+        "Waiting for the browser (up to {} minutes)...",
+        BROWSER_WAIT.as_secs() / 60
+    );
+    let grant = tokio::time::timeout(BROWSER_WAIT, listener.wait(Platform::Kick))
+        .await
+        .map_err(|_| {
+            anyhow::anyhow!(
+                "the browser did not come back within {} minutes; run onair login kick again",
+                BROWSER_WAIT.as_secs() / 60
+            )
+        })??;
+    let session = login.complete(&challenge, grant).await?;
+
+    // The secret worked: keep it, unless it came from the environment (a script's own business).
+    if std::env::var(KICK_CLIENT_SECRET_ENV).is_err() {
+        accounts.set_client_secret(Platform::Kick, &secret).await?;
+    }
+    let own_channel = match login.own_channel(&session).await {
+        Ok(channel) => Some(channel.slug),
+        Err(e) => {
+            tracing::warn!(error = %e, "could not read your own channel");
+            None
+        }
+    };
+    let account = Account { session, own_channel };
+    accounts.save(&account).await?;
+    println!(
+        "Signed in to Kick as {} (kept in {}).",
+        account.session.account.display_name,
+        accounts.secrets().backend()
+    );
+    if let Some(slug) = &account.own_channel {
+        println!(
+            "Your channel is kick:{slug}: `onair run` watches it when given no other channel \
+             (or: onair run --watch kick:{slug})."
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Reads the client secret from the terminal without echoing it.
+fn ask_client_secret() -> Result<SecretString> {
+    if !std::io::stdin().is_terminal() {
+        bail!(
+            "the Kick app's client secret is needed once: run onair login kick in a terminal, or set \
+             {KICK_CLIENT_SECRET_ENV}"
+        );
+    }
+    let secret =
+        rpassword::prompt_password("Your Kick app's client secret (not shown; kept in the keychain): ")
+            .context("could not read the client secret")?;
+    if secret.trim().is_empty() {
+        bail!("no client secret given; it is on your app's page at https://kick.com/settings/developer");
+    }
+    Ok(SecretString::from(secret.trim().to_owned()))
+}
+
+/// `onair logout kick`.
+pub async fn logout(platform: Platform, settings: &Config) -> Result<ExitCode> {
+    let accounts = accounts().await?;
+    let Some(account) = accounts.load(platform).await? else {
+        println!("Not signed in to {platform}.");
+        return Ok(ExitCode::SUCCESS);
+    };
+    let client_id = settings.kick.client_id.clone().unwrap_or_default();
+    let (login, _) = kick_login(&accounts, &client_id, "http://localhost/callback").await?;
+    let revoked = login.revoke(&account.session).await;
+    accounts.forget(platform).await?;
+    match revoked {
+        Ok(()) => {
+            println!(
+                "Signed out of {platform}: {}'s tokens are revoked and forgotten.",
+                account.session.account.display_name
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!(
+                "Signed out here, but {platform} could not revoke the tokens ({e}). To be sure, remove OnAir \
+                 from the connected apps in your {platform} settings."
+            );
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+/// The account signed in on `platform`, if any; a secret store that cannot be read is a warning here
+/// (watching needs no sign-in).
+pub async fn signed_in(platform: Platform) -> Option<Account> {
+    let accounts = accounts().await.ok()?;
+    match accounts.load(platform).await {
+        Ok(account) => account,
+        Err(e) => {
+            tracing::warn!(error = %e, "the saved sign-in could not be read");
+            None
+        }
+    }
+}
+
+/// The background renewal of a sign-in while `onair run` runs.
+pub struct Renewal {
+    stop: CancellationToken,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Renewal {
+    /// Stops renewing.
+    pub async fn stop(self) {
+        self.stop.cancel();
+        let _ = self.task.await;
+    }
+}
+
+/// Keeps `account`'s Kick session renewed ahead of each expiry until stopped.
+pub fn keep_fresh(account: Account, settings: &Config) -> Renewal {
+    let stop = CancellationToken::new();
+    let client_id = settings.kick.client_id.clone().unwrap_or_default();
+    let task = tokio::spawn({
+        let stop = stop.clone();
+        async move {
+            let Ok(accounts) = accounts().await else { return };
+            let login = match kick_login(&accounts, &client_id, "http://localhost/callback").await {
+                Ok((login, Some(_))) if !client_id.is_empty() => login,
+                Ok(_) => {
+                    tracing::info!(
+                        "the Kick sign-in is not renewed: no client id or secret (onair login kick)"
+                    );
+                    return;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "the Kick sign-in cannot be renewed");
+                    return;
+                }
+            };
+            match onair::accounts::keep_fresh(&login, &accounts, account, stop).await {
+                FreshnessEnd::SignInAgain(e) => eprintln!("warning: {e} (onair login kick)"),
+                FreshnessEnd::NotSaved(e) => {
+                    eprintln!("warning: the renewed Kick sign-in was not saved: {e}")
+                }
+                FreshnessEnd::Stopped | FreshnessEnd::NothingToRefresh => {}
+            }
+        }
+    });
+    Renewal { stop, task }
+}
