@@ -7,8 +7,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use secrecy::SecretString;
-use tokio::sync::{mpsc, watch};
-use tokio_util::sync::CancellationToken;
+use tokio::sync::{broadcast, mpsc, watch};
 
 use crate::{Actor, ChannelRef, ConnectionState, Event, Platform, StreamInfo};
 
@@ -150,21 +149,35 @@ pub trait Login: Send + Sync {
     async fn revoke(&self, session: &Session) -> Result<(), PlatformError>;
 }
 
-/// The live connection of one platform to one channel (or guild).
+/// A live connection of one platform, serving one or more channels: one Pusher socket for every watched
+/// Kick channel, one EventSub socket for every Twitch subscription, one gateway session per Discord shard.
+/// It reconnects by the platform's rules on its own; the hub watches its state, asks for a reconnect
+/// after it gave up, and shuts it down.
+#[async_trait]
+pub trait LiveConnection: Send {
+    /// The latest state, for displays.
+    fn state(&self) -> watch::Receiver<ConnectionState>;
+    /// Every state change in order, for the connection log (the first call also gets those so far).
+    fn state_changes(&mut self) -> broadcast::Receiver<ConnectionState>;
+    /// Reconnects now with a fresh retry count (the user's Reconnect button, the hub's slow retry).
+    fn reconnect_now(&self);
+    /// Closes the connection; every event received before is sent to the sink first.
+    async fn shutdown(self: Box<Self>);
+}
+
+/// Opens live connections on a platform.
 #[async_trait]
 pub trait Realtime: Send + Sync {
     /// The platform this connects to.
     fn platform(&self) -> Platform;
-    /// Connects and stays connected (reconnecting per the platform's rules) until `shutdown` is cancelled,
-    /// sending every event to `events` and every state change to `state`. Returns `Err` only when the
-    /// connection cannot go on (it has also published [`ConnectionState::Failed`]).
-    async fn run(
+    /// Connects to `channels` (each as the platform's look-up resolved it), sending every event to
+    /// `events` (waiting when it is full: back-pressure, never a drop). Returns at once; the connection
+    /// publishes its progress through [`LiveConnection::state`].
+    async fn connect(
         &self,
-        channel: ChannelRef,
+        channels: &[ChannelRef],
         events: EventSink,
-        state: watch::Sender<ConnectionState>,
-        shutdown: CancellationToken,
-    ) -> Result<(), PlatformError>;
+    ) -> Result<Box<dyn LiveConnection>, PlatformError>;
 }
 
 /// What a look-up of a channel returns.

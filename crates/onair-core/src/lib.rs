@@ -20,7 +20,8 @@ pub use connection::{ConnectionId, ConnectionState};
 pub use data::*;
 pub use event::{Event, EventJsonError, Offset};
 pub use faces::{
-    ChannelInfo, EventSink, Login, LoginChallenge, LoginGrant, Lookup, PlatformError, Realtime, Session,
+    ChannelInfo, EventSink, LiveConnection, Login, LoginChallenge, LoginGrant, Lookup, PlatformError,
+    Realtime, Session,
 };
 pub use kind::{EventData, EventKind, UnknownKind};
 pub use platform::{Platform, UnknownPlatform};

@@ -5,6 +5,7 @@
 mod events;
 mod live;
 mod login;
+mod platform;
 mod rest;
 mod spec;
 
@@ -14,5 +15,6 @@ pub use login::{
     AUTH_URL_ENV, DEFAULT_AUTH_URL, DEFAULT_PUBLIC_API_URL, KickLogin, OAuthConfig, OwnChannel,
     PUBLIC_API_URL_ENV, SCOPES,
 };
+pub use platform::KickPlatform;
 pub use rest::{API_URL_ENV, DEFAULT_API_URL, KickChannel, KickRest, Livestream, RestConfig};
 pub use spec::{KickIds, SpecError, WatchSpec};

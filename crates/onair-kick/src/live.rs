@@ -4,8 +4,9 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use async_trait::async_trait;
 use chrono::Utc;
-use onair_core::{ChannelRef, ConnectionState, Event};
+use onair_core::{ChannelRef, ConnectionState, Event, LiveConnection};
 use onair_pusher::{Endpoint, Inbound, Inbox, PusherClient, PusherConfig};
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio::task::JoinHandle;
@@ -86,26 +87,26 @@ impl KickLive {
         let pump = tokio::spawn(pump(inbox, Arc::new(routes), sink));
         KickLive { client, pump }
     }
+}
 
-    /// The connection's state (the latest, for displays).
-    pub fn state(&self) -> watch::Receiver<ConnectionState> {
+#[async_trait]
+impl LiveConnection for KickLive {
+    fn state(&self) -> watch::Receiver<ConnectionState> {
         self.client.state()
     }
 
-    /// Every state change in order, for the connection log (see `PusherClient::state_changes`).
-    pub fn state_changes(&mut self) -> broadcast::Receiver<ConnectionState> {
+    fn state_changes(&mut self) -> broadcast::Receiver<ConnectionState> {
         self.client.state_changes()
     }
 
-    /// Reconnects now (the supervisor's slow retry, or the user).
-    pub fn reconnect_now(&self) {
+    fn reconnect_now(&self) {
         self.client.reconnect_now();
     }
 
-    /// Closes the connection; every event received before is sent to the sink first.
-    pub async fn shutdown(self) {
-        self.client.shutdown().await;
-        let _ = self.pump.await;
+    async fn shutdown(self: Box<Self>) {
+        let KickLive { client, pump } = *self;
+        client.shutdown().await;
+        let _ = pump.await;
     }
 }
 

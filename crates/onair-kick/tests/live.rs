@@ -1,9 +1,9 @@
-//! Kick live through the real Pusher client and the scripted Pusher server: every feed of the channel is
+//! Kick live through `KickPlatform`'s real-time face, the real Pusher client and the scripted Pusher server: every feed of the channel is
 //! subscribed, every fixture frame sent on its feed comes out as the unified events, on the right channel.
 #![allow(clippy::unwrap_used)]
 
-use onair_core::{ChannelRef, EventKind};
-use onair_kick::{KickIds, KickLive, feeds};
+use onair_core::{ChannelRef, ConnectionState, EventKind, Realtime};
+use onair_kick::{KickIds, KickPlatform, KickRest, RestConfig, feeds};
 use onair_pusher::server::ScriptedServer;
 use onair_pusher::{Endpoint, PusherConfig};
 
@@ -15,12 +15,13 @@ async fn every_fixture_frame_becomes_its_events_on_the_watched_channel() {
     let mut channel = ChannelRef::new("4781203", "novastreams");
     channel.chatroom_id = Some("4760932".into());
     let (sink, mut events) = tokio::sync::mpsc::channel(64);
-    let live = KickLive::start(
+    let kick = KickPlatform::new(
+        KickRest::new(RestConfig::with_base_url("http://127.0.0.1:9")).unwrap(),
         PusherConfig::new(Endpoint::Url(server.url("key"))),
-        &[channel.clone()],
-        sink,
-    )
-    .await;
+        None,
+    );
+    let live = kick.connect(std::slice::from_ref(&channel), sink).await.unwrap();
+    let mut state = live.state();
 
     let mut conn = server.accept().await.unwrap();
     conn.establish("1.1", 120).await.unwrap();
@@ -36,6 +37,10 @@ async fn every_fixture_frame_becomes_its_events_on_the_watched_channel() {
     .to_vec();
     expected_feeds.sort();
     assert_eq!(subscribed, expected_feeds);
+    state
+        .wait_for(|s| matches!(s, ConnectionState::Connected { session: Some(id) } if id == "1.1"))
+        .await
+        .unwrap();
 
     let mut files: Vec<_> = std::fs::read_dir(FIXTURES)
         .unwrap()

@@ -6,9 +6,10 @@
 use std::future::Future;
 use std::time::Duration;
 
-use onair_core::{ChannelRef, ConnectionId, ConnectionState, Event, Platform, PlatformError};
-use onair_kick::{KickLive, KickRest, WatchSpec};
-use onair_pusher::PusherConfig;
+use onair_core::{
+    ChannelRef, ConnectionId, ConnectionState, Event, Lookup, Platform, PlatformError, Realtime,
+};
+use onair_kick::WatchSpec;
 use onair_store::{Store, StoreError};
 use tokio::sync::{broadcast, mpsc};
 use tokio::time::{Instant, sleep_until};
@@ -28,6 +29,9 @@ pub enum WatchError {
         #[source]
         source: PlatformError,
     },
+    /// The platform could not open a connection.
+    #[error(transparent)]
+    Connect(PlatformError),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -36,8 +40,6 @@ pub enum WatchError {
 /// How the watch behaves.
 #[derive(Debug, Clone)]
 pub struct WatchOptions {
-    /// The Pusher client's configuration (endpoint and timings).
-    pub pusher: PusherConfig,
     /// How long a connection that gave up (`failed`) waits before the next try.
     pub retry_failed_after: Duration,
 }
@@ -52,7 +54,7 @@ pub struct WatchSummary {
 }
 
 /// The channel `spec` names, with both its ids: by hand, from the store, else from Kick's REST API.
-pub async fn resolve(store: &Store, rest: &KickRest, spec: &WatchSpec) -> Result<ChannelRef, WatchError> {
+pub async fn resolve(store: &Store, lookup: &dyn Lookup, spec: &WatchSpec) -> Result<ChannelRef, WatchError> {
     if let Some(ids) = spec.ids {
         let mut channel = ChannelRef::new(ids.channel_id.to_string(), &spec.slug);
         channel.chatroom_id = Some(ids.chatroom_id.to_string());
@@ -69,15 +71,14 @@ pub async fn resolve(store: &Store, rest: &KickRest, spec: &WatchSpec) -> Result
         tracing::debug!(slug = %spec.slug, "ids found in the store");
         return Ok(channel);
     }
-    let found = rest
+    let channel = lookup
         .channel(&spec.slug)
         .await
         .map_err(|source| WatchError::Lookup {
             spec: spec.to_string(),
             source,
-        })?;
-    let mut channel = ChannelRef::new(found.channel_id.to_string(), &found.slug);
-    channel.chatroom_id = Some(found.chatroom_id.to_string());
+        })?
+        .channel;
     // Remembered now, not with the first event: a quiet channel must not be looked up again.
     store
         .writer()
@@ -90,6 +91,7 @@ pub async fn resolve(store: &Store, rest: &KickRest, spec: &WatchSpec) -> Result
 /// writer, tells `on_state` about each change, and ends with everything received committed.
 pub async fn watch(
     store: &Store,
+    platform: &dyn Realtime,
     channels: &[ChannelRef],
     options: WatchOptions,
     stop: impl Future<Output = ()>,
@@ -97,7 +99,7 @@ pub async fn watch(
 ) -> Result<WatchSummary, WatchError> {
     let writer = store.writer();
     let id = ConnectionId::new(
-        Platform::Kick,
+        platform.platform(),
         channels
             .iter()
             .map(|c| c.slug.as_str())
@@ -105,7 +107,10 @@ pub async fn watch(
             .join(","),
     );
     let (sink, mut events) = mpsc::channel::<Event>(1024);
-    let mut live = KickLive::start(options.pusher, channels, sink).await;
+    let mut live = platform
+        .connect(channels, sink)
+        .await
+        .map_err(WatchError::Connect)?;
     // Every change, in order, from the first (a watch would skip the ones in between).
     let mut changes = live.state_changes();
     let mut summary = WatchSummary::default();

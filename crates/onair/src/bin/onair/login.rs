@@ -4,6 +4,7 @@
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
@@ -11,7 +12,7 @@ use onair::accounts::{Account, Accounts, FreshnessEnd};
 use onair::config::Config;
 use onair::signin::{DEFAULT_REDIRECT_PORT, RedirectListener};
 use onair_core::{Login, LoginChallenge, Platform};
-use onair_kick::{KickLogin, OAuthConfig};
+use onair_kick::{KickLogin, KickPlatform, OAuthConfig};
 use secrecy::SecretString;
 use tokio_util::sync::CancellationToken;
 
@@ -237,28 +238,38 @@ impl Renewal {
     }
 }
 
-/// Keeps `account`'s Kick session renewed ahead of each expiry until stopped.
-pub fn keep_fresh(account: Account, settings: &Config) -> Renewal {
+/// The Kick sign-in when the user's app is set up (client id in the settings, secret in the store), for
+/// renewing the session while `onair run` runs.
+pub async fn kick_app(settings: &Config) -> Option<KickLogin> {
+    let client_id = settings
+        .kick
+        .client_id
+        .clone()
+        .filter(|id| !id.trim().is_empty())?;
+    let accounts = accounts().await.ok()?;
+    match kick_login(&accounts, &client_id, "http://localhost/callback").await {
+        Ok((login, Some(_))) => Some(login),
+        Ok((_, None)) => None,
+        Err(e) => {
+            tracing::warn!(error = %e, "the Kick sign-in is not available");
+            None
+        }
+    }
+}
+
+/// Keeps `account`'s Kick session renewed ahead of each expiry until stopped (when `kick` has the app to
+/// renew it with).
+pub fn keep_fresh(account: Account, kick: Arc<KickPlatform>) -> Renewal {
     let stop = CancellationToken::new();
-    let client_id = settings.kick.client_id.clone().unwrap_or_default();
     let task = tokio::spawn({
         let stop = stop.clone();
         async move {
+            if kick.kick_login().is_none() {
+                tracing::info!("the Kick sign-in is not renewed: no client id or secret (onair login kick)");
+                return;
+            }
             let Ok(accounts) = accounts().await else { return };
-            let login = match kick_login(&accounts, &client_id, "http://localhost/callback").await {
-                Ok((login, Some(_))) if !client_id.is_empty() => login,
-                Ok(_) => {
-                    tracing::info!(
-                        "the Kick sign-in is not renewed: no client id or secret (onair login kick)"
-                    );
-                    return;
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "the Kick sign-in cannot be renewed");
-                    return;
-                }
-            };
-            match onair::accounts::keep_fresh(&login, &accounts, account, stop).await {
+            match onair::accounts::keep_fresh(kick.as_ref(), &accounts, account, stop).await {
                 FreshnessEnd::SignInAgain(e) => eprintln!("warning: {e} (onair login kick)"),
                 FreshnessEnd::NotSaved(e) => {
                     eprintln!("warning: the renewed Kick sign-in was not saved: {e}")

@@ -4,6 +4,7 @@
 use std::io::{BufWriter, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
@@ -13,7 +14,7 @@ use onair::format::{self, Format};
 use onair::import::import_jsonl;
 use onair::paths;
 use onair_core::{ConnectionId, ConnectionState, EventKind, Offset, Platform};
-use onair_kick::{KickRest, RestConfig, WatchSpec};
+use onair_kick::{KickPlatform, KickRest, RestConfig, WatchSpec};
 use onair_pusher::PusherConfig;
 use onair_store::{EventQuery, Store};
 use tokio::io::BufReader;
@@ -264,10 +265,14 @@ async fn watch(
         );
     }
     let store = Store::open(path).await?;
-    let rest = KickRest::new(RestConfig::from_env(settings.kick.api_url.as_deref()))?;
+    let kick = Arc::new(KickPlatform::new(
+        KickRest::new(RestConfig::from_env(settings.kick.api_url.as_deref()))?,
+        PusherConfig::new(onair_kick::endpoint(settings.kick.pusher_url.as_deref())),
+        login::kick_app(&settings).await,
+    ));
     let mut channels = Vec::new();
     for spec in &specs {
-        let channel = onair::watch::resolve(&store, &rest, spec).await?;
+        let channel = onair::watch::resolve(&store, kick.as_ref(), spec).await?;
         println!(
             "watching kick:{} (channel {}, chatroom {})",
             channel.slug,
@@ -277,7 +282,6 @@ async fn watch(
         channels.push(channel);
     }
     let options = onair::watch::WatchOptions {
-        pusher: PusherConfig::new(onair_kick::endpoint(settings.kick.pusher_url.as_deref())),
         retry_failed_after: args.retry_failed_after,
     };
     let stop = async {
@@ -295,8 +299,8 @@ async fn watch(
         }
     };
     let retry = args.retry_failed_after;
-    let renewing = kick_account.map(|account| login::keep_fresh(account, &settings));
-    let summary = onair::watch::watch(&store, &channels, options, stop, |id, state| {
+    let renewing = kick_account.map(|account| login::keep_fresh(account, kick.clone()));
+    let summary = onair::watch::watch(&store, kick.as_ref(), &channels, options, stop, |id, state| {
         print_state(id, state, retry)
     })
     .await;
