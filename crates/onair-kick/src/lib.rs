@@ -1,6 +1,7 @@
 //! Kick for OnAir: the event map (a Pusher frame's event and payload -> unified events), naming a channel to
-//! watch (`kick:SLUG[@CHANNEL_ID/CHATROOM_ID]`) and looking it up over Kick's REST API. Login and the
-//! platform that ties them to `onair-pusher` follow. Knows nothing of SQLite, Tauri or Socket.IO.
+//! watch (`kick:SLUG[@CHANNEL_ID/CHATROOM_ID]`), looking it up over Kick's REST API, watching channels live
+//! over `onair-pusher`, signing in (OAuth 2.1 + PKCE), and [`KickPlatform`], which puts them behind the
+//! core's three faces. Knows nothing of SQLite, Tauri or Socket.IO.
 
 mod events;
 mod live;
