@@ -372,8 +372,20 @@ async fn overview(path: &std::path::Path) -> Result<ExitCode> {
     } else {
         println!("(not created yet: it is created when OnAir first records events)");
     }
+    match login::signed_in(Platform::Kick).await {
+        Some(account) => println!(
+            "Kick: signed in as {}{}",
+            account.session.account.display_name,
+            account
+                .own_channel
+                .map(|slug| format!(" (your channel: kick:{slug})"))
+                .unwrap_or_default()
+        ),
+        None => println!("Kick: not signed in (watching needs no sign-in; onair login kick)"),
+    }
     println!("\nTry: onair run --watch kick:SLUG  record a Kick channel's events");
     println!("     onair events            the latest events");
+    println!("     onair login kick        sign in with your Kick app");
     println!("     onair events --help     filters and formats");
     println!("     onair import FILE.jsonl import an export");
     println!("     onair db stats          what the database holds");
