@@ -6,8 +6,9 @@
 //! - `source_id` is Kick's own id where there is one. Without one, the same frame on a channel alias
 //!   (`chatrooms.X.v2` / `chatroom_X`) must be stored once, yet a real repeat later (slow mode on, off,
 //!   on again; a second identical redemption) must not be lost: the map keeps, for [`TWIN_WINDOW`], the id
-//!   it gave each payload (hashed with the channel and the event), so a twin within the window gets the
-//!   same id and anything later a new one (`h:<hash>:<received ms>`). A gift arrives twice
+//!   it gave each payload (hashed with the channel and the event) and the feeds it came on, so a twin on
+//!   another feed within the window gets the same id, and a repeat on the same feed or anything later a
+//!   new one (`h:<hash>:<received ms>`). A gift arrives twice
 //!   (`GiftedSubscriptionsEvent` on the chatroom, `LuckyUsersWhoGotGiftSubscriptionsEvent` on the
 //!   channel): both halves are keyed by channel, gifter and recipients the same way, so one
 //!   `subscription_gift` is recorded per real gift.
@@ -35,6 +36,15 @@ pub const EVENT_PREFIX: &str = r"App\Events\";
 /// How long the twin of an id-less event (the same payload on a channel alias, a gift's other half) gets
 /// the first one's id. Pusher never replays, so twins arrive within moments.
 pub const TWIN_WINDOW: Duration = Duration::from_secs(30);
+
+/// The id the map gave an id-less payload, and the feeds it came on.
+struct Recent {
+    first: DateTime<Utc>,
+    id: String,
+    feeds: Vec<u64>,
+    /// How many payloads before this one had the same hash (for ids minted within one millisecond).
+    repeat: u32,
+}
 
 /// How an event is identified.
 enum Identity {
@@ -111,7 +121,7 @@ type Decoder = fn(&str) -> Result<Decoded, serde_json::Error>;
 /// The registry of decoders by bare event name, and the ids recently given to id-less events.
 pub struct EventMap {
     decoders: HashMap<&'static str, Decoder>,
-    recent: HashMap<u64, (DateTime<Utc>, String)>,
+    recent: HashMap<u64, Recent>,
 }
 
 impl Default for EventMap {
@@ -178,10 +188,12 @@ impl EventMap {
         self.decoders.contains_key(bare(event))
     }
 
-    /// Maps one frame's `event` and payload (`data`, JSON text) received on `channel` at `received_at`.
+    /// Maps one frame's `event` and payload (`data`, JSON text) received on `channel`'s Pusher channel
+    /// `feed` (e.g. `chatrooms.X.v2`) at `received_at`.
     pub fn map(
         &mut self,
         channel: &ChannelRef,
+        feed: &str,
         event: &str,
         data: &str,
         received_at: DateTime<Utc>,
@@ -212,7 +224,7 @@ impl EventMap {
                 });
                 let source_id = match identity {
                     Identity::Kick(id) => id,
-                    Identity::Twin { prefix, key } => self.twin_id(channel, prefix, &key, received_at),
+                    Identity::Twin { prefix, key } => self.twin_id(channel, feed, prefix, &key, received_at),
                 };
                 let mut event =
                     Event::new(Platform::Kick, channel.clone(), draft.data).with_source_id(source_id);
@@ -247,22 +259,49 @@ fn unknown(event: &str) -> Decoded {
 }
 
 impl EventMap {
-    /// The id of an id-less event: its twin's within [`TWIN_WINDOW`], else a new one.
-    fn twin_id(&mut self, channel: &ChannelRef, prefix: &str, key: &str, at: DateTime<Utc>) -> String {
+    /// The id of an id-less event: its twin's when one came within [`TWIN_WINDOW`] on another feed (an
+    /// alias, a gift's other half), else a new one (a repeat on the same feed is a real repeat: two
+    /// identical Kicks in a row are two gifts).
+    fn twin_id(
+        &mut self,
+        channel: &ChannelRef,
+        feed: &str,
+        prefix: &str,
+        key: &str,
+        at: DateTime<Utc>,
+    ) -> String {
         let hash =
             xxhash_rust::xxh3::xxh3_64(format!("{}\u{0}{prefix}\u{0}{key}", channel.platform_id).as_bytes());
+        let feed_hash = xxhash_rust::xxh3::xxh3_64(feed.as_bytes());
         let window = chrono::Duration::from_std(TWIN_WINDOW).unwrap_or_default();
-        if let Some((first, id)) = self.recent.get(&hash)
-            && at.signed_duration_since(*first).abs() <= window
+        if let Some(recent) = self.recent.get_mut(&hash)
+            && at.signed_duration_since(recent.first).abs() <= window
+            && !recent.feeds.contains(&feed_hash)
         {
-            return id.clone();
+            recent.feeds.push(feed_hash);
+            return recent.id.clone();
         }
         if self.recent.len() >= 4096 {
             self.recent
-                .retain(|_, (first, _)| at.signed_duration_since(*first).abs() <= window);
+                .retain(|_, recent| at.signed_duration_since(recent.first).abs() <= window);
         }
-        let id = format!("{prefix}:{hash:016x}:{}", at.timestamp_millis());
-        self.recent.insert(hash, (at, id.clone()));
+        // Milliseconds and, for repeats within one millisecond, a count.
+        let mut id = format!("{prefix}:{hash:016x}:{}", at.timestamp_millis());
+        if let Some(recent) = self.recent.get(&hash)
+            && recent.id.starts_with(&id)
+        {
+            id = format!("{id}.{}", recent.repeat + 1);
+        }
+        let repeat = self.recent.get(&hash).map_or(0, |r| r.repeat + 1);
+        self.recent.insert(
+            hash,
+            Recent {
+                first: at,
+                id: id.clone(),
+                feeds: vec![feed_hash],
+                repeat,
+            },
+        );
         id
     }
 }

@@ -118,12 +118,16 @@ async fn pump(mut inbox: Inbox, routes: Arc<HashMap<String, ChannelRef>>, sink: 
         for item in batch.drain(..) {
             match item {
                 Inbound::Event(frame) => {
-                    let Some(channel) = frame.channel.as_deref().and_then(|feed| routes.get(feed)) else {
+                    let Some((feed, channel)) = frame
+                        .channel
+                        .as_deref()
+                        .and_then(|feed| Some((feed, routes.get(feed)?)))
+                    else {
                         tracing::debug!(event = %frame.event, "an event outside the watched feeds");
                         continue;
                     };
                     let data = frame.data.text().unwrap_or("null");
-                    match map.map(channel, &frame.event, data, Utc::now()) {
+                    match map.map(channel, feed, &frame.event, data, Utc::now()) {
                         Mapped::Events(events) => {
                             for event in events {
                                 if sink.send(event).await.is_err() {

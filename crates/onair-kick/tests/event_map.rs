@@ -27,6 +27,7 @@ fn map_file(map: &mut EventMap, file: &str) -> Mapped {
     let frame = onair_pusher::parse(text.trim(), 1 << 20).unwrap();
     map.map(
         &channel(),
+        frame.channel.as_deref().unwrap_or("chatrooms.4760932.v2"),
         &frame.event,
         frame.data.text().unwrap_or("null"),
         received(),
@@ -345,19 +346,30 @@ fn twins_share_an_id_and_real_repeats_get_their_own() {
     let text = std::fs::read_to_string(format!("{FIXTURES}/chatroom_updated.json")).unwrap();
     let frame = onair_pusher::parse(text.trim(), 1 << 20).unwrap();
     let data = frame.data.text().unwrap();
-    let mut id_at = |seconds: i64| {
+    let mut id_at = |feed: &str, seconds: i64| {
         let at = received() + chrono::Duration::seconds(seconds);
-        one(map.map(&channel(), &frame.event, data, at), "chatroom_updated")
-            .source_id
-            .unwrap()
+        one(
+            map.map(&channel(), feed, &frame.event, data, at),
+            "chatroom_updated",
+        )
+        .source_id
+        .unwrap()
     };
     // The same payload on the chatroom's two feeds, a moment apart: one event.
-    let first = id_at(0);
-    assert_eq!(id_at(1), first);
-    // The same settings again a minute later (slow mode on, off, on): a new event.
-    let later = id_at(60);
+    let first = id_at("chatrooms.4760932.v2", 0);
+    assert_eq!(id_at("chatroom_4760932", 1), first);
+    // The same settings again a minute later (slow mode on, off, on): a new event, and its twin.
+    let later = id_at("chatrooms.4760932.v2", 60);
     assert_ne!(later, first);
-    assert_eq!(id_at(61), later);
+    assert_eq!(id_at("chatroom_4760932", 61), later);
+    // The same payload again on the same feed within the window is a real repeat, even in the same
+    // millisecond (two identical Kicks in a row are two gifts).
+    let again = id_at("chatrooms.4760932.v2", 62);
+    let once_more = id_at("chatrooms.4760932.v2", 62);
+    assert!(
+        again != later && once_more != again,
+        "{later} {again} {once_more}"
+    );
 
     // A gift's two halves are one gift; the same gift a day later is another.
     let gifted = one(map_file(&mut map, "gifted_subscriptions.json"), "gifted");
@@ -368,14 +380,26 @@ fn twins_share_an_id_and_real_repeats_get_their_own() {
     let frame = onair_pusher::parse(text.trim(), 1 << 20).unwrap();
     let next_day = received() + chrono::Duration::days(1);
     let again = one(
-        map.map(&channel(), &frame.event, frame.data.text().unwrap(), next_day),
+        map.map(
+            &channel(),
+            "chatrooms.4760932.v2",
+            &frame.event,
+            frame.data.text().unwrap(),
+            next_day,
+        ),
         "again",
     );
     assert_ne!(again.source_id, gifted.source_id);
     // The same ids on another channel are another channel's events.
     let other = ChannelRef::new("1", "other");
     let elsewhere = one(
-        map.map(&other, &frame.event, frame.data.text().unwrap(), received()),
+        map.map(
+            &other,
+            "chatrooms.1.v2",
+            &frame.event,
+            frame.data.text().unwrap(),
+            received(),
+        ),
         "elsewhere",
     );
     assert_ne!(elsewhere.source_id, gifted.source_id);
@@ -388,12 +412,19 @@ fn names_with_and_without_the_prefix_and_odd_payloads() {
     assert!(map.knows("GiftedSubscriptionsEvent") && map.knows(r"App\Events\GiftedSubscriptionsEvent"));
     // The legacy twin of chat is not recorded.
     assert!(matches!(
-        map.map(&channel(), r"App\Events\ChatMessageSentEvent", "{}", received()),
+        map.map(
+            &channel(),
+            "chatrooms.4760932.v2",
+            r"App\Events\ChatMessageSentEvent",
+            "{}",
+            received()
+        ),
         Mapped::Ignored(_)
     ));
     // A newer chat-settings shape is not read as "every mode off": it is kept as unknown.
     let Mapped::Events(events) = map.map(
         &channel(),
+        "chatrooms.4760932.v2",
         r"App\Events\ChatroomUpdatedEvent",
         r#"{"settings":{"slow_mode":true}}"#,
         received(),
@@ -402,13 +433,20 @@ fn names_with_and_without_the_prefix_and_odd_payloads() {
     };
     assert_eq!(events[0].kind(), EventKind::Unknown);
     // A payload that is not JSON is kept as a JSON string.
-    let Mapped::Events(events) = map.map(&channel(), "MysteryEvent", "hello", received()) else {
+    let Mapped::Events(events) = map.map(
+        &channel(),
+        "chatrooms.4760932.v2",
+        "MysteryEvent",
+        "hello",
+        received(),
+    ) else {
         panic!()
     };
     assert_eq!(events[0].raw.as_ref().unwrap().get(), r#""hello""#);
     // A known event whose payload does not decode is kept as unknown, with its raw JSON: nothing is lost.
     let Mapped::Events(events) = map.map(
         &channel(),
+        "chatrooms.4760932.v2",
         r"App\Events\UserBannedEvent",
         r#"{"user":7}"#,
         received(),
@@ -420,6 +458,7 @@ fn names_with_and_without_the_prefix_and_odd_payloads() {
     // A follower named in FollowersUpdated gives a follow beside the count.
     let Mapped::Events(events) = map.map(
         &channel(),
+        "chatrooms.4760932.v2",
         r"App\Events\FollowersUpdated",
         r#"{"followersCount":"12","username":"NewFan","followed":true,"created_at":1779475327}"#,
         received(),
