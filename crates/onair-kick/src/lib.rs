@@ -8,6 +8,8 @@ mod live;
 mod login;
 mod platform;
 mod rest;
+#[cfg(feature = "simulator")]
+pub mod simulator;
 mod spec;
 
 pub use events::{EVENT_PREFIX, EventMap, Mapped, bare, emotes};
