@@ -45,6 +45,7 @@ impl Default for SimulatorOptions {
 /// A running simulator.
 pub struct Simulator {
     url: String,
+    end: watch::Sender<bool>,
     stop: watch::Sender<bool>,
     task: JoinHandle<()>,
 }
@@ -53,13 +54,12 @@ impl Simulator {
     /// Starts the server on a free loopback port and the stream.
     pub async fn start(options: SimulatorOptions) -> std::io::Result<Simulator> {
         let server = ScriptedServer::bind().await?;
-        let url = format!(
-            "{}?protocol=7&client=onair-simulator",
-            server.url(crate::PUSHER_APP_KEY)
-        );
+        // The path carries the app key and the protocol query, as Kick's own does.
+        let url = server.url(crate::PUSHER_APP_KEY);
         let (stop, stopped) = watch::channel(false);
-        let task = tokio::spawn(serve(server, options, stopped));
-        Ok(Simulator { url, stop, task })
+        let (end, ended) = watch::channel(false);
+        let task = tokio::spawn(serve(server, options, ended, stopped));
+        Ok(Simulator { url, end, stop, task })
     }
 
     /// The WebSocket URL (app key included) to connect OnAir's Kick client to.
@@ -74,8 +74,15 @@ impl Simulator {
         channel
     }
 
-    /// Ends the stream (connected clients get the stream going offline) and the server.
+    /// Ends the stream: the clients get the stream going offline, and the server stays up (so they can
+    /// close on their own terms, having received it).
+    pub fn end_stream(&self) {
+        let _ = self.end.send(true);
+    }
+
+    /// Ends the stream if it still runs, then the server (clients get a normal close).
     pub async fn stop(self) {
+        let _ = self.end.send(true);
         let _ = self.stop.send(true);
         let _ = self.task.await;
     }
@@ -87,9 +94,17 @@ struct Frame {
     text: String,
 }
 
-async fn serve(mut server: ScriptedServer, options: SimulatorOptions, mut stopped: watch::Receiver<bool>) {
+async fn serve(
+    mut server: ScriptedServer,
+    options: SimulatorOptions,
+    ended: watch::Receiver<bool>,
+    mut stopped: watch::Receiver<bool>,
+) {
     let (frames, _) = broadcast::channel::<Arc<Frame>>(1024);
-    let generator = tokio::spawn(generate(frames.clone(), options, stopped.clone()));
+    // The stream starts once a client listens to both the chatroom and the channel.
+    let (tuned_in, listening) = watch::channel(false);
+    let tuned_in = Arc::new(tuned_in);
+    let generator = tokio::spawn(generate(frames.clone(), options, listening, ended));
     let mut connections = tokio::task::JoinSet::new();
     let mut next_socket = 0u64;
     loop {
@@ -98,7 +113,7 @@ async fn serve(mut server: ScriptedServer, options: SimulatorOptions, mut stoppe
                 let Some(conn) = conn else { break };
                 next_socket += 1;
                 let socket_id = format!("{next_socket}.{}", 4242 + next_socket);
-                connections.spawn(connection(conn, socket_id, frames.subscribe()));
+                connections.spawn(connection(conn, socket_id, frames.subscribe(), tuned_in.clone()));
             }
             _ = stopped.wait_for(|stop| *stop) => break,
         }
@@ -112,7 +127,13 @@ async fn serve(mut server: ScriptedServer, options: SimulatorOptions, mut stoppe
 
 /// One client: the handshake, its subscriptions and pings, and the stream's frames on its feeds, until the
 /// stream ends (then a normal close).
-async fn connection(mut conn: ServerConn, socket_id: String, mut frames: broadcast::Receiver<Arc<Frame>>) {
+async fn connection(
+    mut conn: ServerConn,
+    socket_id: String,
+    mut frames: broadcast::Receiver<Arc<Frame>>,
+    tuned_in: Arc<watch::Sender<bool>>,
+) {
+    let main_feeds = [chatroom_feed(), channel_feed()];
     if conn.establish(&socket_id, 120).await.is_err() {
         return;
     }
@@ -126,6 +147,9 @@ async fn connection(mut conn: ServerConn, socket_id: String, mut frames: broadca
                     "pusher:ping" => Some(r#"{"event":"pusher:pong","data":"{}"}"#.to_owned()),
                     "pusher:subscribe" => channel().map(|feed| {
                         feeds.insert(feed.clone());
+                        if main_feeds.iter().all(|f| feeds.contains(f)) {
+                            tuned_in.send_replace(true);
+                        }
                         json!({ "event": "pusher_internal:subscription_succeeded", "channel": feed, "data": "{}" })
                             .to_string()
                     }),
@@ -163,6 +187,7 @@ async fn connection(mut conn: ServerConn, socket_id: String, mut frames: broadca
 async fn generate(
     frames: broadcast::Sender<Arc<Frame>>,
     options: SimulatorOptions,
+    mut listening: watch::Receiver<bool>,
     mut stopped: watch::Receiver<bool>,
 ) {
     let mut stream = Stream::new(options.seed);
@@ -171,9 +196,8 @@ async fn generate(
         // No receiver yet (no client connected) is fine: a live stream does not wait for viewers.
         let _ = frames.send(Arc::new(frame));
     };
-    // Give the first client a moment to subscribe before the stream goes live.
     tokio::select! {
-        () = tokio::time::sleep(Duration::from_millis(500)) => {}
+        _ = listening.wait_for(|yes| *yes) => {}
         _ = stopped.wait_for(|stop| *stop) => {}
     }
     send(stream.live());
@@ -471,8 +495,16 @@ impl Stream {
     }
 }
 
+fn chatroom_feed() -> String {
+    format!("chatrooms.{DEMO_CHATROOM_ID}.v2")
+}
+
+fn channel_feed() -> String {
+    format!("channel.{DEMO_CHANNEL_ID}")
+}
+
 fn chatroom_frame(event: &str, data: Value) -> Frame {
-    let feed = format!("chatrooms.{DEMO_CHATROOM_ID}.v2");
+    let feed = chatroom_feed();
     Frame {
         text: event_frame(&feed, event, &data.to_string()),
         feed,
@@ -480,7 +512,7 @@ fn chatroom_frame(event: &str, data: Value) -> Frame {
 }
 
 fn channel_frame(event: &str, data: Value) -> Frame {
-    let feed = format!("channel.{DEMO_CHANNEL_ID}");
+    let feed = channel_feed();
     Frame {
         text: event_frame(&feed, event, &data.to_string()),
         feed,

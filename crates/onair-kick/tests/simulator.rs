@@ -43,7 +43,7 @@ async fn the_simulated_stream_is_live_varied_decodable_and_ends_offline() {
     })
     .await
     .expect("1500 events within 30 s at 400/s");
-    simulator.stop().await;
+    simulator.end_stream();
     // The stream going offline comes last.
     let last = tokio::time::timeout(Duration::from_secs(10), async {
         loop {
@@ -56,7 +56,12 @@ async fn the_simulated_stream_is_live_varied_decodable_and_ends_offline() {
     .await
     .unwrap();
     assert_eq!(last.channel, Simulator::channel());
+    assert!(
+        matches!(*live.state().borrow(), ConnectionState::Connected { .. }),
+        "ending the stream keeps the connection"
+    );
     live.shutdown().await;
+    simulator.stop().await;
 
     assert_eq!(
         received[0].kind(),

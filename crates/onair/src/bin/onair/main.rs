@@ -14,6 +14,7 @@ use onair::format::{self, Format};
 use onair::import::import_jsonl;
 use onair::paths;
 use onair_core::{ConnectionId, ConnectionState, EventKind, Offset, Platform};
+use onair_kick::simulator::{Simulator, SimulatorOptions};
 use onair_kick::{KickPlatform, KickRest, RestConfig, WatchSpec};
 use onair_pusher::PusherConfig;
 use onair_store::{EventQuery, Store};
@@ -49,6 +50,8 @@ enum Command {
         /// The file, as written by `onair events --format jsonl`.
         file: PathBuf,
     },
+    /// Record a simulated Kick stream (no account or internet needed): for demos and overlay tests.
+    Simulate(SimulateArgs),
     /// Sign in to a platform (the browser opens on its sign-in page).
     Login(login::LoginArgs),
     /// Sign out of a platform: its tokens are revoked and forgotten.
@@ -76,6 +79,19 @@ struct RunArgs {
     /// How long a connection that gave up waits before trying again.
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = humantime::parse_duration)]
     retry_failed_after: Duration,
+}
+
+#[derive(clap::Args)]
+struct SimulateArgs {
+    /// Events per second, on average.
+    #[arg(long, value_name = "N", default_value_t = 4.0)]
+    rate: f64,
+    /// The stream's seed: the same seed plays the same stream.
+    #[arg(long, value_name = "N", default_value_t = 2607)]
+    seed: u64,
+    /// Stop after this long (30s, 5m...); without it, run until Ctrl-C.
+    #[arg(long = "for", value_name = "DURATION", value_parser = humantime::parse_duration)]
+    duration: Option<Duration>,
 }
 
 #[derive(clap::Args)]
@@ -201,6 +217,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         None => overview(&path).await,
         Some(Command::Run(args)) => watch(&path, args, settings()?).await,
+        Some(Command::Simulate(args)) => simulate(&path, args).await,
         Some(Command::Login(args)) => login::login(args, &settings()?.1).await,
         Some(Command::Logout { platform }) => login::logout(platform, &settings()?.1).await,
         Some(Command::Events(args)) => events(&path, args).await,
@@ -281,28 +298,15 @@ async fn watch(
         );
         channels.push(channel);
     }
-    let options = onair::watch::WatchOptions {
-        retry_failed_after: args.retry_failed_after,
-    };
-    let stop = async {
-        let duration = args.duration;
-        tokio::select! {
-            () = async { tokio::time::sleep(duration.unwrap_or_default()).await }, if duration.is_some() => {}
-            () = interrupted() => {
-                eprintln!("stopping: committing what was received (Ctrl-C again to quit at once)");
-                tokio::spawn(async {
-                    interrupted().await;
-                    eprintln!("quit without waiting: events not yet committed are lost");
-                    std::process::exit(130);
-                });
-            }
-        }
-    };
-    let retry = args.retry_failed_after;
     let renewing = kick_account.map(|account| login::keep_fresh(account, kick.clone()));
-    let summary = onair::watch::watch(&store, kick.as_ref(), &channels, options, stop, |id, state| {
-        print_state(id, state, retry)
-    })
+    let summary = record(
+        &store,
+        kick.as_ref(),
+        &channels,
+        args.duration,
+        args.retry_failed_after,
+        || (),
+    )
     .await;
     if let Some(renewing) = renewing {
         renewing.stop().await;
@@ -314,6 +318,90 @@ async fn watch(
         summary.events,
         if summary.events == 1 { "" } else { "s" },
         path.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Records `channels` into `store` until Ctrl-C or the end of `duration`, printing each state change.
+async fn record(
+    store: &Store,
+    platform: &dyn onair_core::Realtime,
+    channels: &[onair_core::ChannelRef],
+    duration: Option<Duration>,
+    retry_failed_after: Duration,
+    before_closing: impl FnOnce(),
+) -> Result<onair::watch::WatchSummary, onair::watch::WatchError> {
+    let options = onair::watch::WatchOptions { retry_failed_after };
+    let stop = async {
+        tokio::select! {
+            () = async { tokio::time::sleep(duration.unwrap_or_default()).await }, if duration.is_some() => {}
+            () = interrupted() => {
+                eprintln!("stopping: committing what was received (Ctrl-C again to quit at once)");
+                tokio::spawn(async {
+                    interrupted().await;
+                    eprintln!("quit without waiting: events not yet committed are lost");
+                    std::process::exit(130);
+                });
+            }
+        }
+        before_closing();
+    };
+    onair::watch::watch(store, platform, channels, options, stop, |id, state| {
+        print_state(id, state, retry_failed_after)
+    })
+    .await
+}
+
+/// `onair simulate`: a simulated Kick stream recorded like a real one.
+async fn simulate(path: &std::path::Path, args: SimulateArgs) -> Result<ExitCode> {
+    if !(args.rate > 0.0 && args.rate <= 10_000.0) {
+        bail!("--rate must be above 0 and at most 10000 events per second");
+    }
+    let simulator = Simulator::start(SimulatorOptions {
+        events_per_second: args.rate,
+        seed: args.seed,
+    })
+    .await
+    .context("could not start the simulator's local server")?;
+    let store = Store::open(path).await?;
+    let kick = KickPlatform::new(
+        KickRest::new(RestConfig::from_env(None))?,
+        PusherConfig::new(onair_pusher::Endpoint::Url(simulator.pusher_url().to_owned())),
+        None,
+    );
+    let spec: WatchSpec = format!(
+        "kick:{}@{}/{}",
+        onair_kick::simulator::DEMO_SLUG,
+        onair_kick::simulator::DEMO_CHANNEL_ID,
+        onair_kick::simulator::DEMO_CHATROOM_ID
+    )
+    .parse()?;
+    let channel = onair::watch::resolve(&store, &kick, &spec).await?;
+    println!(
+        "simulating a Kick stream on kick:{} at about {} events/s (local server {}); Ctrl-C to stop",
+        channel.slug,
+        args.rate,
+        simulator.pusher_url()
+    );
+    // The stream goes offline before the connection closes, so that is recorded too.
+    let summary = record(
+        &store,
+        &kick,
+        &[channel],
+        args.duration,
+        Duration::from_secs(5),
+        || simulator.end_stream(),
+    )
+    .await;
+    simulator.stop().await;
+    store.close().await;
+    let summary = summary?;
+    println!(
+        "stopped: {} simulated event{} recorded in {} (see them: onair events --channel {})",
+        summary.events,
+        if summary.events == 1 { "" } else { "s" },
+        path.display(),
+        onair_kick::simulator::DEMO_SLUG
     );
     Ok(ExitCode::SUCCESS)
 }
