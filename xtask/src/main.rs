@@ -22,11 +22,11 @@ const COMMANDS: &[(&str, &str)] = &[
     ),
     (
         "test",
-        "setup, then the fmt check, clippy (-D warnings) and the workspace's tests: what CI runs",
+        "setup, then the fmt check, the UI's checks and tests, clippy (-D warnings), the workspace's tests and the app's E2E: what CI runs",
     ),
     (
         "run [ARGS...]",
-        "setup, then run the app (the `onair` CLI for now) in release mode with ARGS",
+        "setup, then build the UI and run the desktop app in release mode with ARGS",
     ),
     (
         "bench [NAME...]",

@@ -10,9 +10,6 @@ use std::time::SystemTime;
 use crate::cmd;
 
 /// The Debian/Ubuntu packages a build needs. The one place to list them.
-///
-/// The desktop app's packages (libwebkit2gtk-4.1-dev, libayatana-appindicator3-dev, librsvg2-dev,
-/// libxdo-dev, libssl-dev, build-essential, file, ...) join this list with the Tauri issue.
 pub const APT_PACKAGES: &[&str] = &[
     // Finds system libraries for the `-sys` crates.
     "pkg-config",
@@ -23,6 +20,23 @@ pub const APT_PACKAGES: &[&str] = &[
     "git",
     // TLS roots for fetching crates and git over HTTPS.
     "ca-certificates",
+    // The desktop app (Tauri 2 on Linux): the web view, the tray, icons, the `enigo`-free input stack.
+    "build-essential",
+    "file",
+    "libwebkit2gtk-4.1-dev",
+    "libayatana-appindicator3-dev",
+    "librsvg2-dev",
+    "libxdo-dev",
+    "libssl-dev",
+    // Its end-to-end test: a private X server, D-Bus session and notification daemon, WebKit's WebDriver,
+    // and fonts for the emoji and scripts of the simulated chat (so screenshots show them).
+    "xvfb",
+    "xauth",
+    "dbus-x11",
+    "webkit2gtk-driver",
+    "dunst",
+    "fonts-noto-color-emoji",
+    "fonts-noto-cjk",
 ];
 
 /// How apt commands get root: already root, `sudo` without a password, or not at all (the user must run them).
@@ -40,7 +54,38 @@ enum Privilege {
 pub fn run() -> Result<(), String> {
     apt_packages()?;
     rust_components()?;
-    npm_projects()
+    npm_projects()?;
+    if cfg!(target_os = "linux") {
+        tauri_driver()?;
+    }
+    Ok(())
+}
+
+/// The tauri-driver version line to install: 2.x (a plain install would pick a 3.0 alpha).
+const TAURI_DRIVER_VERSION: &str = "^2";
+
+/// Where setup installs tauri-driver: under `target/`, so it never touches the user's own tools.
+pub fn tauri_driver_path() -> PathBuf {
+    Path::new("target").join("tools").join("bin").join("tauri-driver")
+}
+
+/// Installs tauri-driver (the WebDriver bridge of the desktop app's E2E test) unless it is there.
+fn tauri_driver() -> Result<(), String> {
+    let path = tauri_driver_path();
+    if path.is_file() {
+        println!("setup: tauri-driver ok");
+        return Ok(());
+    }
+    println!("setup: installing tauri-driver {TAURI_DRIVER_VERSION} into target/tools");
+    cmd::run(cmd::cargo().args([
+        "install",
+        "tauri-driver",
+        "--version",
+        TAURI_DRIVER_VERSION,
+        "--locked",
+        "--root",
+        "target/tools",
+    ]))
 }
 
 /// Makes sure every package of [`APT_PACKAGES`] is installed (on systems with dpkg).
@@ -186,6 +231,8 @@ pub const NPM_PROJECTS: &[&str] = &[
     "peers/soketi",
     // pusher-js, the reference Pusher client: the other side of onair-pusher's parse benchmark.
     "peers/pusher-js",
+    // The dashboard (Svelte, Vite), its checks and unit tests, and webdriverio for the app's E2E test.
+    "ui",
 ];
 
 /// The oldest Node.js major version the npm projects run on (soketi's uWebSockets.js build ships the Node 20
@@ -236,7 +283,7 @@ fn node_major(version: &str) -> Option<u32> {
 
 /// An `npm` command (`npm.cmd` on Windows, where npm is a batch file that `Command` does not find by its bare
 /// name).
-fn npm() -> Command {
+pub fn npm() -> Command {
     Command::new(if cfg!(windows) { "npm.cmd" } else { "npm" })
 }
 

@@ -19,7 +19,11 @@ fn a_simulated_stream_is_recorded_from_live_to_offline() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(stdout.contains("kick/onair-demo: connected"), "{stdout}");
 
     let events = common::stored_events(&onair, &db);

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Runs a command (default: the dashboard E2E) in a private desktop: Xvfb, a private D-Bus session with a
+# notification daemon (dunst), and tauri-driver; the app gets its own XDG folders and database.
+# Usage: ui/e2e/run.sh [command...]   (TAURI_DRIVER: the tauri-driver binary)
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+if [[ "${1:-}" != "--inner" ]]; then
+  exec xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- "$0" --inner "$@"
+fi
+shift
+state="$(mktemp -d)"
+export XDG_DATA_HOME="$state/data" XDG_CONFIG_HOME="$state/config" XDG_CACHE_HOME="$state/cache"
+export ONAIR_DB="$state/onair.db" ONAIR_SECRET_STORE=file NO_AT_BRIDGE=1
+mkdir -p "$here/artifacts"
+dunst > "$here/artifacts/dunst.log" 2>&1 & dunst_pid=$!
+driver="${TAURI_DRIVER:-tauri-driver}"
+"$driver" --port 4444 > "$here/artifacts/tauri-driver.log" 2>&1 & driver_pid=$!
+for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/4444) 2>/dev/null && break; sleep 0.1; done
+rc=0
+if [[ $# -gt 0 ]]; then "$@" || rc=$?; else node "$here/dashboard.mjs" || rc=$?; fi
+kill "$driver_pid" "$dunst_pid" 2>/dev/null || true
+wait 2>/dev/null || true
+rm -rf "$state"
+exit $rc
