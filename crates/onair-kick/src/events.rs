@@ -6,9 +6,10 @@
 //! - `source_id` is Kick's own id where there is one. Without one, the same frame on a channel alias
 //!   (`chatrooms.X.v2` / `chatroom_X`) must be stored once, yet a real repeat later (slow mode on, off,
 //!   on again; a second identical redemption) must not be lost: the map keeps, for [`TWIN_WINDOW`], the id
-//!   it gave each payload (hashed with the channel and the event) and the feeds it came on, so a twin on
-//!   another feed within the window gets the same id, and a repeat on the same feed or anything later a
-//!   new one (`h:<hash>:<received ms>`). A gift arrives twice
+//!   it gave each payload (hashed with the channel and the event) and where it arrived (the feed, per
+//!   subscription), so a twin on another feed or a replay after a resubscription within the window gets
+//!   the same id, and a repeat within one subscription or anything later a new one
+//!   (`h:<hash>:<received ms>`). A gift arrives twice
 //!   (`GiftedSubscriptionsEvent` on the chatroom, `LuckyUsersWhoGotGiftSubscriptionsEvent` on the
 //!   channel): both halves are keyed by channel, gifter and recipients the same way, so one
 //!   `subscription_gift` is recorded per real gift.
@@ -188,8 +189,11 @@ impl EventMap {
         self.decoders.contains_key(bare(event))
     }
 
-    /// Maps one frame's `event` and payload (`data`, JSON text) received on `channel`'s Pusher channel
-    /// `feed` (e.g. `chatrooms.X.v2`) at `received_at`.
+    /// Maps one frame's `event` and payload (`data`, JSON text) received for `channel` at `received_at`.
+    /// `feed` names where it arrived: the Pusher channel (e.g. `chatrooms.X.v2`), told apart per
+    /// subscription when the caller resubscribes (`chatrooms.X.v2#2`). The same id-less payload again under
+    /// the same name is a real repeat; under another name (an alias, a gift's other half, a replay after
+    /// a reconnect) within [`TWIN_WINDOW`], a twin.
     pub fn map(
         &mut self,
         channel: &ChannelRef,

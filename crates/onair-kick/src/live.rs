@@ -113,6 +113,10 @@ impl LiveConnection for KickLive {
 /// Maps what the client delivers and hands it to the sink, until the client stops.
 async fn pump(mut inbox: Inbox, routes: Arc<HashMap<String, ChannelRef>>, sink: mpsc::Sender<Event>) {
     let mut map = EventMap::new();
+    // Each subscription of a feed gets its own arrival name (`feed#n`, n counting the confirmations): a
+    // frame repeated within one subscription is a real repeat; the same frame after the client
+    // subscribed again on a new socket is a replay, a twin for the map.
+    let mut arrivals: HashMap<String, (u32, String)> = HashMap::new();
     let mut batch = Vec::with_capacity(256);
     while inbox.recv_many(&mut batch, 256).await > 0 {
         for item in batch.drain(..) {
@@ -127,7 +131,8 @@ async fn pump(mut inbox: Inbox, routes: Arc<HashMap<String, ChannelRef>>, sink: 
                         continue;
                     };
                     let data = frame.data.text().unwrap_or("null");
-                    match map.map(channel, feed, &frame.event, data, Utc::now()) {
+                    let arrival = arrivals.get(feed).map_or(feed, |(_, name)| name.as_str());
+                    match map.map(channel, arrival, &frame.event, data, Utc::now()) {
                         Mapped::Events(events) => {
                             for event in events {
                                 if sink.send(event).await.is_err() {
@@ -138,7 +143,12 @@ async fn pump(mut inbox: Inbox, routes: Arc<HashMap<String, ChannelRef>>, sink: 
                         Mapped::Ignored(why) => tracing::trace!(event = %frame.event, why, "not recorded"),
                     }
                 }
-                Inbound::Subscribed { channel, .. } => tracing::debug!(feed = %channel, "subscribed"),
+                Inbound::Subscribed { channel, .. } => {
+                    tracing::debug!(feed = %channel, "subscribed");
+                    let (count, name) = arrivals.entry(channel.clone()).or_default();
+                    *count += 1;
+                    *name = format!("{channel}#{count}");
+                }
                 Inbound::SubscriptionFailed { channel, reason } => {
                     tracing::warn!(feed = %channel, %reason, "Kick refused a feed")
                 }

@@ -370,6 +370,8 @@ fn twins_share_an_id_and_real_repeats_get_their_own() {
         again != later && once_more != again,
         "{later} {again} {once_more}"
     );
+    // The same payload after the client subscribed again (a new socket): a replay, stored once.
+    assert_eq!(id_at("chatrooms.4760932.v2#2", 63), once_more);
 
     // A gift's two halves are one gift; the same gift a day later is another.
     let gifted = one(map_file(&mut map, "gifted_subscriptions.json"), "gifted");
