@@ -350,7 +350,11 @@ impl Stream {
         if name == "модератор" {
             badges.push(json!({ "type": "moderator", "text": "Moderator" }));
         }
-        let replying = !self.recent_messages.is_empty() && self.rng.u8(0..10) == 0;
+        // A reply, now and then, to someone else's recent line.
+        let others: Vec<usize> = (0..self.recent_messages.len())
+            .filter(|&i| self.recent_messages[i].1 != name)
+            .collect();
+        let replying = !others.is_empty() && self.rng.u8(0..10) == 0;
         let mut data = json!({
             "id": message_id, "chatroom_id": DEMO_CHATROOM_ID, "type": "message", "created_at": now(),
             "sender": { "id": id, "username": name, "slug": slug(name), "identity": { "color": color, "badges": badges } },
@@ -358,7 +362,7 @@ impl Stream {
         });
         let content = if replying {
             let (original_id, original_name, original_text) =
-                self.recent_messages[self.rng.usize(0..self.recent_messages.len())].clone();
+                self.recent_messages[others[self.rng.usize(0..others.len())]].clone();
             data["type"] = json!("reply");
             data["metadata"]["original_sender"] = json!({ "id": 1, "username": original_name });
             data["metadata"]["original_message"] = json!({ "id": original_id, "content": original_text });
