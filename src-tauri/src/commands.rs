@@ -79,3 +79,10 @@ pub async fn simulate(hub: State<'_, Hub>, on: bool, rate: Option<f64>) -> Resul
         Ok(())
     }
 }
+
+/// `reconnect`: every connection reconnects now, with a fresh retry count.
+#[tauri::command]
+pub async fn reconnect(hub: State<'_, Hub>) -> Result<(), String> {
+    hub.reconnect_all().await;
+    Ok(())
+}

@@ -15,7 +15,7 @@ use onair_pusher::{Endpoint, PusherConfig};
 use onair_store::Store;
 use serde::Serialize;
 use tauri::{AppHandle, Emitter};
-use tokio::sync::{Mutex, oneshot};
+use tokio::sync::{Mutex, Notify, oneshot};
 
 /// The most "committed" signals the window gets per second.
 const SIGNALS_PER_SECOND: u64 = 20;
@@ -52,6 +52,7 @@ pub struct Hub {
 struct Running {
     stop: oneshot::Sender<()>,
     done: tauri::async_runtime::JoinHandle<()>,
+    reconnect: Arc<Notify>,
 }
 
 impl Hub {
@@ -120,12 +121,15 @@ impl Hub {
             .await
             .map_err(|e| e.to_string())?;
         let (stop, stopped) = oneshot::channel::<()>();
+        let reconnect = Arc::new(Notify::new());
+        let asked = reconnect.clone();
         let store = self.store.clone();
         let connections = self.connections.clone();
         let app = self.app.clone();
         let done = tauri::async_runtime::spawn(async move {
             let options = WatchOptions {
                 retry_failed_after: Duration::from_secs(10),
+                reconnect: Some(asked),
             };
             let stop = async {
                 let _ = stopped.await;
@@ -141,8 +145,19 @@ impl Hub {
             }
             simulator.stop().await;
         });
-        *simulation = Some(Running { stop, done });
+        *simulation = Some(Running {
+            stop,
+            done,
+            reconnect,
+        });
         Ok(())
+    }
+
+    /// Reconnects every connection now, with a fresh retry count (the cards' and the tray's Reconnect).
+    pub async fn reconnect_all(&self) {
+        if let Some(running) = self.simulation.lock().await.as_ref() {
+            running.reconnect.notify_one();
+        }
     }
 
     /// Stops the simulator.
@@ -174,8 +189,13 @@ fn update(
         reconnects: 0,
         last_error: None,
     });
-    if matches!(state, ConnectionState::Reconnecting { .. })
-        && !matches!(view.state, ConnectionState::Reconnecting { .. })
+    // A connection lost (then retried), or asked to reconnect, counts once.
+    let was_connected = matches!(view.state, ConnectionState::Connected { .. });
+    if was_connected
+        && matches!(
+            state,
+            ConnectionState::Reconnecting { .. } | ConnectionState::Connecting
+        )
     {
         view.reconnects += 1;
     }

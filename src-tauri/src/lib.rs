@@ -49,6 +49,7 @@ pub fn run() {
             commands::overview,
             commands::list_events,
             commands::simulate,
+            commands::reconnect,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = outcome {

@@ -1,4 +1,4 @@
-//! The tray icon: Show, Simulate events, Quit. Closing the window leaves OnAir running here.
+//! The tray icon: Show, Reconnect all, Quit. Closing the window leaves OnAir running here.
 
 use tauri::menu::{Menu, MenuItem};
 use tauri::tray::TrayIconBuilder;
@@ -16,13 +16,22 @@ pub fn show_main(app: &AppHandle) {
 /// Adds the tray icon and its menu.
 pub fn install(app: &App) -> tauri::Result<()> {
     let show = MenuItem::with_id(app, "show", "Show OnAir", true, None::<&str>)?;
+    let reconnect = MenuItem::with_id(app, "reconnect", "Reconnect all", true, None::<&str>)?;
     let quit = MenuItem::with_id(app, "quit", "Quit", true, None::<&str>)?;
-    let menu = Menu::with_items(app, &[&show, &quit])?;
+    let menu = Menu::with_items(app, &[&show, &reconnect, &quit])?;
     let mut tray = TrayIconBuilder::with_id("main")
         .tooltip("OnAir")
         .menu(&menu)
         .on_menu_event(|app, event| match event.id().as_ref() {
             "show" => show_main(app),
+            "reconnect" => {
+                let app = app.clone();
+                tauri::async_runtime::spawn(async move {
+                    if let Some(hub) = app.try_state::<crate::Hub>() {
+                        hub.reconnect_all().await;
+                    }
+                });
+            }
             "quit" => app.exit(0),
             _ => {}
         });

@@ -40,6 +40,13 @@ try {
   assert.match(await browser.$("#simulate").getText(), /Stop simulation/);
   await shot("dashboard-light");
 
+  step = "reconnect";
+  await browser.$(".connection-card .reconnect").click();
+  await waitFor("one reconnect, connected again", async () => {
+    const card = browser.$(".connection-card");
+    return (await card.getAttribute("data-state")) === "connected" && /\b1 reconnect\b/.test(await card.getText());
+  });
+
   step = "filter by kind";
   await browser.$("#kind-filter").selectByAttribute("value", "follow");
   await waitFor("only follows", async () => {

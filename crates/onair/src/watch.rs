@@ -4,6 +4,7 @@
 //! silently ends the watching.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use onair_core::{
@@ -11,7 +12,7 @@ use onair_core::{
 };
 use onair_kick::WatchSpec;
 use onair_store::{Store, StoreError};
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::{Notify, broadcast, mpsc};
 use tokio::time::{Instant, sleep_until};
 
 /// Why watching could not start or stopped early.
@@ -42,6 +43,8 @@ pub enum WatchError {
 pub struct WatchOptions {
     /// How long a connection that gave up (`failed`) waits before the next try.
     pub retry_failed_after: Duration,
+    /// Reconnects at once, with a fresh retry count, each time it is notified (a Reconnect button).
+    pub reconnect: Option<Arc<Notify>>,
 }
 
 /// What a watch did.
@@ -146,6 +149,11 @@ pub async fn watch(
                 on_state(&id, &state);
                 summary.state_changes += 1;
             }
+            () = asked(options.reconnect.as_deref()) => {
+                retry_at = None;
+                tracing::info!(connection = %id, "reconnecting, as asked");
+                live.reconnect_now();
+            }
             () = sleep_until(retry_at.unwrap_or_else(Instant::now)), if retry_at.is_some() => {
                 retry_at = None;
                 tracing::info!(connection = %id, "retrying the connection that gave up");
@@ -166,4 +174,12 @@ pub async fn watch(
     summary.state_changes += 1;
     writer.flush().await?;
     Ok(summary)
+}
+
+/// Completes when `reconnect` is notified (a permit left while nobody waited counts); never without one.
+async fn asked(reconnect: Option<&Notify>) {
+    match reconnect {
+        Some(reconnect) => reconnect.notified().await,
+        None => std::future::pending().await,
+    }
 }

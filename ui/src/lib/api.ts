@@ -16,6 +16,11 @@ export function simulate(on: boolean, rate?: number): Promise<void> {
   return invoke<void>("simulate", { on, rate });
 }
 
+/** Every connection reconnects now, with a fresh retry count. */
+export function reconnect(): Promise<void> {
+  return invoke<void>("reconnect");
+}
+
 /** Called (at most 20 times a second) when new events were committed to the store. */
 export function onCommitted(handler: (committed: number) => void): Promise<UnlistenFn> {
   return listen<number>("onair://committed", (e) => handler(e.payload));

@@ -331,7 +331,10 @@ async fn record(
     retry_failed_after: Duration,
     before_closing: impl FnOnce(),
 ) -> Result<onair::watch::WatchSummary, onair::watch::WatchError> {
-    let options = onair::watch::WatchOptions { retry_failed_after };
+    let options = onair::watch::WatchOptions {
+        retry_failed_after,
+        reconnect: None,
+    };
     let stop = async {
         tokio::select! {
             () = async { tokio::time::sleep(duration.unwrap_or_default()).await }, if duration.is_some() => {}
