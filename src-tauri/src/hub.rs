@@ -9,9 +9,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use onair::watch::{WatchOptions, resolve, watch};
 use onair_core::{ConnectionId, ConnectionState};
-use onair_kick::simulator::{DEMO_CHANNEL_ID, DEMO_CHATROOM_ID, DEMO_SLUG, Simulator, SimulatorOptions};
-use onair_kick::{KickPlatform, KickRest, RestConfig, WatchSpec};
-use onair_pusher::{Endpoint, PusherConfig};
+use onair_kick::simulator::{Simulator, SimulatorOptions};
 use onair_store::Store;
 use serde::Serialize;
 use tauri::{AppHandle, Emitter};
@@ -109,15 +107,8 @@ impl Hub {
         })
         .await
         .map_err(|e| format!("the simulator could not start: {e}"))?;
-        let kick = KickPlatform::new(
-            KickRest::new(RestConfig::from_env(None)).map_err(|e| e.to_string())?,
-            PusherConfig::new(Endpoint::Url(simulator.pusher_url().to_owned())),
-            None,
-        );
-        let spec: WatchSpec = format!("kick:{DEMO_SLUG}@{DEMO_CHANNEL_ID}/{DEMO_CHATROOM_ID}")
-            .parse()
-            .map_err(|e: onair_kick::SpecError| e.to_string())?;
-        let channel = resolve(&self.store, &kick, &spec)
+        let kick = simulator.platform().map_err(|e| e.to_string())?;
+        let channel = resolve(&self.store, &kick, &Simulator::watch_spec())
             .await
             .map_err(|e| e.to_string())?;
         let (stop, stopped) = oneshot::channel::<()>();

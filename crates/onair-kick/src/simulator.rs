@@ -10,11 +10,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{SecondsFormat, Utc};
-use onair_core::ChannelRef;
+use onair_core::{ChannelRef, PlatformError};
 use onair_pusher::server::{ScriptedServer, ServerConn, event_frame};
+use onair_pusher::{Endpoint, PusherConfig};
 use serde_json::{Value, json};
 use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
+
+use crate::{KickIds, KickPlatform, KickRest, RestConfig, WatchSpec};
 
 /// The demo channel's slug.
 pub const DEMO_SLUG: &str = "onair-demo";
@@ -45,6 +48,8 @@ impl Default for SimulatorOptions {
 /// A running simulator.
 pub struct Simulator {
     url: String,
+    /// The server's address: the look-up of [`Simulator::platform`] points here, never at kick.com.
+    addr: std::net::SocketAddr,
     end: watch::Sender<bool>,
     stop: watch::Sender<bool>,
     task: JoinHandle<()>,
@@ -56,15 +61,43 @@ impl Simulator {
         let server = ScriptedServer::bind().await?;
         // The path carries the app key and the protocol query, as Kick's own does.
         let url = server.url(crate::PUSHER_APP_KEY);
+        let addr = server.addr();
         let (stop, stopped) = watch::channel(false);
         let (end, ended) = watch::channel(false);
         let task = tokio::spawn(serve(server, options, ended, stopped));
-        Ok(Simulator { url, end, stop, task })
+        Ok(Simulator {
+            url,
+            addr,
+            end,
+            stop,
+            task,
+        })
     }
 
     /// The WebSocket URL (app key included) to connect OnAir's Kick client to.
     pub fn pusher_url(&self) -> &str {
         &self.url
+    }
+
+    /// Kick as OnAir's client sees it, connected to this simulator. The demo channel's ids are known, so
+    /// the look-up is never needed; it points at the simulator's loopback address, never at kick.com.
+    pub fn platform(&self) -> Result<KickPlatform, PlatformError> {
+        Ok(KickPlatform::new(
+            KickRest::new(RestConfig::with_base_url(&format!("http://{}", self.addr)))?,
+            PusherConfig::new(Endpoint::Url(self.url.clone())),
+            None,
+        ))
+    }
+
+    /// The demo channel as `onair run` names it: `kick:onair-demo@CHANNEL_ID/CHATROOM_ID`.
+    pub fn watch_spec() -> WatchSpec {
+        WatchSpec {
+            slug: DEMO_SLUG.to_owned(),
+            ids: Some(KickIds {
+                channel_id: DEMO_CHANNEL_ID,
+                chatroom_id: DEMO_CHATROOM_ID,
+            }),
+        }
     }
 
     /// The demo channel, with both its ids.

@@ -8,8 +8,6 @@ use std::time::Duration;
 
 use onair_core::{ConnectionState, EventKind, Realtime};
 use onair_kick::simulator::{Simulator, SimulatorOptions};
-use onair_kick::{KickPlatform, KickRest, RestConfig};
-use onair_pusher::{Endpoint, PusherConfig};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_simulated_stream_is_live_varied_decodable_and_ends_offline() {
@@ -19,11 +17,7 @@ async fn the_simulated_stream_is_live_varied_decodable_and_ends_offline() {
     })
     .await
     .unwrap();
-    let kick = KickPlatform::new(
-        KickRest::new(RestConfig::with_base_url("http://127.0.0.1:9")).unwrap(),
-        PusherConfig::new(Endpoint::Url(simulator.pusher_url().to_owned())),
-        None,
-    );
+    let kick = simulator.platform().unwrap();
     let (sink, mut events) = tokio::sync::mpsc::channel(4096);
     let live = kick.connect(&[Simulator::channel()], sink).await.unwrap();
     let mut state = live.state();

@@ -8,8 +8,6 @@ use std::time::Duration;
 use onair::watch::{WatchOptions, resolve, watch};
 use onair_core::{ConnectionState, Platform};
 use onair_kick::simulator::{Simulator, SimulatorOptions};
-use onair_kick::{KickPlatform, KickRest, RestConfig};
-use onair_pusher::{Endpoint, PusherConfig};
 use onair_store::Store;
 use tokio::sync::{Notify, mpsc, oneshot};
 
@@ -23,18 +21,8 @@ async fn a_reconnect_request_reconnects_at_once_and_recording_goes_on() {
     })
     .await
     .unwrap();
-    let kick = KickPlatform::new(
-        KickRest::new(RestConfig::with_base_url("http://127.0.0.1:9")).unwrap(),
-        PusherConfig::new(Endpoint::Url(simulator.pusher_url().to_owned())),
-        None,
-    );
-    let channel = resolve(
-        &store,
-        &kick,
-        &"kick:onair-demo@999999001/999999002".parse().unwrap(),
-    )
-    .await
-    .unwrap();
+    let kick = simulator.platform().unwrap();
+    let channel = resolve(&store, &kick, &Simulator::watch_spec()).await.unwrap();
     let reconnect = Arc::new(Notify::new());
     let options = WatchOptions {
         retry_failed_after: Duration::from_secs(60),

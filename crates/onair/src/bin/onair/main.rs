@@ -367,19 +367,8 @@ async fn simulate(path: &std::path::Path, args: SimulateArgs) -> Result<ExitCode
     .await
     .context("could not start the simulator's local server")?;
     let store = Store::open(path).await?;
-    let kick = KickPlatform::new(
-        KickRest::new(RestConfig::from_env(None))?,
-        PusherConfig::new(onair_pusher::Endpoint::Url(simulator.pusher_url().to_owned())),
-        None,
-    );
-    let spec: WatchSpec = format!(
-        "kick:{}@{}/{}",
-        onair_kick::simulator::DEMO_SLUG,
-        onair_kick::simulator::DEMO_CHANNEL_ID,
-        onair_kick::simulator::DEMO_CHATROOM_ID
-    )
-    .parse()?;
-    let channel = onair::watch::resolve(&store, &kick, &spec).await?;
+    let kick = simulator.platform()?;
+    let channel = onair::watch::resolve(&store, &kick, &Simulator::watch_spec()).await?;
     println!(
         "simulating a Kick stream on kick:{} at about {} events/s (local server {}); Ctrl-C to stop",
         channel.slug,
