@@ -60,28 +60,24 @@ pub async fn accounts() -> Result<Accounts> {
     Ok(Accounts::new(secrets))
 }
 
-/// The Kick sign-in for `settings`, returning to `redirect_uri`, with the client secret from the
-/// environment or the secret store (`None` when neither has one).
-async fn kick_login(
-    accounts: &Accounts,
-    client_id: &str,
-    redirect_uri: &str,
-) -> Result<(KickLogin, Option<SecretString>)> {
-    let secret = match std::env::var(KICK_CLIENT_SECRET_ENV)
+/// The Kick app's client secret: from the environment, else the secret store (`None` when neither has
+/// one).
+async fn client_secret(accounts: &Accounts) -> Result<Option<SecretString>> {
+    match std::env::var(KICK_CLIENT_SECRET_ENV)
         .ok()
         .filter(|s| !s.trim().is_empty())
     {
-        Some(secret) => Some(SecretString::from(secret.trim().to_owned())),
-        None => accounts.client_secret(Platform::Kick).await?,
-    };
-    let login = KickLogin::new(OAuthConfig::new(
-        client_id,
-        secret
-            .clone()
-            .unwrap_or_else(|| SecretString::from(String::new())),
-        redirect_uri,
-    ))?;
-    Ok((login, secret))
+        Some(secret) => Ok(Some(SecretString::from(secret.trim().to_owned()))),
+        None => Ok(accounts.client_secret(Platform::Kick).await?),
+    }
+}
+
+/// The redirect URL given when no browser returns (renewing, revoking): Kick only checks it at sign-in.
+const NO_REDIRECT: &str = "http://localhost/callback";
+
+/// The Kick sign-in with the app `client_id` / `secret`, returning to `redirect_uri`.
+fn kick_login(client_id: &str, secret: SecretString, redirect_uri: &str) -> Result<KickLogin> {
+    Ok(KickLogin::new(OAuthConfig::new(client_id, secret, redirect_uri))?)
 }
 
 /// `onair login kick`.
@@ -104,15 +100,11 @@ pub async fn login(args: LoginArgs, settings: &Config) -> Result<ExitCode> {
     };
     let listener = RedirectListener::bind(port).await?;
     let redirect_uri = listener.redirect_uri();
-    let (mut login, known_secret) = kick_login(&accounts, &client_id, &redirect_uri).await?;
-    let secret = match known_secret {
+    let secret = match client_secret(&accounts).await? {
         Some(secret) => secret,
-        None => {
-            let secret = ask_client_secret()?;
-            login = KickLogin::new(OAuthConfig::new(&client_id, secret.clone(), &redirect_uri))?;
-            secret
-        }
+        None => ask_client_secret()?,
     };
+    let login = kick_login(&client_id, secret.clone(), &redirect_uri)?;
 
     let challenge = login.begin().await?;
     let LoginChallenge::Browser { authorize_url, .. } = &challenge else {
@@ -190,7 +182,11 @@ pub async fn logout(platform: Platform, settings: &Config) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     };
     let client_id = settings.kick.client_id.clone().unwrap_or_default();
-    let (login, _) = kick_login(&accounts, &client_id, "http://localhost/callback").await?;
+    // Revoking needs only the tokens; the app's secret is passed along when known.
+    let secret = client_secret(&accounts)
+        .await?
+        .unwrap_or_else(|| SecretString::from(String::new()));
+    let login = kick_login(&client_id, secret, NO_REDIRECT)?;
     let revoked = login.revoke(&account.session).await;
     accounts.forget(platform).await?;
     match revoked {
@@ -247,14 +243,14 @@ pub async fn kick_app(settings: &Config) -> Option<KickLogin> {
         .clone()
         .filter(|id| !id.trim().is_empty())?;
     let accounts = accounts().await.ok()?;
-    match kick_login(&accounts, &client_id, "http://localhost/callback").await {
-        Ok((login, Some(_))) => Some(login),
-        Ok((_, None)) => None,
-        Err(e) => {
-            tracing::warn!(error = %e, "the Kick sign-in is not available");
-            None
-        }
-    }
+    let login = match client_secret(&accounts).await {
+        Ok(None) => return None,
+        Ok(Some(secret)) => kick_login(&client_id, secret, NO_REDIRECT),
+        Err(e) => Err(e),
+    };
+    login
+        .inspect_err(|e| tracing::warn!(error = %e, "the Kick sign-in is not available"))
+        .ok()
 }
 
 /// Keeps `account`'s Kick session renewed ahead of each expiry until stopped (when `kick` has the app to
