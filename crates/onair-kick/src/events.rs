@@ -290,13 +290,12 @@ impl EventMap {
                 .retain(|_, recent| at.signed_duration_since(recent.first).abs() <= window);
         }
         // Milliseconds and, for repeats within one millisecond, a count.
+        let previous = self.recent.get(&hash);
+        let repeat = previous.map_or(0, |r| r.repeat + 1);
         let mut id = format!("{prefix}:{hash:016x}:{}", at.timestamp_millis());
-        if let Some(recent) = self.recent.get(&hash)
-            && recent.id.starts_with(&id)
-        {
-            id = format!("{id}.{}", recent.repeat + 1);
+        if previous.is_some_and(|r| r.id.starts_with(&id)) {
+            id = format!("{id}.{repeat}");
         }
-        let repeat = self.recent.get(&hash).map_or(0, |r| r.repeat + 1);
         self.recent.insert(
             hash,
             Recent {
