@@ -125,7 +125,7 @@ impl Hub {
             let stop = async {
                 let _ = stopped.await;
                 // The stream goes offline before the connection closes, so that is recorded too.
-                simulator.end_stream();
+                simulator.end_stream().await;
             };
             let on_state = |id: &ConnectionId, state: &ConnectionState| {
                 let view = update(&connections, id, state);

@@ -51,6 +51,8 @@ pub struct Simulator {
     /// The server's address: the look-up of [`Simulator::platform`] points here, never at kick.com.
     addr: std::net::SocketAddr,
     end: watch::Sender<bool>,
+    /// Becomes true once the stream's last frame (offline) is handed to the clients.
+    over: watch::Receiver<bool>,
     stop: watch::Sender<bool>,
     task: JoinHandle<()>,
 }
@@ -64,11 +66,13 @@ impl Simulator {
         let addr = server.addr();
         let (stop, stopped) = watch::channel(false);
         let (end, ended) = watch::channel(false);
-        let task = tokio::spawn(serve(server, options, ended, stopped));
+        let (finished, over) = watch::channel(false);
+        let task = tokio::spawn(serve(server, options, ended, finished, stopped));
         Ok(Simulator {
             url,
             addr,
             end,
+            over,
             stop,
             task,
         })
@@ -107,10 +111,12 @@ impl Simulator {
         channel
     }
 
-    /// Ends the stream: the clients get the stream going offline, and the server stays up (so they can
-    /// close on their own terms, having received it).
-    pub fn end_stream(&self) {
+    /// Ends the stream and returns once the stream going offline is handed to every client; the server
+    /// stays up, so they can close on their own terms, having received it.
+    pub async fn end_stream(&self) {
         let _ = self.end.send(true);
+        let mut over = self.over.clone();
+        let _ = over.wait_for(|over| *over).await;
     }
 
     /// Ends the stream if it still runs, then the server (clients get a normal close).
@@ -131,13 +137,14 @@ async fn serve(
     mut server: ScriptedServer,
     options: SimulatorOptions,
     ended: watch::Receiver<bool>,
+    finished: watch::Sender<bool>,
     mut stopped: watch::Receiver<bool>,
 ) {
     let (frames, _) = broadcast::channel::<Arc<Frame>>(1024);
     // The stream starts once a client listens to both the chatroom and the channel.
     let (tuned_in, listening) = watch::channel(false);
     let tuned_in = Arc::new(tuned_in);
-    let generator = tokio::spawn(generate(frames.clone(), options, listening, ended));
+    let generator = tokio::spawn(generate(frames.clone(), options, listening, ended, finished));
     let mut connections = tokio::task::JoinSet::new();
     let mut next_socket = 0u64;
     loop {
@@ -187,6 +194,13 @@ async fn connection(
                             .to_string()
                     }),
                     "pusher:unsubscribe" => {
+                        // Frames published before the unsubscribe are still this client's (a server
+                        // would have sent them already).
+                        while let Ok(frame) = frames.try_recv() {
+                            if feeds.contains(&frame.feed) && conn.send_text(frame.text.clone()).await.is_err() {
+                                return;
+                            }
+                        }
                         if let Some(feed) = channel() {
                             feeds.remove(&feed);
                         }
@@ -222,6 +236,7 @@ async fn generate(
     options: SimulatorOptions,
     mut listening: watch::Receiver<bool>,
     mut stopped: watch::Receiver<bool>,
+    finished: watch::Sender<bool>,
 ) {
     let mut stream = Stream::new(options.seed);
     let mean_gap = 1.0 / options.events_per_second.clamp(0.01, 10_000.0);
@@ -246,6 +261,7 @@ async fn generate(
         }
     }
     send(stream.offline());
+    finished.send_replace(true);
 }
 
 /// The stream's state: who is around, what was said, the counters.

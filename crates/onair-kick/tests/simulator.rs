@@ -37,7 +37,7 @@ async fn the_simulated_stream_is_live_varied_decodable_and_ends_offline() {
     })
     .await
     .expect("1500 events within 30 s at 400/s");
-    simulator.end_stream();
+    simulator.end_stream().await;
     // The stream going offline comes last.
     let last = tokio::time::timeout(Duration::from_secs(10), async {
         loop {

@@ -1,6 +1,7 @@
 //! `onair`: OnAir without the window. Watches channels into the event log (`run`), reads, exports and
 //! imports it, and manages the database.
 
+use std::future::Future;
 use std::io::{BufWriter, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -305,7 +306,7 @@ async fn watch(
         &channels,
         args.duration,
         args.retry_failed_after,
-        || (),
+        std::future::ready(()),
     )
     .await;
     if let Some(renewing) = renewing {
@@ -329,7 +330,7 @@ async fn record(
     channels: &[onair_core::ChannelRef],
     duration: Option<Duration>,
     retry_failed_after: Duration,
-    before_closing: impl FnOnce(),
+    before_closing: impl Future<Output = ()>,
 ) -> Result<onair::watch::WatchSummary, onair::watch::WatchError> {
     let options = onair::watch::WatchOptions {
         retry_failed_after,
@@ -347,7 +348,7 @@ async fn record(
                 });
             }
         }
-        before_closing();
+        before_closing.await;
     };
     onair::watch::watch(store, platform, channels, options, stop, |id, state| {
         print_state(id, state, retry_failed_after)
@@ -382,7 +383,7 @@ async fn simulate(path: &std::path::Path, args: SimulateArgs) -> Result<ExitCode
         &[channel],
         args.duration,
         Duration::from_secs(5),
-        || simulator.end_stream(),
+        simulator.end_stream(),
     )
     .await;
     simulator.stop().await;
