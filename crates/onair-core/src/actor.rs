@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// A user on a platform. Ids are the platform's own, always as strings (Kick and Discord use numbers,
 /// Twitch numeric strings).
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Actor {
     /// The platform's stable user id.

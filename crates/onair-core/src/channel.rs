@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// Identifies a channel on its platform. `platform_id` is the stable key; `slug` is the human name
 /// (it can change); `chatroom_id` is Kick's separate chat room id and absent elsewhere.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ChannelRef {
     /// The platform's stable id of the channel (Kick channel id, Twitch broadcaster id, Discord guild id).

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::Platform;
 
 /// Names one connection: a platform and what it is connected to (a channel slug, a guild, a shard).
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct ConnectionId {
     /// The platform the connection talks to.
@@ -33,6 +34,7 @@ impl fmt::Display for ConnectionId {
 }
 
 /// Where a connection is in its life. Published on a watch channel at every change.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum ConnectionState {
@@ -51,6 +53,7 @@ pub enum ConnectionState {
         attempt: u32,
         /// How long until that retry, in whole milliseconds on the wire.
         #[serde(rename = "next_in_ms", with = "duration_ms")]
+        #[cfg_attr(feature = "ts", ts(type = "number"))]
         next_in: Duration,
     },
     /// Gave up; `reason` says what happened and what the user can do.

@@ -5,10 +5,12 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// No data: the actor and target say it all (`follow`, role changes, `chat_cleared`).
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Empty {}
 
 /// An emote used in a chat message.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Emote {
     /// The platform's emote id.
@@ -18,6 +20,7 @@ pub struct Emote {
 }
 
 /// A badge shown beside a chatter's name.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Badge {
     /// The badge's type (`subscriber`, `moderator`, `vip`, `og`, ...).
@@ -29,6 +32,7 @@ pub struct Badge {
 }
 
 /// The message a chat message replies to.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReplyTo {
     /// The replied-to message's id.
@@ -40,6 +44,7 @@ pub struct ReplyTo {
 }
 
 /// `chat_message`.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ChatMessage {
@@ -56,6 +61,7 @@ pub struct ChatMessage {
 }
 
 /// `message_deleted`.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct MessageRef {
@@ -64,6 +70,7 @@ pub struct MessageRef {
 }
 
 /// `message_pinned`, `message_unpinned`.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct PinnedMessage {
@@ -76,6 +83,7 @@ pub struct PinnedMessage {
 }
 
 /// `chat_settings`: the chat's modes after the change. `null` means the mode is off.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ChatSettings {
@@ -90,6 +98,7 @@ pub struct ChatSettings {
 }
 
 /// `follower_count`.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct FollowerCount {
@@ -98,6 +107,7 @@ pub struct FollowerCount {
 }
 
 /// `subscription`.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Subscription {
@@ -112,6 +122,7 @@ pub struct Subscription {
 }
 
 /// `subscription_end`.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct SubscriptionEnd {
@@ -122,6 +133,7 @@ pub struct SubscriptionEnd {
 }
 
 /// `subscription_gift`: one real gift (several recipients), however many channels announced it.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct SubscriptionGift {
@@ -136,6 +148,7 @@ pub struct SubscriptionGift {
 }
 
 /// `ban`, `timeout`, `unban`.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Moderation {
@@ -148,6 +161,7 @@ pub struct Moderation {
 }
 
 /// `stream_online`, `stream_offline`, `stream_updated`.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct StreamInfo {
@@ -160,6 +174,7 @@ pub struct StreamInfo {
 }
 
 /// `raid`, `raid_out`.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Raid {
@@ -170,6 +185,7 @@ pub struct Raid {
 }
 
 /// What a cheer was paid in.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Currency {
@@ -181,6 +197,7 @@ pub enum Currency {
 }
 
 /// `cheer`.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Cheer {
@@ -193,6 +210,7 @@ pub struct Cheer {
 }
 
 /// `reward_redeemed`.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct RewardRedeemed {
@@ -203,6 +221,7 @@ pub struct RewardRedeemed {
 }
 
 /// One option of a poll or prediction.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct PollOption {
@@ -213,6 +232,7 @@ pub struct PollOption {
 }
 
 /// `poll_update`, `poll_end`, `prediction`.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Poll {
@@ -225,6 +245,7 @@ pub struct Poll {
 }
 
 /// `member_join`, `member_leave` (Discord).
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Member {
@@ -233,6 +254,7 @@ pub struct Member {
 }
 
 /// `unknown`.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Unknown {

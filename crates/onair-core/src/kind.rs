@@ -11,6 +11,7 @@ use crate::data::*;
 macro_rules! event_kinds {
     ($( $(#[$doc:meta])* $variant:ident = $name:literal => $data:ty ),+ $(,)?) => {
         /// What happened. The `snake_case` name is the `kind` of the JSON form and of the `events.kind` column.
+        #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         #[serde(rename_all = "snake_case")]
         pub enum EventKind {
@@ -42,6 +43,13 @@ macro_rules! event_kinds {
             /// Decodes the JSON `data` object of an event of `kind`.
             pub fn from_json(kind: EventKind, json: &str) -> Result<EventData, serde_json::Error> {
                 Ok(match kind { $(EventKind::$variant => EventData::$variant(serde_json::from_str(json)?),)+ })
+            }
+
+            /// The TypeScript union of `{ kind; data }` pairs, one per kind (the typed half of `Event`).
+            #[cfg(feature = "ts")]
+            pub fn ts_union(cfg: &ts_rs::Config) -> String {
+                [$(format!("{{ kind: \"{}\"; data: {} }}", $name, <$data as ts_rs::TS>::name(cfg))),+]
+                    .join("\n  | ")
             }
 
             /// Decodes an already-parsed `data` value of an event of `kind`.

@@ -28,3 +28,5 @@ pub use platform::{Platform, UnknownPlatform};
 
 #[cfg(feature = "samples")]
 pub mod sample;
+#[cfg(feature = "ts")]
+pub mod ts;

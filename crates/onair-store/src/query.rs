@@ -15,6 +15,8 @@ use crate::{Store, StoreError};
 pub struct EventQuery {
     /// Only events after this offset, oldest first. Without it: the newest `limit` events, oldest first.
     pub after: Option<Offset>,
+    /// Only events before this offset; without `after`, the newest `limit` of them (paging back in time).
+    pub before: Option<Offset>,
     /// Only these kinds.
     pub kinds: Vec<EventKind>,
     /// Only this platform.
@@ -122,6 +124,9 @@ impl Store {
             QueryBuilder::<Sqlite>::new(format!("SELECT {EVENT_COLUMNS} FROM {EVENT_FROM} WHERE 1 = 1"));
         if let Some(after) = query.after {
             sql.push(" AND e.offset > ").push_bind(after.0);
+        }
+        if let Some(before) = query.before {
+            sql.push(" AND e.offset < ").push_bind(before.0);
         }
         if !query.kinds.is_empty() {
             sql.push(" AND e.kind IN (");

@@ -222,6 +222,25 @@ async fn filters_select_by_kind_platform_channel_time_and_offset() {
     assert_eq!(newest.len(), 2);
     assert_eq!(newest[1].chat_text(), Some("other channel"), "newest last");
     assert!(newest[0].offset < newest[1].offset);
+    // Paging back: the newest `limit` before an offset, oldest first, never the offset itself.
+    let older = store
+        .events(&EventQuery {
+            before: newest[0].offset,
+            limit: Some(3),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(older.len(), 3);
+    assert!(
+        older.windows(2).all(|w| w[0].offset < w[1].offset),
+        "oldest first"
+    );
+    assert_eq!(
+        older[2].offset.map(|o| o.0 + 1),
+        newest[0].offset.map(|o| o.0),
+        "the page ends right before"
+    );
 }
 
 #[tokio::test]

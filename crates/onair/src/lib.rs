@@ -10,6 +10,8 @@ pub mod accounts;
 pub mod config;
 pub mod format;
 pub mod import;
+pub mod notify;
 pub mod paths;
 pub mod signin;
+pub mod views;
 pub mod watch;

@@ -489,6 +489,7 @@ async fn events(path: &std::path::Path, args: EventsArgs) -> Result<ExitCode> {
         until: args.until,
         search: args.search,
         limit: (args.limit > 0).then_some(args.limit),
+        ..EventQuery::default()
     };
     let events = store.events(&query).await;
     store.close().await;

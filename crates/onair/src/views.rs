@@ -1,0 +1,263 @@
+//! The shapes the dashboard sees and sends (connection cards, the feed's query, stats, accounts, the
+//! desktop's settings) and the connection book-keeping behind the cards. Each derives its TypeScript
+//! declaration; [`typescript`] renders them all into the UI's `bindings.ts`, which a test keeps current.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use onair_core::{ConnectionId, ConnectionState, EventKind, Platform};
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use crate::notify::NotifyRules;
+
+/// A connection as its card shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectionView {
+    /// `kick/onair-demo`: the connection's id, stable while it runs.
+    pub id: String,
+    /// The platform.
+    pub platform: Platform,
+    /// The channels it serves.
+    pub name: String,
+    /// Where it is.
+    pub state: ConnectionState,
+    /// When it entered that state.
+    #[ts(type = "string")]
+    pub since: DateTime<Utc>,
+    /// How many times it lost the connection (or was asked to reconnect).
+    pub reconnects: u32,
+    /// The last failure, in words.
+    pub last_error: Option<String>,
+    /// When its last event arrived.
+    #[ts(type = "string | null")]
+    pub last_event_at: Option<DateTime<Utc>>,
+    /// The watch spec that started it (`kick:slug`), for Unwatch; `None` for the simulator.
+    pub spec: Option<String>,
+}
+
+/// The cards, kept current from each connection's state changes.
+#[derive(Debug, Default)]
+pub struct Connections {
+    views: BTreeMap<String, ConnectionView>,
+}
+
+impl Connections {
+    /// Every card, in id order.
+    pub fn all(&self) -> Vec<ConnectionView> {
+        self.views.values().cloned().collect()
+    }
+
+    /// Records a state change of `id` (watched for `spec`): its time, the reconnect count, the last error.
+    pub fn update(
+        &mut self,
+        id: &ConnectionId,
+        spec: Option<&str>,
+        state: &ConnectionState,
+    ) -> ConnectionView {
+        let key = id.to_string();
+        let view = self.views.entry(key.clone()).or_insert_with(|| ConnectionView {
+            id: key,
+            platform: id.platform,
+            name: id.name.clone(),
+            state: state.clone(),
+            since: Utc::now(),
+            reconnects: 0,
+            last_error: None,
+            last_event_at: None,
+            spec: spec.map(str::to_owned),
+        });
+        // A connection lost (then retried), or asked to reconnect, counts once.
+        let was_connected = matches!(view.state, ConnectionState::Connected { .. });
+        if was_connected
+            && matches!(
+                state,
+                ConnectionState::Reconnecting { .. } | ConnectionState::Connecting
+            )
+        {
+            view.reconnects += 1;
+        }
+        if let ConnectionState::Failed { reason } = state {
+            view.last_error = Some(reason.clone());
+        }
+        if view.state != *state {
+            view.since = Utc::now();
+        }
+        view.state = state.clone();
+        view.clone()
+    }
+
+    /// Notes an event of the connection `id` at `at`.
+    pub fn saw_event(&mut self, id: &str, at: DateTime<Utc>) {
+        if let Some(view) = self.views.get_mut(id) {
+            view.last_event_at = Some(at);
+        }
+    }
+
+    /// Forgets the card `id` (its channel is no longer watched).
+    pub fn remove(&mut self, id: &str) -> Option<ConnectionView> {
+        self.views.remove(id)
+    }
+
+    /// The state of all of them together, for the tray icon.
+    pub fn overall(&self) -> Overall {
+        let states = self.views.values().map(|v| &v.state);
+        let mut overall = Overall::Idle;
+        for state in states {
+            let this = match state {
+                ConnectionState::Connected { .. } => Overall::Connected,
+                ConnectionState::Connecting | ConnectionState::Reconnecting { .. } => Overall::Reconnecting,
+                ConnectionState::Failed { .. } => Overall::Failed,
+                ConnectionState::Disconnected => Overall::Idle,
+            };
+            overall = overall.max(this);
+        }
+        overall
+    }
+}
+
+/// All connections at once, worst first when ordered from high to low.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum Overall {
+    /// Nothing watched (or everything closed on purpose).
+    Idle,
+    /// Every watched connection is connected.
+    Connected,
+    /// Some are connecting or reconnecting.
+    Reconnecting,
+    /// Some gave up.
+    Failed,
+}
+
+/// The feed's query.
+#[derive(Debug, Clone, Default, Deserialize, TS)]
+#[serde(rename_all = "camelCase", default)]
+pub struct FeedQuery {
+    /// Only events after this offset (the live tail).
+    #[ts(optional)]
+    pub after: Option<i64>,
+    /// Only events before this offset (older pages); without `after` or `before`, the newest `limit`.
+    #[ts(optional)]
+    pub before: Option<i64>,
+    /// Only these kinds.
+    #[ts(optional, as = "Option<Vec<EventKind>>")]
+    pub kinds: Vec<EventKind>,
+    /// Only this platform.
+    #[ts(optional)]
+    pub platform: Option<Platform>,
+    /// Only this channel (its slug).
+    #[ts(optional)]
+    pub channel: Option<String>,
+    /// Only chat matching these words.
+    #[ts(optional)]
+    pub search: Option<String>,
+    /// At most this many (default 500, at most 5000).
+    #[ts(optional)]
+    pub limit: Option<u32>,
+}
+
+/// A signed-in account, as the Login section shows it.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountView {
+    /// The platform.
+    pub platform: Platform,
+    /// The name shown on the platform, when signed in.
+    pub signed_in_as: Option<String>,
+    /// The account's own channel, when known.
+    pub own_channel: Option<String>,
+    /// Whether signing in is set up (Kick: the app's client id is known).
+    pub can_sign_in: bool,
+}
+
+/// Events of one kind in one minute.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct MinuteCountView {
+    /// The minute's start.
+    #[ts(type = "string")]
+    pub minute: DateTime<Utc>,
+    /// The kind.
+    pub kind: EventKind,
+    /// How many.
+    pub count: u64,
+}
+
+/// The Stats view.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct StatsView {
+    /// Events per minute by kind over the last hour.
+    pub per_minute: Vec<MinuteCountView>,
+    /// Totals by kind since the app started.
+    #[ts(as = "BTreeMap<EventKind, u64>")]
+    pub session_totals: BTreeMap<EventKind, u64>,
+    /// When the session started.
+    #[ts(type = "string")]
+    pub session_start: DateTime<Utc>,
+    /// Every event stored.
+    pub stored: u64,
+}
+
+/// The colour scheme.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum Theme {
+    /// As the system says.
+    #[default]
+    System,
+    /// Light.
+    Light,
+    /// Dark.
+    Dark,
+}
+
+/// The desktop app's settings (no secret ever goes here).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase", default)]
+pub struct DesktopSettings {
+    /// The channels watched, as specs (`kick:slug` or `kick:slug@CHANNEL_ID/CHATROOM_ID`).
+    pub channels: Vec<String>,
+    /// What notifies.
+    pub notifications: NotifyRules,
+    /// Start hidden in the tray.
+    pub start_minimised: bool,
+    /// Start with the session.
+    pub launch_at_login: bool,
+    /// The colour scheme.
+    pub theme: Theme,
+    /// The Kick app's client id, for signing in (its secret is kept in the keychain).
+    pub kick_client_id: Option<String>,
+}
+
+/// Every declaration the UI uses, as the text of `ui/src/lib/bindings.ts`.
+pub fn typescript() -> String {
+    let cfg = onair_core::ts::config();
+    let mut decls = onair_core::ts::declarations(&cfg);
+    decls.extend([
+        ConnectionView::decl(&cfg),
+        Overall::decl(&cfg),
+        FeedQuery::decl(&cfg),
+        AccountView::decl(&cfg),
+        MinuteCountView::decl(&cfg),
+        StatsView::decl(&cfg),
+        Theme::decl(&cfg),
+        NotifyRules::decl(&cfg),
+        DesktopSettings::decl(&cfg),
+    ]);
+    let mut out = String::from(
+        "// Generated from the Rust types (onair::views::typescript); do not edit. crates/onair/tests/bindings.rs\n\
+         // fails when it is stale; ONAIR_BLESS=1 cargo test -p onair --test bindings rewrites it.\n",
+    );
+    for decl in decls {
+        out.push('\n');
+        let exported = match decl.strip_prefix("type ") {
+            Some(rest) => format!("export type {rest}"),
+            None => decl.replacen("\ntype ", "\nexport type ", 1),
+        };
+        out.push_str(&exported);
+        out.push('\n');
+    }
+    out
+}

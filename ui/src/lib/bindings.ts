@@ -1,0 +1,520 @@
+// Generated from the Rust types (onair::views::typescript); do not edit. crates/onair/tests/bindings.rs
+// fails when it is stale; ONAIR_BLESS=1 cargo test -p onair --test bindings rewrites it.
+
+export type Platform = "kick" | "twitch" | "discord";
+
+export type EventKind = "chat_message" | "message_deleted" | "message_pinned" | "message_unpinned" | "chat_cleared" | "chat_settings" | "follow" | "follower_count" | "subscription" | "subscription_end" | "subscription_gift" | "ban" | "timeout" | "unban" | "moderator_add" | "moderator_remove" | "vip_add" | "vip_remove" | "stream_online" | "stream_offline" | "stream_updated" | "raid" | "raid_out" | "cheer" | "reward_redeemed" | "poll_update" | "poll_end" | "prediction" | "leaderboard_update" | "member_join" | "member_leave" | "unknown";
+
+/** A position in the store, for resuming after it. */
+export type Offset = number;
+
+export type Actor = { 
+/**
+ * The platform's stable user id.
+ */
+id: string, 
+/**
+ * The login / username / slug, as the platform spells it.
+ */
+login: string, 
+/**
+ * The name shown to people (may differ from `login` in case or script).
+ */
+display_name: string, };
+
+export type ChannelRef = { 
+/**
+ * The platform's stable id of the channel (Kick channel id, Twitch broadcaster id, Discord guild id).
+ */
+platform_id: string, 
+/**
+ * The channel's name in URLs (`xqc`, `nebulacast`); for Discord the guild name.
+ */
+slug: string, 
+/**
+ * Kick's chat room id, which differs from the channel id. Omitted from JSON when absent.
+ */
+chatroom_id?: string | null, };
+
+export type ConnectionId = { 
+/**
+ * The platform the connection talks to.
+ */
+platform: Platform, 
+/**
+ * What it is connected to, for people: `xqc`, `guild 1234 shard 0/2`.
+ */
+name: string, };
+
+export type ConnectionState = { "state": "connecting" } | { "state": "connected", 
+/**
+ * The platform's id for this session when it gives one (Pusher socket id, EventSub session id,
+ * Discord session id).
+ */
+session?: string | null, } | { "state": "reconnecting", 
+/**
+ * Which retry of this outage comes next, from 1.
+ */
+attempt: number, 
+/**
+ * How long until that retry, in whole milliseconds on the wire.
+ */
+next_in_ms: number, } | { "state": "failed", 
+/**
+ * A sentence for people: what happened and what to do.
+ */
+reason: string, } | { "state": "disconnected" };
+
+export type Empty = Record<symbol, never>;
+
+export type Emote = { 
+/**
+ * The platform's emote id.
+ */
+id: string, 
+/**
+ * The emote's code as typed (`KEKW`).
+ */
+name: string, };
+
+export type Badge = { 
+/**
+ * The badge's type (`subscriber`, `moderator`, `vip`, `og`, ...).
+ */
+type: string, 
+/**
+ * A count where the badge has one (subscriber months, gift count).
+ */
+count: number | null, };
+
+export type ReplyTo = { 
+/**
+ * The replied-to message's id.
+ */
+message_id: string, 
+/**
+ * Its author's login.
+ */
+login: string, 
+/**
+ * Its text.
+ */
+text: string, };
+
+export type ChatMessage = { 
+/**
+ * The decoded text, exactly as sent (emote tags included where the platform inlines them).
+ */
+text: string, 
+/**
+ * Emotes in the order they appear.
+ */
+emotes: Array<Emote>, 
+/**
+ * The sender's badges in the platform's order.
+ */
+badges: Array<Badge>, 
+/**
+ * The sender's name colour (`#RRGGBB`), if set.
+ */
+color: string | null, 
+/**
+ * The message this one replies to, if any.
+ */
+reply_to: ReplyTo | null, };
+
+export type MessageRef = { 
+/**
+ * The deleted message's id.
+ */
+message_id: string, };
+
+export type PinnedMessage = { 
+/**
+ * The pinned message's id.
+ */
+message_id: string, 
+/**
+ * Its text, if the platform sent it.
+ */
+text: string | null, 
+/**
+ * How long it stays pinned, if limited.
+ */
+duration_secs: number | null, };
+
+export type ChatSettings = { 
+/**
+ * Seconds between messages per chatter, or off.
+ */
+slow_mode_secs: number | null, 
+/**
+ * Minutes a chatter must have followed for, or off (`Some(0)`: any follower).
+ */
+followers_only_mins: number | null, 
+/**
+ * Only subscribers may chat.
+ */
+subscribers_only: boolean | null, 
+/**
+ * Only emotes may be sent.
+ */
+emotes_only: boolean | null, };
+
+export type FollowerCount = { 
+/**
+ * The channel's follower count.
+ */
+count: number, };
+
+export type Subscription = { 
+/**
+ * Cumulative months, if known.
+ */
+months: number | null, 
+/**
+ * The tier as the platform names it (`1000`, `2000`, `3000`; Kick: null).
+ */
+tier: string | null, 
+/**
+ * Whether it was gifted.
+ */
+is_gift: boolean, 
+/**
+ * The resub message, if any.
+ */
+message: string | null, };
+
+export type SubscriptionEnd = { 
+/**
+ * The tier that ended.
+ */
+tier: string | null, 
+/**
+ * Whether it had been gifted.
+ */
+is_gift: boolean, };
+
+export type SubscriptionGift = { 
+/**
+ * How many subscriptions were gifted.
+ */
+quantity: number, 
+/**
+ * The recipients' logins, where the platform names them (Twitch does not).
+ */
+recipients: Array<string>, 
+/**
+ * The tier gifted.
+ */
+tier: string | null, 
+/**
+ * The gifter's total gifts in the channel, if known.
+ */
+gifter_total: number | null, };
+
+export type Moderation = { 
+/**
+ * The reason given, if any.
+ */
+reason: string | null, 
+/**
+ * A timeout's length; null for a permanent ban and for unban.
+ */
+duration_secs: number | null, 
+/**
+ * When a timeout ends; null for a permanent ban and for unban.
+ */
+expires_at: string | null, };
+
+export type StreamInfo = { 
+/**
+ * The platform's id of the broadcast, if known.
+ */
+stream_id: string | null, 
+/**
+ * The stream title.
+ */
+title: string | null, 
+/**
+ * The category / game.
+ */
+category: string | null, };
+
+export type Raid = { 
+/**
+ * How many viewers came along.
+ */
+viewers: number | null, 
+/**
+ * A message, if the platform sends one.
+ */
+message: string | null, };
+
+export type Currency = "bits" | "kicks";
+
+export type Cheer = { 
+/**
+ * How many bits or kicks.
+ */
+amount: number, 
+/**
+ * Bits or kicks.
+ */
+currency: Currency, 
+/**
+ * The message sent with it.
+ */
+message: string | null, };
+
+export type RewardRedeemed = { 
+/**
+ * The reward's title.
+ */
+title: string, 
+/**
+ * What the viewer typed, for rewards that take input.
+ */
+input: string | null, };
+
+export type PollOption = { 
+/**
+ * The option's label.
+ */
+label: string, 
+/**
+ * Votes (or points) so far.
+ */
+votes: number, };
+
+export type Poll = { 
+/**
+ * The question.
+ */
+title: string, 
+/**
+ * The options with their votes.
+ */
+options: Array<PollOption>, 
+/**
+ * The platform's state word (`active`, `ended`, `locked`, ...), if sent.
+ */
+state: string | null, };
+
+export type Member = { 
+/**
+ * The guild's id.
+ */
+guild_id: string, };
+
+export type Unknown = { 
+/**
+ * The platform's own name of the event.
+ */
+name: string, };
+
+/** What happened, typed per kind: `data` follows `kind`. */
+export type EventBody =
+  | { kind: "chat_message"; data: ChatMessage }
+  | { kind: "message_deleted"; data: MessageRef }
+  | { kind: "message_pinned"; data: PinnedMessage }
+  | { kind: "message_unpinned"; data: PinnedMessage }
+  | { kind: "chat_cleared"; data: Empty }
+  | { kind: "chat_settings"; data: ChatSettings }
+  | { kind: "follow"; data: Empty }
+  | { kind: "follower_count"; data: FollowerCount }
+  | { kind: "subscription"; data: Subscription }
+  | { kind: "subscription_end"; data: SubscriptionEnd }
+  | { kind: "subscription_gift"; data: SubscriptionGift }
+  | { kind: "ban"; data: Moderation }
+  | { kind: "timeout"; data: Moderation }
+  | { kind: "unban"; data: Moderation }
+  | { kind: "moderator_add"; data: Empty }
+  | { kind: "moderator_remove"; data: Empty }
+  | { kind: "vip_add"; data: Empty }
+  | { kind: "vip_remove"; data: Empty }
+  | { kind: "stream_online"; data: StreamInfo }
+  | { kind: "stream_offline"; data: StreamInfo }
+  | { kind: "stream_updated"; data: StreamInfo }
+  | { kind: "raid"; data: Raid }
+  | { kind: "raid_out"; data: Raid }
+  | { kind: "cheer"; data: Cheer }
+  | { kind: "reward_redeemed"; data: RewardRedeemed }
+  | { kind: "poll_update"; data: Poll }
+  | { kind: "poll_end"; data: Poll }
+  | { kind: "prediction"; data: Poll }
+  | { kind: "leaderboard_update"; data: JsonValue }
+  | { kind: "member_join"; data: Member }
+  | { kind: "member_leave"; data: Member }
+  | { kind: "unknown"; data: Unknown };
+
+/** An event in its public JSON form (version 1, docs/events.md). */
+export type Event = {
+  offset: Offset | null;
+  id: string;
+  platform: Platform;
+  channel: ChannelRef;
+  actor: Actor | null;
+  target: Actor | null;
+  occurred_at: string;
+  received_at: string;
+  source_id: string | null;
+} & EventBody;
+
+export type ConnectionView = { 
+/**
+ * `kick/onair-demo`: the connection's id, stable while it runs.
+ */
+id: string, 
+/**
+ * The platform.
+ */
+platform: Platform, 
+/**
+ * The channels it serves.
+ */
+name: string, 
+/**
+ * Where it is.
+ */
+state: ConnectionState, 
+/**
+ * When it entered that state.
+ */
+since: string, 
+/**
+ * How many times it lost the connection (or was asked to reconnect).
+ */
+reconnects: number, 
+/**
+ * The last failure, in words.
+ */
+lastError: string | null, 
+/**
+ * When its last event arrived.
+ */
+lastEventAt: string | null, 
+/**
+ * The watch spec that started it (`kick:slug`), for Unwatch; `None` for the simulator.
+ */
+spec: string | null, };
+
+export type Overall = "idle" | "connected" | "reconnecting" | "failed";
+
+export type FeedQuery = { 
+/**
+ * Only events after this offset (the live tail).
+ */
+after?: number, 
+/**
+ * Only events before this offset (older pages); without `after` or `before`, the newest `limit`.
+ */
+before?: number, 
+/**
+ * Only these kinds.
+ */
+kinds?: Array<EventKind>, 
+/**
+ * Only this platform.
+ */
+platform?: Platform, 
+/**
+ * Only this channel (its slug).
+ */
+channel?: string, 
+/**
+ * Only chat matching these words.
+ */
+search?: string, 
+/**
+ * At most this many (default 500, at most 5000).
+ */
+limit?: number, };
+
+export type AccountView = { 
+/**
+ * The platform.
+ */
+platform: Platform, 
+/**
+ * The name shown on the platform, when signed in.
+ */
+signedInAs: string | null, 
+/**
+ * The account's own channel, when known.
+ */
+ownChannel: string | null, 
+/**
+ * Whether signing in is set up (Kick: the app's client id is known).
+ */
+canSignIn: boolean, };
+
+export type MinuteCountView = { 
+/**
+ * The minute's start.
+ */
+minute: string, 
+/**
+ * The kind.
+ */
+kind: EventKind, 
+/**
+ * How many.
+ */
+count: number, };
+
+export type StatsView = { 
+/**
+ * Events per minute by kind over the last hour.
+ */
+perMinute: Array<MinuteCountView>, 
+/**
+ * Totals by kind since the app started.
+ */
+sessionTotals: { [key in EventKind]?: number }, 
+/**
+ * When the session started.
+ */
+sessionStart: string, 
+/**
+ * Every event stored.
+ */
+stored: number, };
+
+export type Theme = "system" | "light" | "dark";
+
+export type NotifyRules = { 
+/**
+ * The kinds that notify.
+ */
+kinds: Array<EventKind>, 
+/**
+ * Streamer mode: no notification at all (on screen while live), without losing the rules.
+ */
+muted: boolean, };
+
+export type DesktopSettings = { 
+/**
+ * The channels watched, as specs (`kick:slug` or `kick:slug@CHANNEL_ID/CHATROOM_ID`).
+ */
+channels: Array<string>, 
+/**
+ * What notifies.
+ */
+notifications: NotifyRules, 
+/**
+ * Start hidden in the tray.
+ */
+startMinimised: boolean, 
+/**
+ * Start with the session.
+ */
+launchAtLogin: boolean, 
+/**
+ * The colour scheme.
+ */
+theme: Theme, 
+/**
+ * The Kick app's client id, for signing in (its secret is kept in the keychain).
+ */
+kickClientId: string | null, };
