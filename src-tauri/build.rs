@@ -1,5 +1,23 @@
-//! Tauri's build step: reads tauri.conf.json and the capabilities, and embeds the UI when asked.
+//! Tauri's build step: reads tauri.conf.json and the capabilities, embeds the UI when asked, and declares
+//! OnAir's own commands, so a window may call only those its capability grants (`allow-<command>`).
+
+/// Every command of `commands.rs`; a capability grants each by name.
+const COMMANDS: &[&str] = &[
+    "overview",
+    "list_events",
+    "stats",
+    "get_settings",
+    "set_settings",
+    "watch_channel",
+    "unwatch_channel",
+    "simulate",
+    "reconnect",
+    "open_logs",
+];
 
 fn main() {
-    tauri_build::build();
+    tauri_build::try_build(
+        tauri_build::Attributes::new().app_manifest(tauri_build::AppManifest::new().commands(COMMANDS)),
+    )
+    .expect("the Tauri build step failed");
 }

@@ -1,63 +1,39 @@
 //! The commands the window may call: each a few lines over the hub. Errors reach the UI as sentences.
 
-use onair_core::{EventKind, Offset};
+use onair::views::{DesktopSettings, FeedQuery, Overview, StatsView};
+use onair_core::Offset;
+use onair_kick::WatchSpec;
 use onair_store::EventQuery;
-use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
-use tauri::State;
+use tauri::{AppHandle, Manager, State};
+use tauri_plugin_opener::OpenerExt;
 
-use crate::hub::{ConnectionView, Hub};
+use crate::hub::Hub;
 
-/// What the dashboard shows at a glance.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Overview {
-    /// The database file.
-    pub database: String,
-    /// The connections.
-    pub connections: Vec<ConnectionView>,
-    /// Whether the simulator runs.
-    pub simulating: bool,
-}
-
-/// `overview`: the database, the connections, the simulator.
+/// `overview`: the database, the connections, the simulator, the logs.
 #[tauri::command]
-pub async fn overview(hub: State<'_, Hub>) -> Result<Overview, String> {
+pub async fn overview(app: AppHandle, hub: State<'_, Hub>) -> Result<Overview, String> {
     Ok(Overview {
         database: hub.store().path().display().to_string(),
-        connections: hub.connections().await,
+        connections: hub.connections(),
         simulating: hub.simulating().await,
+        logs: app
+            .path()
+            .app_log_dir()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default(),
     })
-}
-
-/// The feed's filters.
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct FeedQuery {
-    /// Only events after this offset (the live tail); without it, the newest `limit`.
-    pub after: Option<i64>,
-    /// Only these kinds (their snake_case names).
-    pub kinds: Vec<String>,
-    /// Only chat matching these words.
-    pub search: Option<String>,
-    /// At most this many (default 500).
-    pub limit: Option<u32>,
 }
 
 /// `list_events`: events in the public JSON form (v1), oldest first.
 #[tauri::command]
 pub async fn list_events(hub: State<'_, Hub>, query: FeedQuery) -> Result<Vec<Box<RawValue>>, String> {
-    let kinds = query
-        .kinds
-        .iter()
-        .map(|k| {
-            k.parse::<EventKind>()
-                .map_err(|_| format!("unknown event kind {k:?}"))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
     let query = EventQuery {
         after: query.after.map(Offset),
-        kinds,
+        before: query.before.map(Offset),
+        kinds: query.kinds,
+        platform: query.platform,
+        channel: query.channel.filter(|c| !c.trim().is_empty()),
         search: query.search.filter(|s| !s.trim().is_empty()),
         limit: Some(query.limit.unwrap_or(500).min(5000)),
         ..EventQuery::default()
@@ -67,6 +43,51 @@ pub async fn list_events(hub: State<'_, Hub>, query: FeedQuery) -> Result<Vec<Bo
         .iter()
         .map(|event| RawValue::from_string(event.to_json_line()).map_err(|e| e.to_string()))
         .collect()
+}
+
+/// `stats`: events per minute by kind, and this session's totals.
+#[tauri::command]
+pub async fn stats(hub: State<'_, Hub>) -> Result<StatsView, String> {
+    hub.stats().await
+}
+
+/// `get_settings`.
+#[tauri::command]
+pub fn get_settings(hub: State<'_, Hub>) -> DesktopSettings {
+    hub.settings()
+}
+
+/// `set_settings`: saves and applies them; answers with what is now in force.
+#[tauri::command]
+pub async fn set_settings(hub: State<'_, Hub>, settings: DesktopSettings) -> Result<DesktopSettings, String> {
+    hub.apply_settings(settings).await
+}
+
+/// `watch_channel`: adds `spec` (`kick:slug`, or `kick:slug@CHANNEL_ID/CHATROOM_ID`) to the watched
+/// channels and starts watching it.
+#[tauri::command]
+pub async fn watch_channel(hub: State<'_, Hub>, spec: String) -> Result<DesktopSettings, String> {
+    let spec = spec
+        .trim()
+        .parse::<WatchSpec>()
+        .map_err(|e| format!("{}: {e}", spec.trim()))?;
+    let mut settings = hub.settings();
+    settings
+        .channels
+        .retain(|c| c.parse::<WatchSpec>().map_or(true, |s| s.slug != spec.slug));
+    settings.channels.push(spec.to_string());
+    hub.apply_settings(settings).await
+}
+
+/// `unwatch_channel`: stops watching the channel of `spec` and removes it from the list.
+#[tauri::command]
+pub async fn unwatch_channel(hub: State<'_, Hub>, spec: String) -> Result<DesktopSettings, String> {
+    let spec = spec.parse::<WatchSpec>().map_err(|e| e.to_string())?;
+    let mut settings = hub.settings();
+    settings
+        .channels
+        .retain(|c| c.parse::<WatchSpec>().map_or(true, |s| s.slug != spec.slug));
+    hub.apply_settings(settings).await
 }
 
 /// `simulate`: starts (`on`) or stops the simulated Kick stream.
@@ -80,9 +101,27 @@ pub async fn simulate(hub: State<'_, Hub>, on: bool, rate: Option<f64>) -> Resul
     }
 }
 
-/// `reconnect`: every connection reconnects now, with a fresh retry count.
+/// `reconnect`: the connection of card `id` (every connection without one) reconnects now, with a
+/// fresh retry count.
 #[tauri::command]
-pub async fn reconnect(hub: State<'_, Hub>) -> Result<(), String> {
-    hub.reconnect_all().await;
+pub async fn reconnect(hub: State<'_, Hub>, id: Option<String>) -> Result<(), String> {
+    match id {
+        Some(id) => hub.reconnect(&id).await,
+        None => hub.reconnect_all().await,
+    }
     Ok(())
+}
+
+/// `open_logs`: opens the log folder in the file manager.
+#[tauri::command]
+pub fn open_logs(app: AppHandle) -> Result<(), String> {
+    let dir = app
+        .path()
+        .app_log_dir()
+        .map_err(|e| format!("no log folder: {e}"))?;
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| format!("the log folder {} could not be made: {e}", dir.display()))?;
+    app.opener()
+        .open_path(dir.display().to_string(), None::<&str>)
+        .map_err(|e| format!("the log folder {} could not be opened: {e}", dir.display()))
 }

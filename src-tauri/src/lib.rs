@@ -1,19 +1,29 @@
 //! The OnAir desktop app: the hub runs in-process, the Svelte dashboard (ui/) talks to it through the
 //! commands of [`commands`], and new events reach the window as a throttled "committed" signal (at most
 //! 20 a second) after which the UI reads what is new from the store, so a chat flood cannot freeze the
-//! webview and nothing between two reads is missed. The tray keeps the app running when the window closes.
+//! webview and nothing between two reads is missed. The tray keeps the app running when the window
+//! closes; the log goes to a daily file in the app's log folder.
 
+mod autostart;
 mod commands;
 mod hub;
+mod settings;
 mod tray;
 
-use tauri::Manager;
+use tauri::{AppHandle, Manager};
+use tauri_plugin_window_state::{AppHandleExt, StateFlags};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 pub use hub::Hub;
 
+/// What the window remembers between runs (its visibility is the app's business: start minimised).
+fn window_state() -> StateFlags {
+    StateFlags::all() - StateFlags::VISIBLE
+}
+
 /// Runs the app.
 pub fn run() {
-    init_logging();
     let outcome = tauri::Builder::default()
         .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
             // A second launch shows the running app instead.
@@ -21,7 +31,20 @@ pub fn run() {
         }))
         .plugin(tauri_plugin_notification::init())
         .plugin(tauri_plugin_store::Builder::default().build())
+        .plugin(tauri_plugin_opener::init())
+        .plugin(
+            tauri_plugin_autostart::Builder::new()
+                .args([autostart::ARG])
+                .build(),
+        )
+        .plugin(
+            tauri_plugin_window_state::Builder::default()
+                .with_state_flags(window_state())
+                .build(),
+        )
         .setup(|app| {
+            let log_guard = init_logging(app.handle());
+            app.manage(log_guard);
             let db = std::env::var_os(onair::paths::DB_ENV)
                 .map(std::path::PathBuf::from)
                 .or_else(|| {
@@ -31,9 +54,20 @@ pub fn run() {
                         .map(|dir| dir.join(onair::paths::DB_FILE))
                 })
                 .ok_or("no folder for the database")?;
-            let hub = tauri::async_runtime::block_on(Hub::start(app.handle().clone(), db))?;
+            let saved = settings::load(app.handle());
+            let minimised = saved.start_minimised || std::env::args().any(|a| a == autostart::ARG);
+            tray::install(app, saved.notifications.muted)?;
+            let hub = tauri::async_runtime::block_on(Hub::start(app.handle().clone(), db, saved))?;
             app.manage(hub);
-            tray::install(app)?;
+            let handle = app.handle().clone();
+            tauri::async_runtime::spawn(async move {
+                if let Some(hub) = handle.try_state::<Hub>() {
+                    hub.watch_saved().await;
+                }
+            });
+            if !minimised {
+                tray::show_main(app.handle());
+            }
             Ok(())
         })
         .on_window_event(|window, event| {
@@ -42,14 +76,21 @@ pub fn run() {
                 && window.label() == "main"
             {
                 api.prevent_close();
+                let _ = window.app_handle().save_window_state(window_state());
                 let _ = window.hide();
             }
         })
         .invoke_handler(tauri::generate_handler![
             commands::overview,
             commands::list_events,
+            commands::stats,
+            commands::get_settings,
+            commands::set_settings,
+            commands::watch_channel,
+            commands::unwatch_channel,
             commands::simulate,
             commands::reconnect,
+            commands::open_logs,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = outcome {
@@ -58,11 +99,55 @@ pub fn run() {
     }
 }
 
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,onair_pusher=info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+/// Quits: the connections close with everything received committed, the window's place is saved.
+pub fn quit(app: &AppHandle) {
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        let _ = app.save_window_state(window_state());
+        if let Some(hub) = app.try_state::<Hub>() {
+            hub.shutdown().await;
+            let _ = hub.store().writer().flush().await;
+        }
+        app.exit(0);
+    });
+}
+
+/// Logs to stderr and to a daily file (`onair.YYYY-MM-DD.log`, a week kept) in the app's log folder.
+/// `RUST_LOG` sets the filter.
+fn init_logging(app: &AppHandle) -> Option<tracing_appender::non_blocking::WorkerGuard> {
+    let filter = || {
+        tracing_subscriber::EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"))
+    };
+    let stderr = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let file = app.path().app_log_dir().ok().and_then(|dir| {
+        tracing_appender::rolling::Builder::new()
+            .rotation(tracing_appender::rolling::Rotation::DAILY)
+            .filename_prefix("onair")
+            .filename_suffix("log")
+            .max_log_files(7)
+            .build(&dir)
+            .inspect_err(|e| eprintln!("no log file in {}: {e}", dir.display()))
+            .ok()
+    });
+    let (file_layer, guard) = match file {
+        Some(appender) => {
+            let (writer, guard) = tracing_appender::non_blocking(appender);
+            (
+                Some(
+                    tracing_subscriber::fmt::layer()
+                        .with_ansi(false)
+                        .with_writer(writer),
+                ),
+                Some(guard),
+            )
+        }
+        None => (None, None),
+    };
+    let _ = tracing_subscriber::registry()
+        .with(filter())
+        .with(stderr)
+        .with(file_layer)
         .try_init();
+    guard
 }

@@ -1,9 +1,11 @@
 // End-to-end test of the dashboard in the real app window (tauri-driver + WebKitWebDriver under Xvfb;
-// run through e2e/run.sh). Starts the simulator, watches the feed fill and the connection turn connected,
-// filters by kind, searches a word from a simulated chat line, opens an event's details, switches theme,
-// and saves screenshots to e2e/artifacts/.
+// run through e2e/run.sh). Starts the simulator, watches the feed fill (windowed: only the rows in view
+// are in the page) and the connection turn connected, sees the notifications reach the daemon (chat
+// never), filters by kind, searches a word from a simulated chat line, opens an event's details, adds
+// and removes a channel, reads the stats, switches theme in the settings, and saves screenshots to
+// e2e/artifacts/.
 import assert from "node:assert/strict";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { remote } from "webdriverio";
@@ -40,10 +42,31 @@ try {
   assert.match(await browser.$("#simulate").getText(), /Stop simulation/);
   await shot("dashboard-light");
 
+  step = "windowed feed";
+  await waitFor("more events than rows in the page", async () => {
+    const total = Number((await browser.$("#feed-count").getText()).replace(/[^0-9]/g, ""));
+    const rows = (await browser.$$("#feed .event").length);
+    return total > rows + 20;
+  }, 60000);
+
+  step = "notifications";
+  const log = process.env.ONAIR_E2E_NOTIFICATIONS;
+  if (log && existsSync(log)) {
+    await waitFor("a notification at the daemon", async () => /member=Notify/.test(readFileSync(log, "utf8")), 60000);
+    const sent = readFileSync(log, "utf8");
+    assert.match(sent, /followed|subscribed|gifted|raided|banned/, "a follow, sub, gift, raid or ban notified");
+    const chat = await browser.$$('#feed .event[data-kind="chat_message"] .text').map((e) => e.getText());
+    for (const line of chat.filter((l) => l.length > 12)) {
+      assert.ok(!sent.includes(line), `a chat line was notified: ${line}`);
+    }
+  } else {
+    console.log("e2e: no notification log (run through e2e/run.sh to check notifications)");
+  }
+
   step = "reconnect";
-  await browser.$(".connection-card .reconnect").click();
+  await browser.$('.connection-card[data-id="kick/onair-demo"] .reconnect').click();
   await waitFor("one reconnect, connected again", async () => {
-    const card = browser.$(".connection-card");
+    const card = browser.$('.connection-card[data-id="kick/onair-demo"]');
     return (await card.getAttribute("data-state")) === "connected" && /\b1 reconnect\b/.test(await card.getText());
   });
 
@@ -86,11 +109,43 @@ try {
   assert.ok(Number.isInteger(json.offset));
   await shot("details");
 
+  step = "add a channel";
+  await browser.$("#add-channel-name").setValue("kick:e2e-channel");
+  await browser.$("#add-channel input[type=checkbox]").click();
+  await browser.$("#add-channel-id").setValue("101");
+  await browser.$("#add-chatroom-id").setValue("202");
+  await browser.$('#add-channel button[type="submit"]').click();
+  const added = '.connection-card[data-id="kick/e2e-channel"]';
+  await waitFor("the new channel's card", async () => (await browser.$(added).isExisting()));
+  await browser.$("#view-settings").click();
+  await waitFor("the channel in the settings", async () =>
+    (await browser.$("#settings .channels").getText()).includes("kick:e2e-channel@101/202"));
+  await browser.$("#view-feed").click();
+  await browser.$(`${added} .unwatch`).click();
+  await waitFor("the card gone", async () => !(await browser.$(added).isExisting()));
+
+  step = "stats";
+  await browser.$("#view-stats").click();
+  await waitFor("session totals", async () => {
+    const chat = await browser.$('.total[data-label="Chat messages"] b');
+    return (await chat.isExisting()) && Number((await chat.getText()).replace(/[^0-9]/g, "")) > 0;
+  });
+  assert.ok((await browser.$$("#per-minute rect").length) > 0, "the chart has bars");
+  await shot("stats");
+
   step = "theme";
+  await browser.$("#view-settings").click();
   await browser.$("#theme").selectByAttribute("value", "dark");
-  assert.equal(await browser.execute(() => document.documentElement.dataset.theme), "dark");
+  await waitFor("the dark theme", async () =>
+    (await browser.execute(() => document.documentElement.dataset.theme)) === "dark" &&
+    (await browser.$("#theme").getValue()) === "dark");
+  await shot("settings-dark");
+  await browser.$("#view-feed").click();
+  await waitFor("the feed again", async () => (await browser.$$("#feed .event").length) > 0);
   await shot("dashboard-dark");
+  await browser.$("#view-settings").click();
   await browser.$("#theme").selectByAttribute("value", "system");
+  await browser.$("#view-feed").click();
 
   step = "stop";
   await browser.$("#simulate").click();

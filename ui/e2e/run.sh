@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs a command (default: the dashboard E2E) in a private desktop: Xvfb, a private D-Bus session with a
-# notification daemon (dunst), and tauri-driver; the app gets its own XDG folders and database.
+# notification daemon (dunst) watched by dbus-monitor, and tauri-driver; the app gets its own XDG folders and database.
 # Usage: ui/e2e/run.sh [command...]   (TAURI_DRIVER: the tauri-driver binary)
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -13,12 +13,16 @@ export XDG_DATA_HOME="$state/data" XDG_CONFIG_HOME="$state/config" XDG_CACHE_HOM
 export ONAIR_DB="$state/onair.db" ONAIR_SECRET_STORE=file NO_AT_BRIDGE=1
 mkdir -p "$here/artifacts"
 dunst > "$here/artifacts/dunst.log" 2>&1 & dunst_pid=$!
+# Every notification the app sends, as the daemon receives it (the test reads this file).
+export ONAIR_E2E_NOTIFICATIONS="$here/artifacts/notifications.log"
+dbus-monitor --session "interface='org.freedesktop.Notifications',member='Notify'" > "$ONAIR_E2E_NOTIFICATIONS" 2>&1 &
+monitor_pid=$!
 driver="${TAURI_DRIVER:-tauri-driver}"
 "$driver" --port 4444 > "$here/artifacts/tauri-driver.log" 2>&1 & driver_pid=$!
 for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/4444) 2>/dev/null && break; sleep 0.1; done
 rc=0
 if [[ $# -gt 0 ]]; then "$@" || rc=$?; else node "$here/dashboard.mjs" || rc=$?; fi
-kill "$driver_pid" "$dunst_pid" 2>/dev/null || true
+kill "$driver_pid" "$dunst_pid" "$monitor_pid" 2>/dev/null || true
 wait 2>/dev/null || true
 rm -rf "$state"
 exit $rc

@@ -47,6 +47,7 @@ pub fn declarations(cfg: &Config) -> Vec<String> {
         <Poll as TS>::decl(cfg),
         <Member as TS>::decl(cfg),
         <Unknown as TS>::decl(cfg),
+        <serde_json::Value as TS>::decl(cfg),
     ]);
     out.push(format!(
         "/** What happened, typed per kind: `data` follows `kind`. */\n\

@@ -88,11 +88,11 @@ impl Connections {
         view.clone()
     }
 
-    /// Notes an event of the connection `id` at `at`.
-    pub fn saw_event(&mut self, id: &str, at: DateTime<Utc>) {
-        if let Some(view) = self.views.get_mut(id) {
-            view.last_event_at = Some(at);
-        }
+    /// Notes an event of the connection `id` at `at`; the card, when there is one.
+    pub fn saw_event(&mut self, id: &str, at: DateTime<Utc>) -> Option<ConnectionView> {
+        let view = self.views.get_mut(id)?;
+        view.last_event_at = Some(at);
+        Some(view.clone())
     }
 
     /// Forgets the card `id` (its channel is no longer watched).
@@ -156,6 +156,20 @@ pub struct FeedQuery {
     /// At most this many (default 500, at most 5000).
     #[ts(optional)]
     pub limit: Option<u32>,
+}
+
+/// What the dashboard shows at a glance.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct Overview {
+    /// The database file.
+    pub database: String,
+    /// The connections' cards.
+    pub connections: Vec<ConnectionView>,
+    /// Whether the simulator runs.
+    pub simulating: bool,
+    /// The folder of the log files.
+    pub logs: String,
 }
 
 /// A signed-in account, as the Login section shows it.
@@ -237,6 +251,7 @@ pub fn typescript() -> String {
     let mut decls = onair_core::ts::declarations(&cfg);
     decls.extend([
         ConnectionView::decl(&cfg),
+        Overview::decl(&cfg),
         Overall::decl(&cfg),
         FeedQuery::decl(&cfg),
         AccountView::decl(&cfg),

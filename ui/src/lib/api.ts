@@ -1,8 +1,8 @@
 // The one module that talks to the desktop shell: every command and event of the UI goes through here,
-// so no component imports @tauri-apps/* itself.
+// so no component imports @tauri-apps/* itself. The shapes come from bindings.ts, generated from Rust.
 import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
-import type { ConnectionView, Event, FeedQuery, Overview } from "./types";
+import type { ConnectionView, DesktopSettings, Event, FeedQuery, Overview, StatsView } from "./bindings";
 
 export function overview(): Promise<Overview> {
   return invoke<Overview>("overview");
@@ -12,13 +12,39 @@ export function listEvents(query: FeedQuery): Promise<Event[]> {
   return invoke<Event[]>("list_events", { query });
 }
 
+export function stats(): Promise<StatsView> {
+  return invoke<StatsView>("stats");
+}
+
+export function getSettings(): Promise<DesktopSettings> {
+  return invoke<DesktopSettings>("get_settings");
+}
+
+/** Saves and applies the settings; resolves with what is now in force. */
+export function setSettings(settings: DesktopSettings): Promise<DesktopSettings> {
+  return invoke<DesktopSettings>("set_settings", { settings });
+}
+
+/** Watches a channel (`kick:slug` or `kick:slug@CHANNEL_ID/CHATROOM_ID`). */
+export function watchChannel(spec: string): Promise<DesktopSettings> {
+  return invoke<DesktopSettings>("watch_channel", { spec });
+}
+
+export function unwatchChannel(spec: string): Promise<DesktopSettings> {
+  return invoke<DesktopSettings>("unwatch_channel", { spec });
+}
+
 export function simulate(on: boolean, rate?: number): Promise<void> {
   return invoke<void>("simulate", { on, rate });
 }
 
-/** Every connection reconnects now, with a fresh retry count. */
-export function reconnect(): Promise<void> {
-  return invoke<void>("reconnect");
+/** The connection of card `id` (every connection without one) reconnects now, with a fresh retry count. */
+export function reconnect(id?: string): Promise<void> {
+  return invoke<void>("reconnect", { id });
+}
+
+export function openLogs(): Promise<void> {
+  return invoke<void>("open_logs");
 }
 
 /** Called (at most 20 times a second) when new events were committed to the store. */
@@ -26,7 +52,17 @@ export function onCommitted(handler: (committed: number) => void): Promise<Unlis
   return listen<number>("onair://committed", (e) => handler(e.payload));
 }
 
-/** Called at every connection state change. */
+/** Called when a card changes: state, last event. */
 export function onConnection(handler: (view: ConnectionView) => void): Promise<UnlistenFn> {
   return listen<ConnectionView>("onair://connection", (e) => handler(e.payload));
+}
+
+/** Called when a card is gone (its channel unwatched). */
+export function onConnectionRemoved(handler: (id: string) => void): Promise<UnlistenFn> {
+  return listen<string>("onair://connection-removed", (e) => handler(e.payload));
+}
+
+/** Called when the settings changed outside the window (the tray's Pause notifications). */
+export function onSettings(handler: (settings: DesktopSettings) => void): Promise<UnlistenFn> {
+  return listen<DesktopSettings>("onair://settings", (e) => handler(e.payload));
 }

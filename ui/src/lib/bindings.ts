@@ -313,6 +313,8 @@ export type Unknown = {
  */
 name: string, };
 
+export type JsonValue = number | string | boolean | Array<JsonValue> | { [key in string]: JsonValue } | null;
+
 /** What happened, typed per kind: `data` follows `kind`. */
 export type EventBody =
   | { kind: "chat_message"; data: ChatMessage }
@@ -398,6 +400,24 @@ lastEventAt: string | null,
  * The watch spec that started it (`kick:slug`), for Unwatch; `None` for the simulator.
  */
 spec: string | null, };
+
+export type Overview = { 
+/**
+ * The database file.
+ */
+database: string, 
+/**
+ * The connections' cards.
+ */
+connections: Array<ConnectionView>, 
+/**
+ * Whether the simulator runs.
+ */
+simulating: boolean, 
+/**
+ * The folder of the log files.
+ */
+logs: string, };
 
 export type Overall = "idle" | "connected" | "reconnecting" | "failed";
 

@@ -1,68 +1,104 @@
-// The feed's pure logic: merging new events, what a line says, which kinds count as moderation.
-import type { ConnectionState, Event } from "./types";
+// The feed's pure logic: merging new and older pages, what a line says, chat parts and badges, which
+// kinds count as moderation, and connection states in words.
+import type { Badge, ConnectionState, Event, EventKind } from "./bindings";
 
-/** How many events the feed keeps in memory (older ones stay in the store). */
-export const FEED_LIMIT = 5000;
+/** How many events the feed keeps in memory (older ones stay in the store and page back in). */
+export const FEED_LIMIT = 20000;
 
-/** Appends `incoming` (oldest first) to `feed` without duplicates, keeping the newest `limit`. */
-export function merge(feed: Event[], incoming: Event[], limit = FEED_LIMIT): Event[] {
-  const last = feed.length > 0 ? feed[feed.length - 1]!.offset : -1;
-  const fresh = incoming.filter((e) => e.offset > last);
-  if (fresh.length === 0) return feed;
+/** Appends `incoming` (oldest first) without duplicates, keeping the newest `limit`. */
+export function merge(feed: Event[], incoming: Event[], limit = FEED_LIMIT): { feed: Event[]; added: number; trimmed: number } {
+  const last = feed.length > 0 ? (feed[feed.length - 1]!.offset ?? -1) : -1;
+  const fresh = incoming.filter((e) => (e.offset ?? -1) > last);
+  if (fresh.length === 0) return { feed, added: 0, trimmed: 0 };
   const merged = feed.concat(fresh);
-  return merged.length > limit ? merged.slice(merged.length - limit) : merged;
+  const trimmed = Math.max(0, merged.length - limit);
+  return { feed: trimmed > 0 ? merged.slice(trimmed) : merged, added: fresh.length, trimmed };
 }
 
-const MODERATION = new Set(["ban", "timeout", "unban", "message_deleted", "chat_cleared"]);
-const MONEY = new Set(["subscription", "subscription_gift", "cheer", "reward_redeemed"]);
+/** Prepends an older page (oldest first), keeping the oldest `limit`: the user is reading back in time. */
+export function prependOlder(feed: Event[], older: Event[], limit = FEED_LIMIT): { feed: Event[]; added: number; trimmed: number } {
+  const first = feed.length > 0 ? (feed[0]!.offset ?? Infinity) : Infinity;
+  const fresh = older.filter((e) => (e.offset ?? Infinity) < first);
+  if (fresh.length === 0) return { feed, added: 0, trimmed: 0 };
+  const merged = fresh.concat(feed);
+  const trimmed = Math.max(0, merged.length - limit);
+  return { feed: trimmed > 0 ? merged.slice(0, merged.length - trimmed) : merged, added: fresh.length, trimmed };
+}
+
+/** The kinds the feed's filter offers, in the order people look for them. */
+export const FEED_KINDS = [
+  "chat_message", "follow", "subscription", "subscription_gift", "cheer", "raid",
+  "ban", "timeout", "unban", "message_deleted", "chat_cleared", "moderator_add", "moderator_remove",
+  "vip_add", "vip_remove", "stream_online", "stream_offline", "stream_updated", "member_join", "member_leave",
+] as const satisfies readonly EventKind[];
+
+const MODERATION = new Set<EventKind>(["ban", "timeout", "unban", "message_deleted", "chat_cleared", "moderator_add", "moderator_remove", "vip_add", "vip_remove"]);
+const SUPPORT = new Set<EventKind>(["subscription", "subscription_gift", "cheer", "reward_redeemed", "follow", "raid"]);
 
 /** The feed's colour group of a kind. */
-export function tone(kind: string): "chat" | "moderation" | "support" | "stream" | "other" {
+export function tone(kind: EventKind): "chat" | "moderation" | "support" | "stream" | "other" {
   if (kind === "chat_message") return "chat";
   if (MODERATION.has(kind)) return "moderation";
-  if (MONEY.has(kind) || kind === "follow" || kind === "raid") return "support";
+  if (SUPPORT.has(kind)) return "support";
   if (kind.startsWith("stream_")) return "stream";
   return "other";
 }
 
-const str = (v: unknown): string => (typeof v === "string" ? v : v == null ? "" : String(v));
+/** A kind for people: "subscription gift". */
+export const kindLabel = (kind: EventKind): string => kind.replaceAll("_", " ");
 
 /** One line for people: who did what. */
 export function describe(event: Event): string {
   const who = event.actor?.display_name ?? "someone";
   const target = event.target?.display_name ?? "someone";
-  const d = event.data;
+  const by = event.actor ? ` by ${who}` : "";
   switch (event.kind) {
     case "chat_message":
-      return str(d.text);
+      return event.data.text;
     case "follow":
       return `${who} followed`;
     case "follower_count":
-      return `${str(d.count)} followers`;
+      return `${event.data.count} followers`;
     case "subscription":
-      return `${who} subscribed${d.months ? ` (${str(d.months)} months)` : ""}`;
+      return `${who} subscribed${event.data.months ? ` (${event.data.months} months)` : ""}${event.data.is_gift ? " with a gift" : ""}`;
     case "subscription_gift": {
-      const count = typeof d.quantity === "number" ? d.quantity : Array.isArray(d.recipients) ? d.recipients.length : 1;
-      return `${who} gifted ${count} sub${count === 1 ? "" : "s"}`;
+      const n = event.data.quantity || event.data.recipients.length || 1;
+      return `${event.actor ? who : "Anonymous"} gifted ${n} sub${n === 1 ? "" : "s"}`;
     }
     case "ban":
-      return `${target} was banned${event.actor ? ` by ${who}` : ""}`;
+      return `${target} was banned${by}${event.data.reason ? `: ${event.data.reason}` : ""}`;
     case "timeout":
-      return `${target} was timed out${d.duration_secs ? ` for ${Math.round(Number(d.duration_secs) / 60)} min` : ""}`;
+      return `${target} was timed out${event.data.duration_secs ? ` for ${Math.round(event.data.duration_secs / 60)} min` : ""}${by}`;
     case "unban":
-      return `${target} was unbanned`;
+      return `${target} was unbanned${by}`;
+    case "moderator_add":
+      return `${target} is now a moderator`;
+    case "moderator_remove":
+      return `${target} is no longer a moderator`;
+    case "vip_add":
+      return `${target} is now a VIP`;
+    case "vip_remove":
+      return `${target} is no longer a VIP`;
     case "message_deleted":
-      return "a message was deleted";
+      return `a message was deleted${by}`;
+    case "chat_cleared":
+      return `the chat was cleared${by}`;
     case "raid":
-      return `${who} raided with ${str(d.viewers)} viewers`;
+      return `${who} raided with ${event.data.viewers ?? "?"} viewers`;
     case "cheer":
-      return `${who} sent ${str(d.amount)} ${str(d.currency).toLowerCase() === "kicks" || !d.currency ? "Kicks" : str(d.currency)}${d.message ? `: ${str(d.message)}` : ""}`;
+      return `${event.actor ? who : "Anonymous"} sent ${event.data.amount} ${event.data.currency === "bits" ? "Bits" : "Kicks"}${event.data.message ? `: ${event.data.message}` : ""}`;
     case "stream_online":
-      return `stream online${d.title ? `: ${str(d.title)}` : ""}`;
+      return `stream online${event.data.title ? `: ${event.data.title}` : ""}`;
     case "stream_offline":
       return "stream offline";
+    case "stream_updated":
+      return `stream now: ${event.data.title ?? ""}${event.data.category ? ` (${event.data.category})` : ""}`;
+    case "member_join":
+      return `${who} joined the server`;
+    case "member_leave":
+      return `${who} left the server`;
     default:
-      return event.kind.replaceAll("_", " ");
+      return kindLabel(event.kind);
   }
 }
 
@@ -71,20 +107,38 @@ export type ChatPart = { text: string } | { emote: string; name: string };
 
 /** Splits Kick chat text into text and `[emote:ID:NAME]` parts (only the emotes the event lists). */
 export function chatParts(event: Event): ChatPart[] {
-  const text = str(event.data.text);
-  const known = new Set(
-    (Array.isArray(event.data.emotes) ? event.data.emotes : []).map((e) => str((e as { id?: unknown }).id)),
-  );
+  if (event.kind !== "chat_message") return [{ text: describe(event) }];
+  const text = event.data.text;
+  const known = new Set(event.data.emotes.map((e) => e.id));
   const parts: ChatPart[] = [];
   let rest = 0;
   for (const m of text.matchAll(/\[emote:(\d+):([^\]]*)\]/g)) {
     if (!known.has(m[1]!)) continue;
-    if (m.index! > rest) parts.push({ text: text.slice(rest, m.index) });
+    if (m.index > rest) parts.push({ text: text.slice(rest, m.index) });
     parts.push({ emote: m[1]!, name: m[2]! });
-    rest = m.index! + m[0].length;
+    rest = m.index + m[0].length;
   }
   if (rest < text.length) parts.push({ text: text.slice(rest) });
   return parts;
+}
+
+/** A chat badge for people: its short label and colour group. */
+export function badgeLabel(badge: Badge): { label: string; group: "staff" | "mod" | "vip" | "sub" | "other" } {
+  const type = badge.type.toLowerCase();
+  switch (type) {
+    case "broadcaster":
+      return { label: "host", group: "staff" };
+    case "moderator":
+      return { label: "mod", group: "mod" };
+    case "vip":
+      return { label: "VIP", group: "vip" };
+    case "subscriber":
+      return { label: badge.count ? `sub ${badge.count}` : "sub", group: "sub" };
+    case "sub_gifter":
+      return { label: badge.count ? `gifter ${badge.count}` : "gifter", group: "sub" };
+    default:
+      return { label: type.replaceAll("_", " "), group: "other" };
+  }
 }
 
 /** A connection state in words, with its colour. */
@@ -101,4 +155,12 @@ export function stateLabel(state: ConnectionState): { label: string; color: "gre
     case "disconnected":
       return { label: "Disconnected", color: "grey" };
   }
+}
+
+/** "12 s ago", "5 min ago", "2 h ago", for the cards' last event. */
+export function ago(iso: string, now = Date.now()): string {
+  const s = Math.max(0, Math.round((now - Date.parse(iso)) / 1000));
+  if (s < 60) return `${s} s ago`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ago`;
+  return `${Math.floor(s / 3600)} h ago`;
 }
