@@ -13,6 +13,9 @@ const COMMANDS: &[&str] = &[
     "simulate",
     "reconnect",
     "open_logs",
+    "accounts",
+    "login",
+    "logout",
 ];
 
 fn main() {

@@ -1,6 +1,6 @@
 //! The commands the window may call: each a few lines over the hub. Errors reach the UI as sentences.
 
-use onair::views::{DesktopSettings, FeedQuery, Overview, StatsView};
+use onair::views::{AccountView, DesktopSettings, FeedQuery, Overview, StatsView};
 use onair_core::Offset;
 use onair_kick::WatchSpec;
 use onair_store::EventQuery;
@@ -9,6 +9,7 @@ use tauri::{AppHandle, Manager, State};
 use tauri_plugin_opener::OpenerExt;
 
 use crate::hub::Hub;
+use crate::signin::SignIns;
 
 /// `overview`: the database, the connections, the simulator, the logs.
 #[tauri::command]
@@ -124,4 +125,46 @@ pub fn open_logs(app: AppHandle) -> Result<(), String> {
     app.opener()
         .open_path(dir.display().to_string(), None::<&str>)
         .map_err(|e| format!("the log folder {} could not be opened: {e}", dir.display()))
+}
+
+/// `accounts`: the platforms' sign-ins, for the Login section.
+#[tauri::command]
+pub async fn accounts(hub: State<'_, Hub>, signins: State<'_, SignIns>) -> Result<Vec<AccountView>, String> {
+    let client_id = hub.settings().kick_client_id;
+    Ok(vec![signins.kick_view(client_id.as_deref()).await])
+}
+
+/// `login`: signs in to `platform` in the login window; `clientSecret` when the keychain has none yet.
+#[tauri::command]
+pub async fn login(
+    app: AppHandle,
+    hub: State<'_, Hub>,
+    signins: State<'_, SignIns>,
+    platform: onair_core::Platform,
+    client_secret: Option<String>,
+) -> Result<(), String> {
+    if platform != onair_core::Platform::Kick {
+        return Err(format!(
+            "signing in to {platform} comes with its own support; for now: Kick"
+        ));
+    }
+    let client_id = hub.settings().kick_client_id;
+    signins
+        .sign_in_kick(&app, client_id.as_deref(), client_secret)
+        .await
+}
+
+/// `logout`: signs out of `platform`; answers with a warning when the tokens could not be revoked.
+#[tauri::command]
+pub async fn logout(
+    app: AppHandle,
+    hub: State<'_, Hub>,
+    signins: State<'_, SignIns>,
+    platform: onair_core::Platform,
+) -> Result<Option<String>, String> {
+    if platform != onair_core::Platform::Kick {
+        return Ok(None);
+    }
+    let client_id = hub.settings().kick_client_id;
+    signins.sign_out_kick(&app, client_id.as_deref()).await
 }

@@ -8,6 +8,7 @@ mod autostart;
 mod commands;
 mod hub;
 mod settings;
+mod signin;
 mod tray;
 
 use tauri::{AppHandle, Manager};
@@ -57,12 +58,17 @@ pub fn run() {
             let saved = settings::load(app.handle());
             let minimised = saved.start_minimised || std::env::args().any(|a| a == autostart::ARG);
             tray::install(app, saved.notifications.muted)?;
+            let client_id = saved.kick_client_id.clone();
             let hub = tauri::async_runtime::block_on(Hub::start(app.handle().clone(), db, saved))?;
             app.manage(hub);
+            app.manage(signin::SignIns::default());
             let handle = app.handle().clone();
             tauri::async_runtime::spawn(async move {
                 if let Some(hub) = handle.try_state::<Hub>() {
                     hub.watch_saved().await;
+                }
+                if let Some(signins) = handle.try_state::<signin::SignIns>() {
+                    signins.resume(&handle, client_id.as_deref()).await;
                 }
             });
             if !minimised {
@@ -91,6 +97,9 @@ pub fn run() {
             commands::simulate,
             commands::reconnect,
             commands::open_logs,
+            commands::accounts,
+            commands::login,
+            commands::logout,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = outcome {

@@ -9,11 +9,15 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { remote } from "webdriverio";
+import { startFakeKick } from "./fake-kick.mjs";
+import { clickTray, findTray, trayIcon, trayItems } from "./tray.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const artifacts = join(here, "artifacts");
 mkdirSync(artifacts, { recursive: true });
 const application = process.env.ONAIR_APP ?? join(here, "../../target/debug/onair-desktop");
+
+const fakeKick = process.env.ONAIR_E2E_FAKE_KICK_PORT ? await startFakeKick(Number(process.env.ONAIR_E2E_FAKE_KICK_PORT)) : null;
 
 const browser = await remote({
   hostname: "127.0.0.1",
@@ -34,6 +38,13 @@ try {
   assert.equal(await browser.getTitle(), "OnAir");
   await waitFor("the empty state", async () => (await browser.$("#connections .empty").isExisting()));
 
+  step = "tray";
+  assert.deepEqual(
+    trayItems().map((i) => i.label),
+    ["Show OnAir", "Pause notifications", "Reconnect all", "Quit OnAir"],
+  );
+  const idleIcon = trayIcon();
+
   step = "simulate";
   await browser.$("#simulate").click();
   await waitFor("a connected card", async () =>
@@ -41,6 +52,9 @@ try {
   await waitFor("the feed to fill", async () => (await browser.$$("#feed .event").length) >= 25, 30000);
   assert.match(await browser.$("#simulate").getText(), /Stop simulation/);
   await shot("dashboard-light");
+
+  step = "tray state";
+  await waitFor("the tray icon showing the connection", async () => trayIcon() !== idleIcon);
 
   step = "windowed feed";
   await waitFor("more events than rows in the page", async () => {
@@ -62,6 +76,13 @@ try {
   } else {
     console.log("e2e: no notification log (run through e2e/run.sh to check notifications)");
   }
+
+  step = "pause notifications from the tray";
+  clickTray("Pause notifications");
+  await waitFor("streamer mode shown", async () => (await browser.$(".muted-badge").isExisting()));
+  assert.equal(trayItems().find((i) => i.label === "Pause notifications")?.checked, true);
+  clickTray("Pause notifications");
+  await waitFor("streamer mode off", async () => !(await browser.$(".muted-badge").isExisting()));
 
   step = "reconnect";
   await browser.$('.connection-card[data-id="kick/onair-demo"] .reconnect').click();
@@ -124,6 +145,33 @@ try {
   await browser.$(`${added} .unwatch`).click();
   await waitFor("the card gone", async () => !(await browser.$(added).isExisting()));
 
+  step = "sign in";
+  if (fakeKick) {
+    await browser.$("#view-settings").click();
+    await browser.$("#kick-client-id").setValue("e2e-client");
+    await browser.$("#kick-client-id").click();
+    await browser.keys("Tab");
+    await waitFor("the secret field", async () => (await browser.$("#kick-client-secret").isExisting()));
+    await browser.$("#kick-client-secret").setValue("e2e-secret");
+    await waitFor("Log in enabled", async () => (await browser.$("#kick-login").isEnabled()));
+    await browser.$("#kick-login").click();
+    await waitFor("signed in", async () => (await browser.$("#kick-account").isExisting()), 30000);
+    assert.equal(await browser.$("#kick-account").getText(), "NovaStreams");
+    assert.equal(fakeKick.seen.clientId, "e2e-client");
+    assert.equal(fakeKick.seen.tokens, 1);
+    assert.notEqual(fakeKick.seen.probe, "ipc-allowed", "the login window must not reach OnAir's commands");
+    assert.ok(fakeKick.seen.probe, "the sign-in page ran in the login window");
+    console.log(`e2e: the login window reports ${fakeKick.seen.probe}`);
+    await shot("signed-in");
+    await browser.$("#watch-own").click();
+    await waitFor("the own channel's card", async () => (await browser.$('.connection-card[data-id="kick/novastreams"]').isExisting()));
+    await browser.$('.connection-card[data-id="kick/novastreams"] .unwatch').click();
+    await browser.$("#kick-logout").click();
+    await waitFor("signed out", async () => (await browser.$("#kick-login").isExisting()));
+    assert.equal(fakeKick.seen.revoked > 0, true, "the tokens were revoked at Kick");
+    await browser.$("#view-feed").click();
+  }
+
   step = "stats";
   await browser.$("#view-stats").click();
   await waitFor("session totals", async () => {
@@ -153,11 +201,15 @@ try {
     (await browser.$('.connection-card[data-state="disconnected"]').isExisting()));
   await waitFor("the stream offline in the feed", async () =>
     (await browser.$('#feed .event[data-kind="stream_offline"]').isExisting()));
+  step = "quit from the tray";
+  clickTray("Quit OnAir");
+  await waitFor("the app gone from the tray", async () => findTray() === null);
   console.log("e2e: dashboard passed (screenshots in ui/e2e/artifacts/)");
 } catch (e) {
   console.error(`e2e: failed at "${step}":`, e);
   await shot(`failure-${step.replaceAll(" ", "-")}`).catch(() => {});
   process.exitCode = 1;
 } finally {
-  await browser.deleteSession();
+  await browser.deleteSession().catch(() => {});
+  fakeKick?.close();
 }

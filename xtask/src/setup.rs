@@ -28,11 +28,13 @@ pub const APT_PACKAGES: &[&str] = &[
     "librsvg2-dev",
     "libxdo-dev",
     "libssl-dev",
-    // Its end-to-end test: a private X server, D-Bus session and notification daemon, WebKit's WebDriver,
-    // and fonts for the emoji and scripts of the simulated chat (so screenshots show them).
+    // Its end-to-end test: a private X server, D-Bus session and notification daemon, `gdbus` (the tray
+    // as a panel sees it), WebKit's WebDriver, and fonts for the emoji and scripts of the simulated chat
+    // (so screenshots show them).
     "xvfb",
     "xauth",
     "dbus-x11",
+    "libglib2.0-bin",
     "webkit2gtk-driver",
     "dunst",
     "fonts-noto-color-emoji",

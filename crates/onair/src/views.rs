@@ -184,6 +184,10 @@ pub struct AccountView {
     pub own_channel: Option<String>,
     /// Whether signing in is set up (Kick: the app's client id is known).
     pub can_sign_in: bool,
+    /// Whether the app's client secret is in the keychain (else the sign-in asks for it).
+    pub has_client_secret: bool,
+    /// What went wrong with the account, in words (a renewal Kick refused: sign in again).
+    pub problem: Option<String>,
 }
 
 /// Events of one kind in one minute.

@@ -31,7 +31,11 @@ fn a_card_counts_each_loss_once_and_keeps_the_last_error() {
     let view = cards.update(&id, None, &connected);
     assert_eq!(view.reconnects, 1, "one loss, three tries");
     assert_eq!(view.last_error.as_deref(), Some("Kick refused the connection"));
-    assert_eq!(view.spec.as_deref(), Some("kick:nebulacast"), "the spec of the first update stays");
+    assert_eq!(
+        view.spec.as_deref(),
+        Some("kick:nebulacast"),
+        "the spec of the first update stays"
+    );
     assert_eq!(view.id, "kick/nebulacast");
     let view = cards.update(&id, None, &ConnectionState::Connecting);
     assert_eq!(view.reconnects, 2, "asked to reconnect counts too");

@@ -2,7 +2,7 @@
 // so no component imports @tauri-apps/* itself. The shapes come from bindings.ts, generated from Rust.
 import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
-import type { ConnectionView, DesktopSettings, Event, FeedQuery, Overview, StatsView } from "./bindings";
+import type { AccountView, ConnectionView, DesktopSettings, Event, FeedQuery, Overview, Platform, StatsView } from "./bindings";
 
 export function overview(): Promise<Overview> {
   return invoke<Overview>("overview");
@@ -65,4 +65,24 @@ export function onConnectionRemoved(handler: (id: string) => void): Promise<Unli
 /** Called when the settings changed outside the window (the tray's Pause notifications). */
 export function onSettings(handler: (settings: DesktopSettings) => void): Promise<UnlistenFn> {
   return listen<DesktopSettings>("onair://settings", (e) => handler(e.payload));
+}
+
+/** The platforms' sign-ins. */
+export function accounts(): Promise<AccountView[]> {
+  return invoke<AccountView[]>("accounts");
+}
+
+/** Signs in to `platform` in the login window; `clientSecret` when the keychain has none yet. */
+export function login(platform: Platform, clientSecret?: string): Promise<void> {
+  return invoke<void>("login", { platform, clientSecret });
+}
+
+/** Signs out of `platform`; resolves with a warning when the tokens could not be revoked. */
+export function logout(platform: Platform): Promise<string | null> {
+  return invoke<string | null>("logout", { platform });
+}
+
+/** Called when a sign-in changed (signed in, out, or a renewal was refused). */
+export function onAccounts(handler: () => void): Promise<UnlistenFn> {
+  return listen<null>("onair://accounts", () => handler());
 }

@@ -467,7 +467,15 @@ ownChannel: string | null,
 /**
  * Whether signing in is set up (Kick: the app's client id is known).
  */
-canSignIn: boolean, };
+canSignIn: boolean, 
+/**
+ * Whether the app's client secret is in the keychain (else the sign-in asks for it).
+ */
+hasClientSecret: boolean, 
+/**
+ * What went wrong with the account, in words (a renewal Kick refused: sign in again).
+ */
+problem: string | null, };
 
 export type MinuteCountView = { 
 /**

@@ -10,9 +10,10 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use onair::accounts::{Account, Accounts, FreshnessEnd};
 use onair::config::Config;
-use onair::signin::{DEFAULT_REDIRECT_PORT, RedirectListener};
-use onair_core::{Login, LoginChallenge, Platform};
-use onair_kick::{KickLogin, KickPlatform, OAuthConfig};
+use onair::kick_signin::{KickSignIn, NO_REDIRECT, SignedOut, kick_login, kick_sign_out};
+use onair::signin::DEFAULT_REDIRECT_PORT;
+use onair_core::Platform;
+use onair_kick::{KickLogin, KickPlatform};
 use secrecy::SecretString;
 use tokio_util::sync::CancellationToken;
 
@@ -72,14 +73,6 @@ async fn client_secret(accounts: &Accounts) -> Result<Option<SecretString>> {
     }
 }
 
-/// The redirect URL given when no browser returns (renewing, revoking): Kick only checks it at sign-in.
-const NO_REDIRECT: &str = "http://localhost/callback";
-
-/// The Kick sign-in with the app `client_id` / `secret`, returning to `redirect_uri`.
-fn kick_login(client_id: &str, secret: SecretString, redirect_uri: &str) -> Result<KickLogin> {
-    Ok(KickLogin::new(OAuthConfig::new(client_id, secret, redirect_uri))?)
-}
-
 /// `onair login kick`.
 pub async fn login(args: LoginArgs, settings: &Config) -> Result<ExitCode> {
     let accounts = accounts().await?;
@@ -98,21 +91,16 @@ pub async fn login(args: LoginArgs, settings: &Config) -> Result<ExitCode> {
              (or put client_id under [kick] in the settings file)"
         );
     };
-    let listener = RedirectListener::bind(port).await?;
-    let redirect_uri = listener.redirect_uri();
     let secret = match client_secret(&accounts).await? {
         Some(secret) => secret,
         None => ask_client_secret()?,
     };
-    let login = kick_login(&client_id, secret.clone(), &redirect_uri)?;
-
-    let challenge = login.begin().await?;
-    let LoginChallenge::Browser { authorize_url, .. } = &challenge else {
-        bail!("Kick asked for a sign-in OnAir does not know");
-    };
+    let signin = KickSignIn::begin(&client_id, secret, port).await?;
+    let redirect_uri = signin.redirect_uri();
+    let authorize_url = signin.authorize_url().to_owned();
     println!("Sign in to Kick on this page (it returns to {redirect_uri}):\n\n  {authorize_url}\n");
     if !args.no_browser
-        && let Err(e) = webbrowser::open(authorize_url)
+        && let Err(e) = webbrowser::open(&authorize_url)
     {
         println!("(the browser did not open: {e}; open the address above yourself)");
     }
@@ -120,29 +108,12 @@ pub async fn login(args: LoginArgs, settings: &Config) -> Result<ExitCode> {
         "Waiting for the browser (up to {} minutes)...",
         BROWSER_WAIT.as_secs() / 60
     );
-    let grant = tokio::time::timeout(BROWSER_WAIT, listener.wait(Platform::Kick))
-        .await
-        .map_err(|_| {
-            anyhow::anyhow!(
-                "the browser did not come back within {} minutes; run onair login kick again",
-                BROWSER_WAIT.as_secs() / 60
-            )
-        })??;
-    let session = login.complete(&challenge, grant).await?;
-
-    // The secret worked: keep it, unless it came from the environment (a script's own business).
-    if std::env::var(KICK_CLIENT_SECRET_ENV).is_err() {
-        accounts.set_client_secret(Platform::Kick, &secret).await?;
-    }
-    let own_channel = match login.own_channel(&session).await {
-        Ok(channel) => Some(channel.slug),
-        Err(e) => {
-            tracing::warn!(error = %e, "could not read your own channel");
-            None
-        }
-    };
-    let account = Account { session, own_channel };
-    accounts.save(&account).await?;
+    // The secret worked once the sign-in completes: keep it, unless it came from the environment (a
+    // script's own business).
+    let keep_secret = std::env::var(KICK_CLIENT_SECRET_ENV).is_err();
+    let account = signin
+        .finish(&accounts, keep_secret, BROWSER_WAIT, std::future::pending())
+        .await?;
     println!(
         "Signed in to Kick as {} (kept in {}).",
         account.session.account.display_name,
@@ -177,27 +148,25 @@ fn ask_client_secret() -> Result<SecretString> {
 /// `onair logout kick`.
 pub async fn logout(platform: Platform, settings: &Config) -> Result<ExitCode> {
     let accounts = accounts().await?;
-    let Some(account) = accounts.load(platform).await? else {
-        println!("Not signed in to {platform}.");
-        return Ok(ExitCode::SUCCESS);
-    };
     let client_id = settings.kick.client_id.clone().unwrap_or_default();
     // Revoking needs only the tokens; the app's secret is passed along when known.
-    let secret = client_secret(&accounts)
-        .await?
-        .unwrap_or_else(|| SecretString::from(String::new()));
-    let login = kick_login(&client_id, secret, NO_REDIRECT)?;
-    let revoked = login.revoke(&account.session).await;
-    accounts.forget(platform).await?;
-    match revoked {
-        Ok(()) => {
-            println!(
-                "Signed out of {platform}: {}'s tokens are revoked and forgotten.",
-                account.session.account.display_name
-            );
+    let secret = client_secret(&accounts).await?;
+    match kick_sign_out(&accounts, &client_id, secret).await? {
+        SignedOut::NotSignedIn => {
+            println!("Not signed in to {platform}.");
             Ok(ExitCode::SUCCESS)
         }
-        Err(e) => {
+        SignedOut::Forgotten {
+            name,
+            revoke_failed: None,
+        } => {
+            println!("Signed out of {platform}: {name}'s tokens are revoked and forgotten.");
+            Ok(ExitCode::SUCCESS)
+        }
+        SignedOut::Forgotten {
+            revoke_failed: Some(e),
+            ..
+        } => {
             eprintln!(
                 "Signed out here, but {platform} could not revoke the tokens ({e}). To be sure, remove OnAir \
                  from the connected apps in your {platform} settings."
@@ -245,7 +214,7 @@ pub async fn kick_app(settings: &Config) -> Option<KickLogin> {
     let accounts = accounts().await.ok()?;
     let login = match client_secret(&accounts).await {
         Ok(None) => return None,
-        Ok(Some(secret)) => kick_login(&client_id, secret, NO_REDIRECT),
+        Ok(Some(secret)) => kick_login(&client_id, secret, NO_REDIRECT).map_err(anyhow::Error::from),
         Err(e) => Err(e),
     };
     login
