@@ -21,6 +21,7 @@ use tauri::{AppHandle, Emitter};
 use tokio::sync::{Mutex, Notify};
 use tokio_util::sync::CancellationToken;
 
+use crate::browser_check::WebviewBrowser;
 use crate::tray;
 
 /// The most "committed" signals the window gets per second.
@@ -80,7 +81,9 @@ impl Hub {
                 .map_err(|e| format!("the database {} could not be opened: {e}", db.display()))?,
         );
         let kick = Arc::new(KickPlatform::new(
-            KickRest::new(RestConfig::from_env(None)).map_err(|e| e.to_string())?,
+            KickRest::new(RestConfig::from_env(None))
+                .map_err(|e| e.to_string())?
+                .with_browser(Arc::new(WebviewBrowser::new(app.clone()))),
             PusherConfig::new(onair_kick::endpoint(None)),
             None,
         ));

@@ -5,6 +5,7 @@
 //! closes; the log goes to a daily file in the app's log folder.
 
 mod autostart;
+mod browser_check;
 mod commands;
 mod hub;
 mod settings;

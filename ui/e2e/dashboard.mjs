@@ -145,6 +145,34 @@ try {
   await browser.$(`${added} .unwatch`).click();
   await waitFor("the card gone", async () => !(await browser.$(added).isExisting()));
 
+  step = "look-up past the browser check";
+  if (fakeKick) {
+    await browser.$("#add-channel-name").setValue("kick:cf-check");
+    await browser.$('#add-channel button[type="submit"]').click();
+    const card = '.connection-card[data-id="kick/cf-check"]';
+    await waitFor("the channel looked up through the browser check", async () => fakeKick.seen.cleared.includes("cf-check"), 30000);
+    await waitFor("its card past the look-up", async () => {
+      const state = await browser.$(card).getAttribute("data-state");
+      return state === "connecting" || state === "reconnecting" || state === "connected";
+    });
+    assert.ok(!/could not look/.test(await browser.$(card).getText()), "no look-up error on the card");
+    assert.equal(fakeKick.seen.challenged.filter((s) => s === "cf-check").length, 2, "the client, then the browser, met the check once each");
+    await browser.$(`${card} .unwatch`).click();
+    await waitFor("the card gone", async () => !(await browser.$(card).isExisting()));
+
+    step = "a browser check that needs a human";
+    // Its page passes only once it is visible: a person at the window (see fake-kick.mjs).
+    await browser.$("#add-channel-name").setValue("kick:human-check");
+    await browser.$('#add-channel button[type="submit"]').click();
+    await waitFor("the check's window shown", async () => fakeKick.seen.shown.includes("human-check"), 30000);
+    assert.ok(fakeKick.seen.hiddenAtFirst.includes("human-check"), "the check ran unseen first");
+    await waitFor("the channel looked up once the check passed", async () => fakeKick.seen.cleared.includes("human-check"), 30000);
+    const human = '.connection-card[data-id="kick/human-check"]';
+    await waitFor("its card past the look-up", async () => (await browser.$(human).getAttribute("data-state")) !== "failed");
+    await browser.$(`${human} .unwatch`).click();
+    await waitFor("the card gone", async () => !(await browser.$(human).isExisting()));
+  }
+
   step = "sign in";
   if (fakeKick) {
     await browser.$("#view-settings").click();
@@ -207,6 +235,7 @@ try {
   console.log("e2e: dashboard passed (screenshots in ui/e2e/artifacts/)");
 } catch (e) {
   console.error(`e2e: failed at "${step}":`, e);
+  if (fakeKick) console.error("e2e: the stand-in Kick saw", JSON.stringify(fakeKick.seen));
   await shot(`failure-${step.replaceAll(" ", "-")}`).catch(() => {});
   process.exitCode = 1;
 } finally {

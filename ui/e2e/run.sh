@@ -11,9 +11,11 @@ shift
 state="$(mktemp -d)"
 export XDG_DATA_HOME="$state/data" XDG_CONFIG_HOME="$state/config" XDG_CACHE_HOME="$state/cache"
 export ONAIR_DB="$state/onair.db" ONAIR_SECRET_STORE=file NO_AT_BRIDGE=1
-# The sign-in talks to dashboard.mjs's stand-in for Kick's OAuth server and API.
+# The sign-in talks to the stand-in for Kick's OAuth server and API (e2e/fake-kick.mjs)...
 export ONAIR_E2E_FAKE_KICK_PORT=41480
 export ONAIR_KICK_AUTH_URL="http://127.0.0.1:$ONAIR_E2E_FAKE_KICK_PORT" ONAIR_KICK_PUBLIC_API_URL="http://127.0.0.1:$ONAIR_E2E_FAKE_KICK_PORT"
+# ...and so do channel look-ups, behind a Cloudflare-like browser check.
+export ONAIR_KICK_API_URL="http://127.0.0.1:$ONAIR_E2E_FAKE_KICK_PORT"
 mkdir -p "$here/artifacts"
 dunst > "$here/artifacts/dunst.log" 2>&1 & dunst_pid=$!
 # Every notification the app sends, as the daemon receives it (the test reads this file).

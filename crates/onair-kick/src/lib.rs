@@ -19,5 +19,5 @@ pub use login::{
     PUBLIC_API_URL_ENV, SCOPES,
 };
 pub use platform::KickPlatform;
-pub use rest::{API_URL_ENV, DEFAULT_API_URL, KickChannel, KickRest, Livestream, RestConfig};
+pub use rest::{API_URL_ENV, BrowserFetch, DEFAULT_API_URL, KickChannel, KickRest, Livestream, RestConfig};
 pub use spec::{KickIds, SpecError, WatchSpec};

@@ -1,7 +1,8 @@
 //! Kick's REST look-ups (the website's unofficial `api/v2`): a channel's ids and live status by slug, a
 //! user by name. Every request shares one limiter (1 per second); 429 waits (Retry-After, else 5 s), 5xx and
-//! network failures back off, at most 3 retries; Cloudflare's browser check becomes an error that says how
-//! to give the ids by hand.
+//! network failures back off, at most 3 retries. Cloudflare's browser check is handed to a [`BrowserFetch`]
+//! when the client has one (the desktop loads the page in a real browser engine of its own, which runs
+//! the check); without one it becomes an error that says how to give the ids by hand.
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -104,12 +105,22 @@ pub struct Livestream {
 
 type Limiter = RateLimiter<NotKeyed, InMemoryState, TokioClock, NoOpMiddleware<std::time::Instant>>;
 
+/// Loads a page the way a browser does, running whatever check the site asks for (Cloudflare's "Just a
+/// moment"), and answers with the text of the page it ends on. The desktop app implements it with a hidden
+/// webview of its own.
+#[async_trait]
+pub trait BrowserFetch: Send + Sync {
+    /// The text of `url` once the browser has passed the site's check.
+    async fn fetch(&self, url: &str) -> Result<String, PlatformError>;
+}
+
 /// The REST client; cheap to clone, clones share the limiter.
 #[derive(Clone)]
 pub struct KickRest {
     http: reqwest::Client,
     config: Arc<RestConfig>,
     limiter: Arc<Limiter>,
+    browser: Option<Arc<dyn BrowserFetch>>,
 }
 
 impl KickRest {
@@ -143,7 +154,14 @@ impl KickRest {
             http,
             config: Arc::new(config),
             limiter: Arc::new(limiter),
+            browser: None,
         })
+    }
+
+    /// The same client, handing Cloudflare's browser check to `browser`.
+    pub fn with_browser(mut self, browser: Arc<dyn BrowserFetch>) -> Self {
+        self.browser = Some(browser);
+        self
     }
 
     /// The channel named `slug`: its ids, its broadcaster and whether it is live.
@@ -171,6 +189,13 @@ impl KickRest {
                     let body = response.text().await.unwrap_or_default();
                     match classify(status, &body, what) {
                         Outcome::Done => return Ok(body),
+                        Outcome::Challenged(error) => {
+                            let Some(browser) = &self.browser else {
+                                return Err(error);
+                            };
+                            tracing::info!(%url, "kick.com asked for a browser check: loading it in a browser");
+                            return browser.fetch(&url).await;
+                        }
                         Outcome::Fail(error) => return Err(error),
                         Outcome::RateLimited => {
                             Failure::RateLimited(retry_after.unwrap_or(self.config.rate_limited_wait))
@@ -224,6 +249,8 @@ enum Failure {
 /// What a response means.
 enum Outcome {
     Done,
+    /// Cloudflare's browser check instead of the answer.
+    Challenged(PlatformError),
     Fail(PlatformError),
     RateLimited,
     ServerError,
@@ -246,7 +273,7 @@ fn classify(status: StatusCode, body: &str, what: &str) -> Outcome {
         });
     }
     if status == StatusCode::FORBIDDEN && looks_like_html(body) {
-        return Outcome::Fail(PlatformError::Refused {
+        return Outcome::Challenged(PlatformError::Refused {
             platform: Platform::Kick,
             detail: "kick.com asked for a browser check (Cloudflare) instead of answering the look-up. Give the \
                      channel's ids by hand: kick:SLUG@CHANNEL_ID/CHATROOM_ID (the README shows where to find them)"

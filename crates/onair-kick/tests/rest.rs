@@ -1,12 +1,13 @@
 //! The REST look-up against a local HTTP server (wiremock) playing kick.com: the answer read from the
-//! fixture, the shared 1 request/s pace, the 429 / 5xx / Cloudflare / 404 rules. The paused clock makes
+//! fixture, the shared 1 request/s pace, the 429 / 5xx / Cloudflare (with and without a browser) / 404 rules. The paused clock makes
 //! every wait exact.
 #![allow(clippy::unwrap_used)]
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use onair_core::{Lookup, PlatformError};
-use onair_kick::{KickRest, RestConfig};
+use onair_kick::{BrowserFetch, KickRest, RestConfig};
 use tokio::time::Instant;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -156,6 +157,59 @@ async fn cloudflares_browser_check_says_how_to_give_the_ids_by_hand() {
     assert!(error.contains("kick:SLUG@CHANNEL_ID/CHATROOM_ID"), "{error}");
     // Not retried: a browser check does not pass by waiting.
     assert_eq!(server.received_requests().await.unwrap().len(), 1);
+}
+
+/// A browser stand-in that answers with `body` and remembers what it was asked to load.
+struct Browser {
+    body: Result<String, String>,
+    asked: std::sync::Mutex<Vec<String>>,
+}
+
+#[async_trait::async_trait]
+impl BrowserFetch for Browser {
+    async fn fetch(&self, url: &str) -> Result<String, PlatformError> {
+        self.asked.lock().unwrap().push(url.to_owned());
+        self.body.clone().map_err(|detail| PlatformError::Refused {
+            platform: onair_core::Platform::Kick,
+            detail,
+        })
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn cloudflares_browser_check_goes_to_the_browser_which_reads_the_answer() {
+    let (server, kick) = kick().await;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(403)
+                .set_body_raw("<!DOCTYPE html><title>Just a moment...</title>", "text/html"),
+        )
+        .mount(&server)
+        .await;
+    let browser = Arc::new(Browser {
+        body: Ok(CHANNEL_JSON.to_owned()),
+        asked: Default::default(),
+    });
+    let kick = kick.with_browser(browser.clone());
+    let channel = kick.channel("novastreams").await.unwrap();
+    assert_eq!((channel.channel_id, channel.chatroom_id), (4781203, 4760932));
+    assert_eq!(
+        *browser.asked.lock().unwrap(),
+        [format!("{}/api/v2/channels/novastreams", server.uri())],
+        "the same URL, once"
+    );
+
+    // A browser that fails (the user closed the window) says so.
+    let failing = Arc::new(Browser {
+        body: Err("the check was not passed".into()),
+        asked: Default::default(),
+    });
+    let error = kick
+        .with_browser(failing)
+        .channel("novastreams")
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("the check was not passed"), "{error}");
 }
 
 #[tokio::test(start_paused = true)]
