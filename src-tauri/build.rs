@@ -16,6 +16,7 @@ const COMMANDS: &[&str] = &[
     "accounts",
     "login",
     "logout",
+    "painted",
 ];
 
 fn main() {

@@ -168,3 +168,11 @@ pub async fn logout(
     let client_id = hub.settings().kick_client_id;
     signins.sign_out_kick(&app, client_id.as_deref()).await
 }
+
+/// `painted`: the dashboard has painted for the first time (logged with the time since start, which
+/// `cargo xtask bench app` reads).
+#[tauri::command]
+pub fn painted() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| tracing::info!(ms = crate::since_start() as u64, "the dashboard is painted"));
+}

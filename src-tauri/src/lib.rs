@@ -24,12 +24,40 @@ fn window_state() -> StateFlags {
     StateFlags::all() - StateFlags::VISIBLE
 }
 
+/// When the app started, for the time to the dashboard's first paint.
+static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+
+/// The argument that starts the simulator at launch (or in the running app, from a second launch):
+/// `--simulate [EVENTS_PER_SECOND]`.
+const SIMULATE_ARG: &str = "--simulate";
+
+/// The simulator's rate `args` ask for, if they ask for it.
+fn simulate_arg(args: &[String]) -> Option<f64> {
+    let at = args.iter().position(|a| a == SIMULATE_ARG)?;
+    Some(args.get(at + 1).and_then(|r| r.parse().ok()).unwrap_or(4.0))
+}
+
+/// Starts the simulator when `args` ask for it.
+fn simulate_if_asked(app: &AppHandle, args: &[String]) {
+    let Some(rate) = simulate_arg(args) else { return };
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        if let Some(hub) = app.try_state::<Hub>()
+            && let Err(e) = hub.start_simulation(rate.clamp(0.1, 5000.0)).await
+        {
+            tracing::error!(error = %e, "the simulator asked for on the command line did not start");
+        }
+    });
+}
+
 /// Runs the app.
 pub fn run() {
+    STARTED.get_or_init(std::time::Instant::now);
     let outcome = tauri::Builder::default()
-        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
-            // A second launch shows the running app instead.
+        .plugin(tauri_plugin_single_instance::init(|app, args, _cwd| {
+            // A second launch shows the running app instead (and passes on --simulate).
             tray::show_main(app);
+            simulate_if_asked(app, &args);
         }))
         .plugin(tauri_plugin_notification::init())
         .plugin(tauri_plugin_store::Builder::default().build())
@@ -75,6 +103,7 @@ pub fn run() {
             if !minimised {
                 tray::show_main(app.handle());
             }
+            simulate_if_asked(app.handle(), &std::env::args().collect::<Vec<_>>());
             Ok(())
         })
         .on_window_event(|window, event| {
@@ -101,12 +130,18 @@ pub fn run() {
             commands::accounts,
             commands::login,
             commands::logout,
+            commands::painted,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = outcome {
         eprintln!("OnAir could not start: {e}");
         std::process::exit(1);
     }
+}
+
+/// Milliseconds since the app started.
+pub fn since_start() -> u128 {
+    STARTED.get().map_or(0, |t| t.elapsed().as_millis())
 }
 
 /// Quits: the connections close with everything received committed, the window's place is saved.

@@ -16,6 +16,9 @@ struct Bench {
     package: &'static str,
     /// The bench target (`cargo bench --bench`).
     target: &'static str,
+    /// Whether it runs the desktop app: the UI is built first, embedded (`custom-protocol`), and the bench
+    /// runs under Xvfb with a private D-Bus session.
+    desktop: bool,
 }
 
 /// Every known benchmark, in the order `bench` with no names runs them. The one place to add a bench.
@@ -24,11 +27,19 @@ const BENCHES: &[Bench] = &[
         name: "store",
         package: "onair-store",
         target: "store",
+        desktop: false,
     },
     Bench {
         name: "pusher",
         package: "onair-pusher",
         target: "pusher",
+        desktop: false,
+    },
+    Bench {
+        name: "app",
+        package: "onair-desktop",
+        target: "app",
+        desktop: true,
     },
 ];
 
@@ -39,8 +50,7 @@ pub fn run(names: &[String]) -> Result<(), String> {
     setup::run()?;
     let mut results = Vec::new();
     for bench in benches {
-        let mut command = cmd::cargo();
-        command.args(["bench", "-p", bench.package, "--bench", bench.target]);
+        let mut command = bench_command(bench)?;
         let line = cmd::display(&command);
         println!("\n==> bench {}: {line}", bench.name);
         let lines = cmd::run_tee(&mut command, |l| result_line(l).is_some())
@@ -58,6 +68,29 @@ pub fn run(names: &[String]) -> Result<(), String> {
         println!("{result}");
     }
     Ok(())
+}
+
+/// The command that runs `bench` (building the UI first for the desktop's).
+fn bench_command(bench: &Bench) -> Result<std::process::Command, String> {
+    let args = ["bench", "-p", bench.package, "--bench", bench.target];
+    if !bench.desktop {
+        let mut command = cmd::cargo();
+        command.args(args);
+        return Ok(command);
+    }
+    cmd::run(setup::npm().args(["run", "build"]).current_dir("ui"))?;
+    if !cfg!(target_os = "linux") {
+        let mut command = cmd::cargo();
+        command.args(args).args(["--features", "custom-protocol"]);
+        return Ok(command);
+    }
+    let mut command = std::process::Command::new("xvfb-run");
+    command
+        .args(["-a", "-s", "-screen 0 1280x800x24", "dbus-run-session", "--"])
+        .arg(cmd::cargo().get_program())
+        .args(args)
+        .args(["--features", "custom-protocol"]);
+    Ok(command)
 }
 
 /// The benches `names` ask for, in the order given and without repeats; all known ones when `names` is
@@ -105,7 +138,8 @@ mod tests {
             &Bench {
                 name: "store",
                 package: "onair-store",
-                target: "store"
+                target: "store",
+                desktop: false,
             }
         );
     }

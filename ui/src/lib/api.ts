@@ -86,3 +86,8 @@ export function logout(platform: Platform): Promise<string | null> {
 export function onAccounts(handler: () => void): Promise<UnlistenFn> {
   return listen<null>("onair://accounts", () => handler());
 }
+
+/** Tells the shell the dashboard has painted (it logs the time since start). */
+export function painted(): Promise<void> {
+  return invoke<void>("painted");
+}
