@@ -9,14 +9,14 @@ use std::sync::{Arc, Mutex as StdMutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use onair::notify::{Notification, Notifier};
+use onair::notify::{FreshEvents, Notification, Notifier};
 use onair::views::{ConnectionView, Connections, DesktopSettings, StatsView};
 use onair::watch::{WatchOptions, resolve, watch};
-use onair_core::{ConnectionId, ConnectionState, Offset, Platform};
+use onair_core::{ConnectionId, ConnectionState, Platform};
 use onair_kick::simulator::{Simulator, SimulatorOptions};
 use onair_kick::{KickPlatform, KickRest, RestConfig, WatchSpec};
 use onair_pusher::PusherConfig;
-use onair_store::{EventQuery, Store};
+use onair_store::Store;
 use tauri::{AppHandle, Emitter};
 use tokio::sync::{Mutex, Notify};
 use tokio_util::sync::CancellationToken;
@@ -120,14 +120,7 @@ impl Hub {
     /// Reads every event committed from now on: each card's "last event", and the notifications. Events
     /// already stored at start-up never notify.
     async fn follow_new_events(&self) -> Result<(), onair_store::StoreError> {
-        let newest = self
-            .store
-            .events(&EventQuery {
-                limit: Some(1),
-                ..EventQuery::default()
-            })
-            .await?;
-        let mut after = newest.last().and_then(|e| e.offset).unwrap_or(Offset(0));
+        let mut fresh = FreshEvents::start(&self.store).await?;
         let mut status = self.store.writer().status();
         let store = self.store.clone();
         let connections = self.connections.clone();
@@ -146,28 +139,21 @@ impl Hub {
                     }
                 }
                 loop {
-                    let page = EventQuery {
-                        after: Some(after),
-                        limit: Some(1000),
-                        ..EventQuery::default()
-                    };
-                    let events = match store.events(&page).await {
+                    let events = match fresh.next(&store).await {
                         Ok(events) => events,
                         Err(e) => {
                             tracing::warn!(error = %e, "new events could not be read for notifications");
                             break;
                         }
                     };
-                    let Some(last) = events.last().and_then(|e| e.offset) else {
-                        break;
-                    };
-                    after = last;
                     let now = tokio::time::Instant::now();
-                    let mut shown = Vec::new();
-                    {
+                    let shown: Vec<Notification> = {
                         let mut notifier = lock(&notifier);
-                        shown.extend(events.iter().filter_map(|e| notifier.offer(e, now, Utc::now())));
-                    }
+                        events
+                            .iter()
+                            .filter_map(|e| notifier.offer(e, now, Utc::now()))
+                            .collect()
+                    };
                     show(&app, shown);
                     let mut seen = BTreeMap::new();
                     for event in &events {
@@ -185,7 +171,7 @@ impl Hub {
                     for view in changed {
                         let _ = app.emit(CONNECTION_EVENT, view);
                     }
-                    if events.len() < 1000 {
+                    if events.len() < FreshEvents::PAGE as usize {
                         break;
                     }
                 }

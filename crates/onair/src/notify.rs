@@ -1,14 +1,15 @@
 //! Which events become desktop notifications, and how bursts are coalesced: the rules (kinds on or off, a
 //! streamer-mode mute), the first event of a kind shown at once, the rest of a burst gathered into one
-//! summary a minute ("12 more new followers in the last minute"), and events that are not news (replayed
-//! or caught up long after they happened) kept quiet. Pure logic on a clock it is given; the desktop shows
-//! what it returns.
+//! summary a minute ("12 more new followers in the last minute"), and events that are not news (stored
+//! before the app started, or happened long ago) kept quiet. [`FreshEvents`] reads what the store commits
+//! from now on; [`Notifier`] is pure logic on a clock it is given; the desktop shows what it returns.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use onair_core::{Event, EventData, EventKind};
+use onair_core::{Event, EventData, EventKind, Offset};
+use onair_store::{EventQuery, Store, StoreError};
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 use ts_rs::TS;
@@ -46,6 +47,47 @@ impl Default for NotifyRules {
             .into(),
             muted: false,
         }
+    }
+}
+
+/// The events committed to a store from the moment it is created on: those already stored (a replay at
+/// start-up, yesterday's stream) are never returned.
+#[derive(Debug, Clone, Copy)]
+pub struct FreshEvents {
+    after: Offset,
+}
+
+impl FreshEvents {
+    /// The most events one [`FreshEvents::next`] returns.
+    pub const PAGE: u32 = 1000;
+
+    /// Notes where `store` ends now.
+    pub async fn start(store: &Store) -> Result<FreshEvents, StoreError> {
+        let newest = store
+            .events(&EventQuery {
+                limit: Some(1),
+                ..EventQuery::default()
+            })
+            .await?;
+        Ok(FreshEvents {
+            after: newest.last().and_then(|e| e.offset).unwrap_or(Offset(0)),
+        })
+    }
+
+    /// The next events committed since the last call (at most [`FreshEvents::PAGE`], oldest first; empty
+    /// when there is nothing new).
+    pub async fn next(&mut self, store: &Store) -> Result<Vec<Event>, StoreError> {
+        let events = store
+            .events(&EventQuery {
+                after: Some(self.after),
+                limit: Some(Self::PAGE),
+                ..EventQuery::default()
+            })
+            .await?;
+        if let Some(last) = events.last().and_then(|e| e.offset) {
+            self.after = last;
+        }
+        Ok(events)
     }
 }
 

@@ -1,10 +1,10 @@
 //! The notification rules: the default kinds, the first of a burst at once and one summary a minute after,
-//! streamer mode, and old events kept quiet.
+//! streamer mode, old events kept quiet, and only events committed after start-up read (a real store).
 
 use std::time::Duration;
 
 use chrono::Utc;
-use onair::notify::{BURST_WINDOW, Notifier, NotifyRules};
+use onair::notify::{BURST_WINDOW, FreshEvents, Notifier, NotifyRules};
 use onair_core::{Actor, Event, EventData, EventKind, Platform, SubscriptionGift, sample};
 use tokio::time::Instant;
 
@@ -15,6 +15,8 @@ fn event(kind: EventKind, who: &str) -> Event {
         .expect("a sample of every kind");
     event.actor = Some(Actor::new(format!("id-{who}"), who));
     event.occurred_at = Utc::now();
+    // Each its own platform message, so the store keeps them all.
+    event.source_id = Some(format!("{kind}-{who}"));
     event
 }
 
@@ -159,4 +161,62 @@ fn an_event_that_happened_long_ago_is_not_news() {
     let mut ahead = event(EventKind::Follow, "ahead");
     ahead.occurred_at = Utc::now() + chrono::Duration::minutes(3);
     assert!(notifier.offer(&ahead, Instant::now(), Utc::now()).is_some());
+}
+
+#[tokio::test]
+async fn only_events_committed_after_start_up_are_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = onair_store::Store::open(dir.path().join("onair.db"))
+        .await
+        .unwrap();
+    let writer = store.writer();
+    // Yesterday's stream, and a replay at start-up, are already stored.
+    for who in ["yesterday", "replayed"] {
+        writer
+            .append_and_wait(event(EventKind::Follow, who))
+            .await
+            .unwrap();
+    }
+    let mut fresh = FreshEvents::start(&store).await.unwrap();
+    assert!(fresh.next(&store).await.unwrap().is_empty());
+
+    for who in ["new1", "new2"] {
+        writer
+            .append_and_wait(event(EventKind::Follow, who))
+            .await
+            .unwrap();
+    }
+    let read = fresh.next(&store).await.unwrap();
+    let names: Vec<_> = read
+        .iter()
+        .map(|e| e.actor.as_ref().unwrap().login.clone())
+        .collect();
+    assert_eq!(names, ["new1", "new2"]);
+    assert!(fresh.next(&store).await.unwrap().is_empty(), "each event once");
+
+    // So the notifier sees only the new follow (and gathers the second into its burst).
+    let mut notifier = Notifier::new(NotifyRules::default());
+    let shown: Vec<_> = read
+        .iter()
+        .filter_map(|e| notifier.offer(e, Instant::now(), Utc::now()))
+        .collect();
+    assert_eq!(shown.len(), 1);
+    assert_eq!(shown[0].title, "new1 followed");
+    store.close().await;
+}
+
+#[tokio::test]
+async fn fresh_events_on_an_empty_store_start_at_the_beginning() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = onair_store::Store::open(dir.path().join("onair.db"))
+        .await
+        .unwrap();
+    let mut fresh = FreshEvents::start(&store).await.unwrap();
+    store
+        .writer()
+        .append_and_wait(event(EventKind::Raid, "first"))
+        .await
+        .unwrap();
+    assert_eq!(fresh.next(&store).await.unwrap().len(), 1);
+    store.close().await;
 }
