@@ -103,7 +103,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let _ = app.kill();
     let _ = app.wait();
 
-    let mb = |kib: &[(String, u64)]| kib.iter().map(|(_, k)| k).sum::<u64>() as f64 / 1024.0;
+    let mb = |usage: &[Usage]| usage.iter().map(|u| u.1).sum::<u64>() as f64 / 1024.0;
     println!(
         "RESULT app first_paint_ms={painted_ms} idle_pss_mb={:.0} loaded_pss_mb={:.0}",
         mb(&idle),
@@ -119,8 +119,11 @@ fn painted_ms(line: &str) -> Option<u64> {
     digits.parse().ok()
 }
 
-/// PSS in KiB of `pid` and every process descended from it, by command name.
-fn pss_kib(pid: u32) -> Result<Vec<(String, u64)>, Box<dyn std::error::Error>> {
+/// A process's memory: its name, PSS and anonymous KiB.
+type Usage = (String, u64, u64);
+
+/// The memory of `pid` and every process descended from it.
+fn pss_kib(pid: u32) -> Result<Vec<Usage>, Box<dyn std::error::Error>> {
     let mut family = vec![pid];
     let mut i = 0;
     while i < family.len() {
@@ -132,14 +135,16 @@ fn pss_kib(pid: u32) -> Result<Vec<(String, u64)>, Box<dyn std::error::Error>> {
         let Ok(rollup) = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")) else {
             continue;
         };
-        let pss = rollup
-            .lines()
-            .find(|l| l.starts_with("Pss:"))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse::<u64>().ok())
-            .unwrap_or(0);
+        let field = |name: &str| {
+            rollup
+                .lines()
+                .find(|l| l.starts_with(name))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
         let name = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
-        out.push((name.trim().to_owned(), pss));
+        out.push((name.trim().to_owned(), field("Pss:"), field("Anonymous:")));
     }
     Ok(out)
 }
@@ -164,12 +169,22 @@ fn children(pid: u32) -> Vec<u32> {
         .collect()
 }
 
-/// "312 MB: onair-desktop 110, WebKitWebProces 170, WebKitNetworkP 32".
-fn describe(pss: &[(String, u64)]) -> String {
-    let total: u64 = pss.iter().map(|(_, k)| k).sum();
-    let parts: Vec<String> = pss
+/// "237 MB PSS (anonymous 40 MB): onair-desktop 101/18, WebKitWebProces 109/13, ..." (PSS/anonymous MB).
+/// PSS counts shared libraries' pages (WebKit, Mesa's LLVM) by how many processes map them, so under Xvfb,
+/// where nothing else maps them, it counts them whole; anonymous memory (heaps, JS, buffers) is what the
+/// app's own work costs.
+fn describe(usage: &[Usage]) -> String {
+    let mb = |kib: u64| kib as f64 / 1024.0;
+    let pss: u64 = usage.iter().map(|u| u.1).sum();
+    let anonymous: u64 = usage.iter().map(|u| u.2).sum();
+    let parts: Vec<String> = usage
         .iter()
-        .map(|(n, k)| format!("{n} {:.0}", *k as f64 / 1024.0))
+        .map(|(n, p, u)| format!("{n} {:.0}/{:.0}", mb(*p), mb(*u)))
         .collect();
-    format!("{:.0} MB PSS: {}", total as f64 / 1024.0, parts.join(", "))
+    format!(
+        "{:.0} MB PSS (anonymous {:.0} MB): {}",
+        mb(pss),
+        mb(anonymous),
+        parts.join(", ")
+    )
 }

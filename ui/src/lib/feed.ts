@@ -2,8 +2,11 @@
 // kinds count as moderation, and connection states in words.
 import type { Badge, ConnectionState, Event, EventKind } from "./bindings";
 
-/** How many events the feed keeps in memory (older ones stay in the store and page back in). */
-export const FEED_LIMIT = 20000;
+/**
+ * How many events the feed keeps in memory (older ones stay in the store and page back in as you scroll):
+ * ten pages of 500, hours of a busy chat, a few MB of the web view's heap.
+ */
+export const FEED_LIMIT = 5000;
 
 /** Appends `incoming` (oldest first) without duplicates, keeping the newest `limit`. */
 export function merge(feed: Event[], incoming: Event[], limit = FEED_LIMIT): { feed: Event[]; added: number; trimmed: number } {
