@@ -30,6 +30,17 @@ let step = "start";
 async function shot(name) {
   writeFileSync(join(artifacts, `${name}.png`), Buffer.from(await browser.takeScreenshot(), "base64"));
 }
+/**
+ * The feed's rows as they are now, read in one go inside the page: the list is windowed and live, so a row
+ * found by one WebDriver call may be gone by the next (a stale element).
+ */
+const feedRows = () =>
+  browser.execute(() =>
+    [...document.querySelectorAll("#feed .event")].map((row) => ({
+      kind: row.dataset.kind,
+      text: row.querySelector(".text")?.textContent ?? "",
+    })),
+  );
 const waitFor = (what, check, timeout = 20000) =>
   browser.waitUntil(check, { timeout, interval: 200, timeoutMsg: `timed out: ${what}` });
 
@@ -69,7 +80,7 @@ try {
     await waitFor("a notification at the daemon", async () => /member=Notify/.test(readFileSync(log, "utf8")), 60000);
     const sent = readFileSync(log, "utf8");
     assert.match(sent, /followed|subscribed|gifted|raided|banned/, "a follow, sub, gift, raid or ban notified");
-    const chat = await browser.$$('#feed .event[data-kind="chat_message"] .text').map((e) => e.getText());
+    const chat = (await feedRows()).filter((r) => r.kind === "chat_message").map((r) => r.text);
     for (const line of chat.filter((l) => l.length > 12)) {
       assert.ok(!sent.includes(line), `a chat line was notified: ${line}`);
     }
@@ -94,22 +105,23 @@ try {
   step = "filter by kind";
   await browser.$("#kind-filter").selectByAttribute("value", "follow");
   await waitFor("only follows", async () => {
-    const kinds = await browser.$$("#feed .event").map((e) => e.getAttribute("data-kind"));
+    const kinds = (await feedRows()).map((r) => r.kind);
     return kinds.length > 0 && kinds.every((k) => k === "follow");
   });
   await browser.$("#kind-filter").selectByAttribute("value", "");
 
   step = "search";
-  await waitFor("chat lines", async () => (await browser.$$('#feed .event[data-kind="chat_message"]').length) > 5);
+  await waitFor("chat lines", async () => (await feedRows()).filter((r) => r.kind === "chat_message").length > 5);
   // A word typed through WebDriver: plain letters (WebKitWebDriver's key input mangles some accented ones).
-  const lines = await browser.$$('#feed .event[data-kind="chat_message"] .text').map((e) => e.getText());
+  const lines = (await feedRows()).filter((r) => r.kind === "chat_message").map((r) => r.text);
   const word = lines.flatMap((l) => l.split(/[^\p{L}]+/u)).find((w) => /^[A-Za-z]{4,}$/.test(w));
   assert.ok(word, `a word to search in ${JSON.stringify(lines)}`);
   const search = browser.$("#search");
   await search.setValue(word);
   await waitFor(`results for ${word}`, async () => {
-    const texts = await browser.$$("#feed .event .text").map((e) => e.getText());
-    const kinds = await browser.$$("#feed .event").map((e) => e.getAttribute("data-kind"));
+    const rows = await feedRows();
+    const texts = rows.map((r) => r.text);
+    const kinds = rows.map((r) => r.kind);
     return (
       texts.length > 0 &&
       kinds.every((k) => k === "chat_message") &&
@@ -120,15 +132,20 @@ try {
   await browser.keys(["Control", "a"]);
   await browser.keys("Backspace");
   await waitFor("the whole feed again", async () =>
-    (await browser.$$("#feed .event").map((e) => e.getAttribute("data-kind"))).some((k) => k !== "chat_message"));
+    (await feedRows()).some((r) => r.kind !== "chat_message"));
 
   step = "details";
+  // Paused, the rows hold still for the click.
+  await browser.$("#pause").click();
   await browser.$("#feed .event button").click();
   await waitFor("the details panel", async () => (await browser.$("#details").isDisplayed()));
   const json = JSON.parse(await browser.$("#details-json").getText());
   assert.equal(json.channel.slug, "onair-demo");
   assert.ok(Number.isInteger(json.offset));
+  assert.match(await browser.$("#feed-count").getText(), /paused/);
   await shot("details");
+  await browser.$("#live").click();
+  await waitFor("live again", async () => !/paused/.test(await browser.$("#feed-count").getText()));
 
   step = "add a channel";
   await browser.$("#add-channel-name").setValue("kick:e2e-channel");
