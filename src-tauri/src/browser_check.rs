@@ -15,6 +15,8 @@ use tauri::webview::PageLoadEvent;
 use tauri::{AppHandle, Url, WebviewUrl, WebviewWindowBuilder};
 use tokio::sync::oneshot;
 
+use crate::lock;
+
 /// Where the script sends the page's text; never loaded, only intercepted.
 const RESULT_URL: &str = "https://onair.invalid/browser-check-result";
 /// How long the check may run unseen before the window is shown for a human.
@@ -61,7 +63,7 @@ impl BrowserFetch for WebviewBrowser {
         let (answered, answer) = oneshot::channel::<Answer>();
         let answered = Arc::new(Mutex::new(Some(answered)));
         let send = move |result: Answer| {
-            if let Some(answered) = answered.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            if let Some(answered) = lock(&answered).take() {
                 let _ = answered.send(result);
             }
         };

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex as StdMutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex as StdMutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -22,6 +22,7 @@ use tokio::sync::{Mutex, Notify};
 use tokio_util::sync::CancellationToken;
 
 use crate::browser_check::WebviewBrowser;
+use crate::lock;
 use crate::tray;
 
 /// The most "committed" signals the window gets per second.
@@ -63,12 +64,6 @@ impl Running {
         self.stop.cancel();
         let _ = self.done.await;
     }
-}
-
-/// Locks a std mutex, whether or not a holder panicked (the data stays consistent: each holder writes
-/// whole values).
-fn lock<T>(mutex: &StdMutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Hub {

@@ -139,6 +139,12 @@ pub fn run() {
     }
 }
 
+/// Locks a std mutex, whether or not a holder panicked (the data stays consistent: each holder writes
+/// whole values).
+pub(crate) fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// Milliseconds since the app started.
 pub fn since_start() -> u128 {
     STARTED.get().map_or(0, |t| t.elapsed().as_millis())

@@ -16,6 +16,8 @@ use tauri::{AppHandle, Emitter, Manager, WebviewUrl, WebviewWindowBuilder};
 use tokio::sync::{OnceCell, oneshot};
 use tokio_util::sync::CancellationToken;
 
+use crate::lock;
+
 /// The login window's label.
 const LOGIN_WINDOW: &str = "login";
 /// How long the login window waits for the user.
@@ -49,7 +51,7 @@ impl SignIns {
             own_channel: None,
             can_sign_in: client_id.is_some_and(|id| !id.trim().is_empty()),
             has_client_secret: false,
-            problem: self.problem.lock().unwrap_or_else(|e| e.into_inner()).clone(),
+            problem: lock(&self.problem).clone(),
         };
         let accounts = match self.accounts().await {
             Ok(accounts) => accounts,
@@ -117,7 +119,7 @@ impl SignIns {
             .map_err(|e| format!("the sign-in window could not open: {e}"))?;
         window.on_window_event(move |event| {
             if let tauri::WindowEvent::Destroyed = event
-                && let Some(closed) = closed.lock().unwrap_or_else(|e| e.into_inner()).take()
+                && let Some(closed) = lock(&closed).take()
             {
                 let _ = closed.send(());
             }
@@ -133,7 +135,7 @@ impl SignIns {
         crate::tray::show_main(app);
         let account = outcome.map_err(|e| e.to_string())?;
         tracing::info!(account = %account.session.account.display_name, "signed in to Kick");
-        *self.problem.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        *lock(&self.problem) = None;
         self.keep_fresh(app, client_id, account).await;
         let _ = app.emit(ACCOUNTS_EVENT, ());
         Ok(())
@@ -146,7 +148,7 @@ impl SignIns {
         app: &AppHandle,
         client_id: Option<&str>,
     ) -> Result<Option<String>, String> {
-        if let Some(renewal) = self.renewal.lock().unwrap_or_else(|e| e.into_inner()).take() {
+        if let Some(renewal) = lock(&self.renewal).take() {
             renewal.cancel();
         }
         let accounts = self.accounts().await?;
@@ -154,7 +156,7 @@ impl SignIns {
         let out = kick_sign_out(accounts, client_id.unwrap_or_default(), secret)
             .await
             .map_err(|e| e.to_string())?;
-        *self.problem.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        *lock(&self.problem) = None;
         let _ = app.emit(ACCOUNTS_EVENT, ());
         Ok(match out {
             SignedOut::NotSignedIn
@@ -200,12 +202,7 @@ impl SignIns {
             }
         };
         let stop = CancellationToken::new();
-        if let Some(old) = self
-            .renewal
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .replace(stop.clone())
-        {
+        if let Some(old) = lock(&self.renewal).replace(stop.clone()) {
             old.cancel();
         }
         let app = app.clone();
@@ -217,7 +214,7 @@ impl SignIns {
             };
             tracing::warn!(%problem, "the Kick sign-in");
             if let Some(signins) = app.try_state::<SignIns>() {
-                *signins.problem.lock().unwrap_or_else(|e| e.into_inner()) = Some(problem);
+                *lock(&signins.problem) = Some(problem);
             }
             let _ = app.emit(ACCOUNTS_EVENT, ());
         });
