@@ -10,8 +10,6 @@ use onair_core::{
     Subscription, SubscriptionEnd, SubscriptionGift, Unknown,
 };
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
-use serde_json::value::RawValue;
 
 use crate::frame::Notification;
 
@@ -151,12 +149,12 @@ pub fn route(
     let mut occurred_at = notification.message_timestamp;
     let (data, actor, target) = match kind {
         "channel.follow" => {
-            let e: Follow = decode(json).map_err(read)?;
+            let e: Follow = serde_json::from_str(json).map_err(read)?;
             occurred_at = e.followed_at.unwrap_or(occurred_at);
             (EventData::Follow(Empty {}), e.user.actor(), None)
         }
         "channel.subscribe" => {
-            let e: Subscribe = decode(json).map_err(read)?;
+            let e: Subscribe = serde_json::from_str(json).map_err(read)?;
             let data = Subscription {
                 tier: e.tier,
                 is_gift: e.is_gift,
@@ -165,7 +163,7 @@ pub fn route(
             (EventData::Subscription(data), e.user.actor(), None)
         }
         "channel.subscription.end" => {
-            let e: Subscribe = decode(json).map_err(read)?;
+            let e: Subscribe = serde_json::from_str(json).map_err(read)?;
             let data = SubscriptionEnd {
                 tier: e.tier,
                 is_gift: e.is_gift,
@@ -173,7 +171,7 @@ pub fn route(
             (EventData::SubscriptionEnd(data), e.user.actor(), None)
         }
         "channel.subscription.gift" => {
-            let e: Gift = decode(json).map_err(read)?;
+            let e: Gift = serde_json::from_str(json).map_err(read)?;
             let anonymous = e.is_anonymous || e.user.user_id.as_deref() == Some(CLI_ANONYMOUS_GIFTER);
             let data = SubscriptionGift {
                 quantity: e.total.unwrap_or(1),
@@ -185,7 +183,7 @@ pub fn route(
             (EventData::SubscriptionGift(data), gifter, None)
         }
         "channel.moderator.add" | "channel.moderator.remove" | "channel.vip.add" | "channel.vip.remove" => {
-            let e: User = decode(json).map_err(read)?;
+            let e: User = serde_json::from_str(json).map_err(read)?;
             let data = match kind {
                 "channel.moderator.add" => EventData::ModeratorAdd(Empty {}),
                 "channel.moderator.remove" => EventData::ModeratorRemove(Empty {}),
@@ -195,7 +193,7 @@ pub fn route(
             (data, None, e.actor())
         }
         "channel.cheer" => {
-            let e: CheerEvent = decode(json).map_err(read)?;
+            let e: CheerEvent = serde_json::from_str(json).map_err(read)?;
             let data = Cheer {
                 amount: e.bits,
                 currency: Currency::Bits,
@@ -205,7 +203,7 @@ pub fn route(
             (EventData::Cheer(data), cheerer, None)
         }
         "channel.raid" => {
-            let e: RaidEvent = decode(json).map_err(read)?;
+            let e: RaidEvent = serde_json::from_str(json).map_err(read)?;
             let from = actor(
                 &e.from_broadcaster_user_id,
                 &e.from_broadcaster_user_login,
@@ -227,7 +225,7 @@ pub fn route(
             }
         }
         "stream.online" => {
-            let e: Online = decode(json).map_err(read)?;
+            let e: Online = serde_json::from_str(json).map_err(read)?;
             occurred_at = e.started_at.unwrap_or(occurred_at);
             let data = StreamInfo {
                 stream_id: e.id,
@@ -237,7 +235,7 @@ pub fn route(
         }
         "stream.offline" => (EventData::StreamOffline(StreamInfo::default()), None, None),
         "channel.ban" => {
-            let e: Ban = decode(json).map_err(read)?;
+            let e: Ban = serde_json::from_str(json).map_err(read)?;
             occurred_at = e.banned_at.unwrap_or(occurred_at);
             let duration_secs = match (e.banned_at, e.ends_at) {
                 (Some(from), Some(to)) => u64::try_from((to - from).num_seconds()).ok(),
@@ -256,7 +254,7 @@ pub fn route(
             (event, e.moderator(), e.user.actor())
         }
         "channel.unban" => {
-            let e: Ban = decode(json).map_err(read)?;
+            let e: Ban = serde_json::from_str(json).map_err(read)?;
             (
                 EventData::Unban(Moderation::default()),
                 e.moderator(),
@@ -278,15 +276,7 @@ pub fn route(
     event.actor = actor;
     event.target = target;
     if matches!(event.data, EventData::Unknown(_)) {
-        event.raw = Some(raw(&notification.event));
+        event.raw = Some(notification.event.clone());
     }
     Ok(event)
-}
-
-fn decode<T: DeserializeOwned>(json: &str) -> Result<T, serde_json::Error> {
-    serde_json::from_str(json)
-}
-
-fn raw(value: &RawValue) -> Box<RawValue> {
-    value.to_owned()
 }
