@@ -142,16 +142,21 @@ async fn server_errors_back_off_then_read_as_unreachable() {
     assert_eq!(server.received_requests().await.unwrap().len(), 4);
 }
 
-#[tokio::test(start_paused = true)]
-async fn cloudflares_browser_check_says_how_to_give_the_ids_by_hand() {
-    let (server, kick) = kick().await;
+/// kick.com answering every request with Cloudflare's browser check.
+async fn cloudflare_check(server: &MockServer) {
     Mock::given(method("GET"))
         .respond_with(
             ResponseTemplate::new(403)
                 .set_body_raw("<!DOCTYPE html><title>Just a moment...</title>", "text/html"),
         )
-        .mount(&server)
+        .mount(server)
         .await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn cloudflares_browser_check_says_how_to_give_the_ids_by_hand() {
+    let (server, kick) = kick().await;
+    cloudflare_check(&server).await;
     let error = kick.channel("novastreams").await.unwrap_err().to_string();
     assert!(error.contains("Cloudflare"), "{error}");
     assert!(error.contains("kick:SLUG@CHANNEL_ID/CHATROOM_ID"), "{error}");
@@ -179,13 +184,7 @@ impl BrowserFetch for Browser {
 #[tokio::test(start_paused = true)]
 async fn cloudflares_browser_check_goes_to_the_browser_which_reads_the_answer() {
     let (server, kick) = kick().await;
-    Mock::given(method("GET"))
-        .respond_with(
-            ResponseTemplate::new(403)
-                .set_body_raw("<!DOCTYPE html><title>Just a moment...</title>", "text/html"),
-        )
-        .mount(&server)
-        .await;
+    cloudflare_check(&server).await;
     let browser = Arc::new(Browser {
         body: Ok(CHANNEL_JSON.to_owned()),
         asked: Default::default(),

@@ -279,6 +279,17 @@ async fn every_fixture_yields_its_facts_and_table_rows() {
     store.close().await;
 }
 
+/// A notification of `kind` carrying `event`.
+fn notification(kind: &str, event: &str) -> onair_twitch::Notification {
+    let text = format!(
+        r#"{{"metadata":{{"message_id":"m-{kind}","message_type":"notification","message_timestamp":"2026-11-21T18:00:00Z","subscription_type":"{kind}","subscription_version":"1"}},"payload":{{"event":{event}}}}}"#
+    );
+    match parse(&text).unwrap() {
+        Frame::Notification(n) => n,
+        other => panic!("{other:?}"),
+    }
+}
+
 #[test]
 fn a_malformed_frame_says_what_is_wrong() {
     let not_json = parse("{\"metadata\": ").unwrap_err().to_string();
@@ -299,19 +310,10 @@ fn a_malformed_frame_says_what_is_wrong() {
 
 #[test]
 fn a_bad_event_names_its_type_and_an_unknown_type_is_kept_raw() {
-    let frame = |kind: &str, event: &str| {
-        let text = format!(
-            r#"{{"metadata":{{"message_id":"m-{kind}","message_type":"notification","message_timestamp":"2026-11-21T18:00:00Z","subscription_type":"{kind}","subscription_version":"1"}},"payload":{{"event":{event}}}}}"#
-        );
-        match parse(&text).unwrap() {
-            Frame::Notification(n) => n,
-            other => panic!("{other:?}"),
-        }
-    };
     let channel = ChannelRef::new("52731608", "nebulacast");
     let bad = route(
         &channel,
-        &frame("channel.cheer", r#"{"bits":"lots"}"#),
+        &notification("channel.cheer", r#"{"bits":"lots"}"#),
         Utc::now(),
     )
     .unwrap_err()
@@ -319,7 +321,7 @@ fn a_bad_event_names_its_type_and_an_unknown_type_is_kept_raw() {
     assert!(bad.contains("channel.cheer"), "{bad}");
     let unknown = route(
         &channel,
-        &frame("channel.hype_train.begin", r#"{"level":2}"#),
+        &notification("channel.hype_train.begin", r#"{"level":2}"#),
         Utc::now(),
     )
     .unwrap();
@@ -330,15 +332,6 @@ fn a_bad_event_names_its_type_and_an_unknown_type_is_kept_raw() {
 #[test]
 fn a_raid_by_the_watched_channel_is_an_outgoing_raid_and_bans_split_by_permanence() {
     let channel = ChannelRef::new("52731608", "nebulacast");
-    let notification = |kind: &str, event: &str| {
-        let text = format!(
-            r#"{{"metadata":{{"message_id":"m","message_type":"notification","message_timestamp":"2026-11-21T18:00:00Z","subscription_type":"{kind}","subscription_version":"1"}},"payload":{{"event":{event}}}}}"#
-        );
-        match parse(&text).unwrap() {
-            Frame::Notification(n) => n,
-            other => panic!("{other:?}"),
-        }
-    };
     let out = route(
         &channel,
         &notification(
