@@ -73,9 +73,7 @@ pub async fn watch_channel(hub: State<'_, Hub>, spec: String) -> Result<DesktopS
         .parse::<WatchSpec>()
         .map_err(|e| format!("{}: {e}", spec.trim()))?;
     let mut settings = hub.settings();
-    settings
-        .channels
-        .retain(|c| c.parse::<WatchSpec>().map_or(true, |s| s.slug != spec.slug));
+    forget_channel(&mut settings, &spec.slug);
     settings.channels.push(spec.to_string());
     hub.apply_settings(settings).await
 }
@@ -85,10 +83,15 @@ pub async fn watch_channel(hub: State<'_, Hub>, spec: String) -> Result<DesktopS
 pub async fn unwatch_channel(hub: State<'_, Hub>, spec: String) -> Result<DesktopSettings, String> {
     let spec = spec.parse::<WatchSpec>().map_err(|e| e.to_string())?;
     let mut settings = hub.settings();
+    forget_channel(&mut settings, &spec.slug);
+    hub.apply_settings(settings).await
+}
+
+/// Takes the channel `slug` out of the watched list (however its spec was written).
+fn forget_channel(settings: &mut DesktopSettings, slug: &str) {
     settings
         .channels
-        .retain(|c| c.parse::<WatchSpec>().map_or(true, |s| s.slug != spec.slug));
-    hub.apply_settings(settings).await
+        .retain(|c| c.parse::<WatchSpec>().map_or(true, |s| s.slug != slug));
 }
 
 /// `simulate`: starts (`on`) or stops the simulated Kick stream.

@@ -85,7 +85,8 @@ pub fn run() {
                 })
                 .ok_or("no folder for the database")?;
             let saved = settings::load(app.handle());
-            let minimised = saved.start_minimised || std::env::args().any(|a| a == autostart::ARG);
+            let args: Vec<String> = std::env::args().collect();
+            let minimised = saved.start_minimised || args.iter().any(|a| a == autostart::ARG);
             tray::install(app, saved.notifications.muted)?;
             let client_id = saved.kick_client_id.clone();
             let hub = tauri::async_runtime::block_on(Hub::start(app.handle().clone(), db, saved))?;
@@ -103,7 +104,7 @@ pub fn run() {
             if !minimised {
                 tray::show_main(app.handle());
             }
-            simulate_if_asked(app.handle(), &std::env::args().collect::<Vec<_>>());
+            simulate_if_asked(app.handle(), &args);
             Ok(())
         })
         .on_window_event(|window, event| {
