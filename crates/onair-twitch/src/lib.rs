@@ -1,14 +1,17 @@
-//! Twitch for OnAir. This first part owns the EventSub WebSocket wire format ([`frame`]: the envelope and
-//! the five message types, malformed frames refused with a reason) and the router from notifications to
-//! unified events ([`router`]: the fourteen subscription types OnAir asks for, each to its event kind with
-//! actor, target and data, the message id as the dedup key), and the subscriptions OnAir asks for
-//! ([`subscriptions`]: types, versions, scopes, conditions, the Helix request body). The live client,
-//! Helix, the device-code sign-in and the polling fallback build on them.
+//! Twitch for OnAir. [`frame`] owns the EventSub WebSocket wire format, [`router`] turns notifications into
+//! unified events, [`subscriptions`] lists what OnAir subscribes to and the scopes that allow it,
+//! [`config`] says where Twitch is, [`credentials`] holds the signed-in token, [`helix`] is the REST client,
+//! [`login`] the device-code sign-in, [`live`] the EventSub connection that keeps itself up, and
+//! [`platform`] puts them behind OnAir's three platform faces.
 
+pub mod config;
+pub mod credentials;
 pub mod frame;
 pub mod router;
 pub mod subscriptions;
 
+pub use config::TwitchConfig;
+pub use credentials::Credentials;
 pub use frame::{Frame, FrameError, Notification, Revocation, Session, parse};
 pub use router::{RouteError, route};
 pub use subscriptions::{SUBSCRIPTIONS, SubscriptionType};
