@@ -7,6 +7,8 @@
 pub mod config;
 pub mod credentials;
 pub mod frame;
+pub mod helix;
+pub mod login;
 pub mod router;
 pub mod subscriptions;
 

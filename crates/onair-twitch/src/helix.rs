@@ -1,0 +1,1 @@
+//! Helix, Twitch's REST API, as OnAir uses it.

@@ -1,0 +1,1 @@
+//! Signing in to Twitch with the device code grant.
