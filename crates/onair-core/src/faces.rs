@@ -159,6 +159,11 @@ pub trait LiveConnection: Send {
     fn state(&self) -> watch::Receiver<ConnectionState>;
     /// Every state change in order, for the connection log (the first call also gets those so far).
     fn state_changes(&mut self) -> broadcast::Receiver<ConnectionState>;
+    /// Problems that do not stop the connection but cost some events (a permission missing for one
+    /// subscription, a subscription the platform ended), each a sentence for people; empty when none.
+    fn warnings(&self) -> watch::Receiver<Vec<String>> {
+        watch::channel(Vec::new()).1
+    }
     /// Reconnects now with a fresh retry count (the user's Reconnect button, the hub's slow retry).
     fn reconnect_now(&self);
     /// Closes the connection; every event received before is sent to the sink first.

@@ -115,7 +115,10 @@ impl TwitchConfig {
     pub fn eventsub_url_with_keepalive(&self) -> String {
         let seconds = self.keepalive.as_secs().clamp(10, 600);
         let separator = if self.eventsub_url.contains('?') { '&' } else { '?' };
-        format!("{}{separator}keepalive_timeout_seconds={seconds}", self.eventsub_url)
+        format!(
+            "{}{separator}keepalive_timeout_seconds={seconds}",
+            self.eventsub_url
+        )
     }
 }
 

@@ -8,12 +8,16 @@ pub mod config;
 pub mod credentials;
 pub mod frame;
 pub mod helix;
+pub mod live;
 pub mod login;
 pub mod router;
 pub mod subscriptions;
+#[cfg(feature = "test-server")]
+pub mod testing;
 
 pub use config::TwitchConfig;
 pub use credentials::Credentials;
 pub use frame::{Frame, FrameError, Notification, Revocation, Session, parse};
+pub use live::{LiveOptions, SessionSetup, TwitchLive};
 pub use router::{RouteError, route};
 pub use subscriptions::{SUBSCRIPTIONS, SubscriptionType};
