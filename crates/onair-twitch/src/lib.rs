@@ -15,5 +15,6 @@ pub mod subscriptions;
 pub use config::TwitchConfig;
 pub use credentials::Credentials;
 pub use frame::{Frame, FrameError, Notification, Revocation, Session, parse};
+pub use login::{TwitchLogin, Validated};
 pub use router::{RouteError, route};
 pub use subscriptions::{SUBSCRIPTIONS, SubscriptionType};
