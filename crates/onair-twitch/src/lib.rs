@@ -19,5 +19,6 @@ pub use config::TwitchConfig;
 pub use credentials::Credentials;
 pub use frame::{Frame, FrameError, Notification, Revocation, Session, parse};
 pub use live::{LiveOptions, SessionSetup, TwitchLive};
+pub use login::{TwitchLogin, Validated};
 pub use router::{RouteError, route};
 pub use subscriptions::{SUBSCRIPTIONS, SubscriptionType};
