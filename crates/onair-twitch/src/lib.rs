@@ -15,5 +15,6 @@ pub mod subscriptions;
 pub use config::TwitchConfig;
 pub use credentials::Credentials;
 pub use frame::{Frame, FrameError, Notification, Revocation, Session, parse};
+pub use helix::{Created, Follower, Helix, Subscriber};
 pub use router::{RouteError, route};
 pub use subscriptions::{SUBSCRIPTIONS, SubscriptionType};
