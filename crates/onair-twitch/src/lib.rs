@@ -20,5 +20,6 @@ pub use credentials::Credentials;
 pub use frame::{Frame, FrameError, Notification, Revocation, Session, parse};
 pub use live::{LiveOptions, SessionSetup, TwitchLive};
 pub use login::{TwitchLogin, Validated};
+pub use helix::{Created, Follower, Helix, Subscriber};
 pub use router::{RouteError, route};
 pub use subscriptions::{SUBSCRIPTIONS, SubscriptionType};
