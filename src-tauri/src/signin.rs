@@ -6,8 +6,9 @@
 use std::sync::Mutex as StdMutex;
 use std::time::Duration;
 
+use onair::accounts::SignedOut;
 use onair::accounts::{Account, Accounts, FreshnessEnd};
-use onair::kick_signin::{KickSignIn, NO_REDIRECT, SignedOut, kick_login, kick_sign_out};
+use onair::kick_signin::{KickSignIn, NO_REDIRECT, kick_login, kick_sign_out};
 use onair::signin::DEFAULT_REDIRECT_PORT;
 use onair::views::AccountView;
 use onair_core::Platform;

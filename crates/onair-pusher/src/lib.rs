@@ -33,7 +33,7 @@ pub use config::{
     PusherConfig, app_path,
 };
 pub use connect::tls_config;
-pub use policy::{Next, Outage};
 pub use error::PusherError;
 pub use frame::{Data, ErrorData, Established, FrameError, PusherFrame, parse};
 pub use outbox::TokioClock;
+pub use policy::{Next, Outage};

@@ -10,6 +10,7 @@ pub mod frame;
 pub mod helix;
 pub mod live;
 pub mod login;
+pub mod platform;
 pub mod router;
 pub mod subscriptions;
 #[cfg(feature = "test-server")]
@@ -18,8 +19,8 @@ pub mod testing;
 pub use config::TwitchConfig;
 pub use credentials::Credentials;
 pub use frame::{Frame, FrameError, Notification, Revocation, Session, parse};
+pub use helix::{Created, Follower, Helix, Subscriber};
 pub use live::{LiveOptions, SessionSetup, TwitchLive};
 pub use login::{TwitchLogin, Validated};
-pub use helix::{Created, Follower, Helix, Subscriber};
 pub use router::{RouteError, route};
 pub use subscriptions::{SUBSCRIPTIONS, SubscriptionType};

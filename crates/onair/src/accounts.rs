@@ -21,6 +21,20 @@ pub const REFRESH_RETRY: Duration = Duration::from_secs(60);
 /// The longest single wait of [`keep_fresh`].
 const WAKE_STEP: Duration = Duration::from_secs(5 * 60);
 
+/// What signing out did.
+#[derive(Debug)]
+pub enum SignedOut {
+    /// No account was signed in.
+    NotSignedIn,
+    /// The account (its display name) is forgotten; `revoke_failed` says why the platform did not revoke its tokens.
+    Forgotten {
+        /// The account's name.
+        name: String,
+        /// The platform's refusal to revoke, if any (the tokens are forgotten here all the same).
+        revoke_failed: Option<PlatformError>,
+    },
+}
+
 /// A signed-in account.
 #[derive(Debug, Clone)]
 pub struct Account {

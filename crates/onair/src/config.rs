@@ -21,6 +21,43 @@ pub struct Config {
     /// Kick's endpoints (local servers; the environment variables win over these).
     #[serde(default)]
     pub kick: KickConfig,
+    /// Twitch's app and endpoints (the environment variables win over these).
+    #[serde(default)]
+    pub twitch: TwitchSettings,
+}
+
+/// Twitch's sign-in app, endpoints and connection settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TwitchSettings {
+    /// The client id of the Twitch app OnAir signs in with (a public client: no secret).
+    pub client_id: Option<String>,
+    /// The EventSub WebSocket URL (default `wss://eventsub.wss.twitch.tv/ws`).
+    pub eventsub_url: Option<String>,
+    /// The Helix base URL (default `https://api.twitch.tv/helix`).
+    pub helix_url: Option<String>,
+    /// The OAuth server's base URL (default `https://id.twitch.tv/oauth2`).
+    pub auth_url: Option<String>,
+    /// The keepalive asked of EventSub, 10 to 600 seconds (default 30).
+    pub keepalive_seconds: Option<u64>,
+}
+
+impl TwitchSettings {
+    /// The Twitch configuration these settings describe, the environment variables winning.
+    pub fn config(&self) -> onair_twitch::TwitchConfig {
+        let defaults = onair_twitch::TwitchConfig::default();
+        let configured = onair_twitch::TwitchConfig {
+            client_id: self.client_id.clone().filter(|id| !id.trim().is_empty()),
+            eventsub_url: self.eventsub_url.clone().unwrap_or(defaults.eventsub_url.clone()),
+            helix_url: self.helix_url.clone().unwrap_or(defaults.helix_url.clone()),
+            auth_url: self.auth_url.clone().unwrap_or(defaults.auth_url.clone()),
+            keepalive: self
+                .keepalive_seconds
+                .map_or(defaults.keepalive, std::time::Duration::from_secs),
+            ..defaults
+        };
+        onair_twitch::TwitchConfig::from_env(&configured)
+    }
 }
 
 /// Kick's endpoints and sign-in app.

@@ -10,7 +10,7 @@ use onair_core::{Login, LoginChallenge, Platform, PlatformError};
 use onair_kick::{KickLogin, OAuthConfig};
 use secrecy::SecretString;
 
-use crate::accounts::{Account, AccountError, Accounts};
+use crate::accounts::{Account, AccountError, Accounts, SignedOut};
 use crate::signin::{BindError, RedirectListener};
 
 /// The redirect URL given when no browser returns (renewing, revoking): Kick checks it only at sign-in.
@@ -119,20 +119,6 @@ impl KickSignIn {
         accounts.save(&account).await?;
         Ok(account)
     }
-}
-
-/// What signing out did.
-#[derive(Debug)]
-pub enum SignedOut {
-    /// No account was signed in.
-    NotSignedIn,
-    /// The account (its display name) is forgotten; `revoke_failed` says why Kick did not revoke its tokens.
-    Forgotten {
-        /// The account's name.
-        name: String,
-        /// Kick's refusal to revoke, if any (the tokens are forgotten here all the same).
-        revoke_failed: Option<PlatformError>,
-    },
 }
 
 /// Signs out of Kick: revokes the tokens (with the app's secret when known), then forgets the account.

@@ -16,5 +16,6 @@ pub mod kick_signin;
 pub mod notify;
 pub mod paths;
 pub mod signin;
+pub mod twitch_signin;
 pub mod views;
 pub mod watch;

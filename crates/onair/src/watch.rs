@@ -19,10 +19,7 @@ use tokio::time::{Instant, sleep_until};
 #[derive(Debug, thiserror::Error)]
 pub enum WatchError {
     /// A channel could not be resolved to its ids.
-    #[error(
-        "could not look {spec} up on kick.com (to skip the look-up, give the ids by hand: \
-         kick:SLUG@CHANNEL_ID/CHATROOM_ID)"
-    )]
+    #[error("could not look {spec} up{}", hint(spec))]
     Lookup {
         /// The spec as given.
         spec: String,
@@ -54,6 +51,81 @@ pub struct WatchSummary {
     pub events: u64,
     /// State changes recorded.
     pub state_changes: u64,
+}
+
+/// A channel to watch on any platform: `kick:SLUG[@CHANNEL_ID/CHATROOM_ID]` or `twitch:LOGIN`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChannelSpec {
+    /// A Kick channel.
+    Kick(WatchSpec),
+    /// A Twitch channel by its login (lower case).
+    Twitch(String),
+}
+
+/// A channel spec that names no platform OnAir watches, or a malformed one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ChannelSpecError(String);
+
+impl std::str::FromStr for ChannelSpec {
+    type Err = ChannelSpecError;
+
+    fn from_str(input: &str) -> Result<Self, Self::Err> {
+        let input = input.trim();
+        if let Some(login) = input.strip_prefix("twitch:") {
+            let valid = (1..=25).contains(&login.len())
+                && login.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+            if !valid {
+                return Err(ChannelSpecError(format!(
+                    "{input:?} is not a Twitch channel: a login is 1 to 25 letters, digits and `_`; write twitch:LOGIN"
+                )));
+            }
+            return Ok(ChannelSpec::Twitch(login.to_ascii_lowercase()));
+        }
+        if input.starts_with("kick:") {
+            return input
+                .parse()
+                .map(ChannelSpec::Kick)
+                .map_err(|e: onair_kick::SpecError| ChannelSpecError(e.to_string()));
+        }
+        Err(ChannelSpecError(format!(
+            "{input:?} names no platform: write kick:SLUG or twitch:LOGIN"
+        )))
+    }
+}
+
+impl std::fmt::Display for ChannelSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ChannelSpec::Kick(spec) => spec.fmt(f),
+            ChannelSpec::Twitch(login) => write!(f, "twitch:{login}"),
+        }
+    }
+}
+
+/// The Twitch channel `login`, with its broadcaster id: from the store, else looked up through Helix (and
+/// then remembered).
+pub async fn resolve_twitch(
+    store: &Store,
+    lookup: &dyn Lookup,
+    login: &str,
+) -> Result<ChannelRef, WatchError> {
+    if let Some(channel) = store.channel_by_slug(Platform::Twitch, login).await? {
+        return Ok(channel);
+    }
+    let channel = lookup
+        .channel(login)
+        .await
+        .map_err(|source| WatchError::Lookup {
+            spec: format!("twitch:{login}"),
+            source,
+        })?
+        .channel;
+    store
+        .writer()
+        .remember_channel(Platform::Twitch, channel.clone())
+        .await?;
+    Ok(channel)
 }
 
 /// The channel `spec` names, with both its ids: by hand, from the store, else from Kick's REST API.
@@ -91,7 +163,8 @@ pub async fn resolve(store: &Store, lookup: &dyn Lookup, spec: &WatchSpec) -> Re
 }
 
 /// Watches `channels` until `stop` completes: records every event and state change through the store's
-/// writer, tells `on_state` about each change, and ends with everything received committed.
+/// writer, tells `on_state` about each change and `on_warnings` about the events the connection cannot
+/// receive (a missing permission, a revoked subscription), and ends with everything received committed.
 pub async fn watch(
     store: &Store,
     platform: &dyn Realtime,
@@ -99,6 +172,7 @@ pub async fn watch(
     options: WatchOptions,
     stop: impl Future<Output = ()>,
     mut on_state: impl FnMut(&ConnectionId, &ConnectionState),
+    mut on_warnings: impl FnMut(&ConnectionId, &[String]),
 ) -> Result<WatchSummary, WatchError> {
     let writer = store.writer();
     let id = ConnectionId::new(
@@ -116,6 +190,7 @@ pub async fn watch(
         .map_err(WatchError::Connect)?;
     // Every change, in order, from the first (a watch would skip the ones in between).
     let mut changes = live.state_changes();
+    let mut warnings = live.warnings();
     let mut summary = WatchSummary::default();
     let mut retry_at: Option<Instant> = None;
     tokio::pin!(stop);
@@ -149,6 +224,13 @@ pub async fn watch(
                 on_state(&id, &state);
                 summary.state_changes += 1;
             }
+            Ok(()) = warnings.changed() => {
+                let now = warnings.borrow_and_update().clone();
+                for warning in &now {
+                    tracing::warn!(connection = %id, %warning, "events missing");
+                }
+                on_warnings(&id, &now);
+            }
             () = asked(options.reconnect.as_deref()) => {
                 retry_at = None;
                 tracing::info!(connection = %id, "reconnecting, as asked");
@@ -174,6 +256,15 @@ pub async fn watch(
     summary.state_changes += 1;
     writer.flush().await?;
     Ok(summary)
+}
+
+/// What to do when a look-up fails.
+fn hint(spec: &str) -> &'static str {
+    if spec.starts_with("kick:") {
+        " on kick.com (to skip the look-up, give the ids by hand: kick:SLUG@CHANNEL_ID/CHATROOM_ID)"
+    } else {
+        " on Twitch"
+    }
 }
 
 /// Completes when `reconnect` is notified (a permit left while nobody waited counts); never without one.

@@ -228,6 +228,7 @@ async fn the_settings_file_names_what_to_watch_and_where() {
             .arg(&db)
             .arg("run")
             .args(args)
+            .env_remove("ONAIR_TWITCH_CLIENT_ID")
             .output()
             .unwrap();
         assert!(!output.status.success());
@@ -236,12 +237,16 @@ async fn the_settings_file_names_what_to_watch_and_where() {
     let missing = dir.path().join("missing.toml");
     let error = run(&["--config", missing.to_str().unwrap()]);
     assert!(error.contains("missing.toml"), "{error}");
-    std::fs::write(&config, "watch = [\"twitch:xqc\"]\n").unwrap();
+    std::fs::write(&config, "watch = [\"youtube:xqc\"]\n").unwrap();
     let error = run(&["--config", config.to_str().unwrap()]);
     assert!(
-        error.contains("config.toml") && error.contains("does not start with `kick:`"),
+        error.contains("config.toml") && error.contains("write kick:SLUG or twitch:LOGIN"),
         "{error}"
     );
+    // Twitch without an app to sign in with says how to get one.
+    std::fs::write(&config, "watch = [\"twitch:xqc\"]\n").unwrap();
+    let error = run(&["--config", config.to_str().unwrap()]);
+    assert!(error.contains("dev.twitch.tv/console/apps"), "{error}");
     std::fs::write(&config, "").unwrap();
     let error = run(&["--config", config.to_str().unwrap()]);
     assert!(error.contains("nothing to watch"), "{error}");

@@ -44,6 +44,7 @@ async fn a_reconnect_request_reconnects_at_once_and_recording_goes_on() {
                 assert_eq!(id.platform, Platform::Kick);
                 let _ = states.send(state.clone());
             },
+            |_, warnings| assert!(warnings.is_empty(), "{warnings:?}"),
         )
         .await
         .unwrap()

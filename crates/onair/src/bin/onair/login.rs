@@ -8,10 +8,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
+use onair::accounts::SignedOut;
 use onair::accounts::{Account, Accounts, FreshnessEnd};
 use onair::config::Config;
-use onair::kick_signin::{KickSignIn, NO_REDIRECT, SignedOut, kick_login, kick_sign_out};
+use onair::kick_signin::{KickSignIn, NO_REDIRECT, kick_login, kick_sign_out};
 use onair::signin::DEFAULT_REDIRECT_PORT;
+use onair::twitch_signin::{TwitchSignIn, twitch_sign_out};
+use onair_core::LoginChallenge;
 use onair_core::Platform;
 use onair_kick::{KickLogin, KickPlatform};
 use secrecy::SecretString;
@@ -28,11 +31,12 @@ const BROWSER_WAIT: Duration = Duration::from_secs(5 * 60);
 /// `onair login`'s options.
 #[derive(clap::Args)]
 pub struct LoginArgs {
-    /// The platform: kick.
+    /// The platform: kick or twitch.
     #[arg(value_parser = parse_login_platform)]
     platform: Platform,
-    /// Your Kick app's client id [default: the settings file's kick.client_id, or $ONAIR_KICK_CLIENT_ID]
-    #[arg(long, value_name = "ID", env = KICK_CLIENT_ID_ENV)]
+    /// Your app's client id [default: $ONAIR_KICK_CLIENT_ID or $ONAIR_TWITCH_CLIENT_ID, else the settings
+    /// file's kick.client_id or twitch.client_id]
+    #[arg(long, value_name = "ID")]
     client_id: Option<String>,
     /// The port of the redirect URL registered in your app, http://localhost:PORT/callback (0: any free
     /// port, for tests) [default: the settings file's kick.redirect_port, else 41477]
@@ -45,9 +49,9 @@ pub struct LoginArgs {
 
 fn parse_login_platform(s: &str) -> Result<Platform, String> {
     match s.parse::<Platform>() {
-        Ok(Platform::Kick) => Ok(Platform::Kick),
+        Ok(platform @ (Platform::Kick | Platform::Twitch)) => Ok(platform),
         Ok(other) => Err(format!(
-            "signing in to {other} comes with its own support; for now: kick"
+            "signing in to {other} comes with its own support; for now: kick or twitch"
         )),
         Err(e) => Err(e.to_string()),
     }
@@ -73,8 +77,11 @@ async fn client_secret(accounts: &Accounts) -> Result<Option<SecretString>> {
     }
 }
 
-/// `onair login kick`.
+/// `onair login kick` or `onair login twitch`.
 pub async fn login(args: LoginArgs, settings: &Config) -> Result<ExitCode> {
+    if args.platform == Platform::Twitch {
+        return twitch_login(args, settings).await;
+    }
     let accounts = accounts().await?;
     let port = args
         .port
@@ -82,6 +89,7 @@ pub async fn login(args: LoginArgs, settings: &Config) -> Result<ExitCode> {
         .unwrap_or(DEFAULT_REDIRECT_PORT);
     let Some(client_id) = args
         .client_id
+        .or_else(|| std::env::var(KICK_CLIENT_ID_ENV).ok())
         .or_else(|| settings.kick.client_id.clone())
         .filter(|id| !id.trim().is_empty())
     else {
@@ -128,6 +136,61 @@ pub async fn login(args: LoginArgs, settings: &Config) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `onair login twitch`: the device-code flow (the code is typed on Twitch's page, in any browser).
+async fn twitch_login(args: LoginArgs, settings: &Config) -> Result<ExitCode> {
+    let accounts = accounts().await?;
+    let mut config = settings.twitch.config();
+    if let Some(client_id) = args.client_id.filter(|id| !id.trim().is_empty()) {
+        config.client_id = Some(client_id.trim().to_owned());
+    }
+    let signin = TwitchSignIn::begin(&config).await?;
+    let LoginChallenge::DeviceCode {
+        verification_uri,
+        user_code,
+        expires_in,
+        ..
+    } = signin.challenge().clone()
+    else {
+        bail!("Twitch answered the sign-in with something OnAir did not ask for; please report it");
+    };
+    println!(
+        "To sign in to Twitch, open this page and enter the code {user_code}:\n\n  {verification_uri}\n"
+    );
+    println!(
+        "OnAir asks to read: {} (only what the recorded events need).",
+        onair_twitch::subscriptions::scopes().join(", ")
+    );
+    if !args.no_browser
+        && let Err(e) = webbrowser::open(&verification_uri)
+    {
+        println!("(the browser did not open: {e}; open the address above yourself)");
+    }
+    println!(
+        "Waiting for the approval (the code works for {} minutes)...",
+        expires_in.as_secs().div_ceil(60)
+    );
+    let account = signin.finish(&accounts).await?;
+    let session = &account.session;
+    println!(
+        "Signed in to Twitch as {} (kept in {}).",
+        session.account.display_name,
+        accounts.secrets().backend()
+    );
+    let (_, missing) = onair_twitch::subscriptions::plan(&session.scopes);
+    for (subscription, scope) in missing {
+        println!(
+            "note: without the {scope} permission, {} events are not received",
+            subscription.name
+        );
+    }
+    println!(
+        "Your channel is twitch:{}: `onair run` watches it when given no other channel \
+         (or: onair run --watch twitch:{}).",
+        session.account.login, session.account.login
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
 /// Reads the client secret from the terminal without echoing it.
 fn ask_client_secret() -> Result<SecretString> {
     if !std::io::stdin().is_terminal() {
@@ -145,13 +208,18 @@ fn ask_client_secret() -> Result<SecretString> {
     Ok(SecretString::from(secret.trim().to_owned()))
 }
 
-/// `onair logout kick`.
+/// `onair logout kick` or `onair logout twitch`.
 pub async fn logout(platform: Platform, settings: &Config) -> Result<ExitCode> {
     let accounts = accounts().await?;
-    let client_id = settings.kick.client_id.clone().unwrap_or_default();
-    // Revoking needs only the tokens; the app's secret is passed along when known.
-    let secret = client_secret(&accounts).await?;
-    match kick_sign_out(&accounts, &client_id, secret).await? {
+    let outcome = if platform == Platform::Twitch {
+        twitch_sign_out(&settings.twitch.config(), &accounts).await?
+    } else {
+        let client_id = settings.kick.client_id.clone().unwrap_or_default();
+        // Revoking needs only the tokens; the app's secret is passed along when known.
+        let secret = client_secret(&accounts).await?;
+        kick_sign_out(&accounts, &client_id, secret).await?
+    };
+    match outcome {
         SignedOut::NotSignedIn => {
             println!("Not signed in to {platform}.");
             Ok(ExitCode::SUCCESS)

@@ -14,12 +14,14 @@ use clap::{Parser, Subcommand};
 use onair::format::{self, Format};
 use onair::import::import_jsonl;
 use onair::paths;
+use onair::watch::ChannelSpec;
 use onair_core::{ConnectionId, ConnectionState, EventKind, Offset, Platform};
 use onair_kick::simulator::{Simulator, SimulatorOptions};
-use onair_kick::{KickPlatform, KickRest, RestConfig, WatchSpec};
+use onair_kick::{KickPlatform, KickRest, RestConfig};
 use onair_pusher::PusherConfig;
 use onair_store::{EventQuery, Store};
 use tokio::io::BufReader;
+use tokio_util::sync::CancellationToken;
 
 mod login;
 
@@ -70,10 +72,11 @@ enum Command {
 
 #[derive(clap::Args)]
 struct RunArgs {
-    /// A channel to watch: kick:SLUG, or kick:SLUG@CHANNEL_ID/CHATROOM_ID to give its ids by hand (repeat
-    /// for more channels) [default: the settings file's `watch` list]
+    /// A channel to watch: kick:SLUG (kick:SLUG@CHANNEL_ID/CHATROOM_ID to give its ids by hand) or
+    /// twitch:LOGIN (repeat for more channels) [default: the settings file's `watch` list, else your own
+    /// channels when signed in]
     #[arg(long = "watch", value_name = "CHANNEL")]
-    watch: Vec<WatchSpec>,
+    watch: Vec<ChannelSpec>,
     /// Stop after this long (30s, 2h...); without it, run until Ctrl-C.
     #[arg(long = "for", value_name = "DURATION", value_parser = humantime::parse_duration)]
     duration: Option<Duration>,
@@ -255,7 +258,7 @@ async fn watch(
             .watch
             .iter()
             .map(|spec| {
-                spec.parse::<WatchSpec>()
+                spec.parse::<ChannelSpec>()
                     .with_context(|| format!("in {}", file.as_deref().unwrap_or("the settings")))
             })
             .collect::<Result<Vec<_>>>()?
@@ -264,32 +267,70 @@ async fn watch(
     };
     let kick_account = login::signed_in(Platform::Kick).await;
     let mut specs = specs;
-    if specs.is_empty()
-        && let Some(account) = &kick_account
-        && let Some(slug) = &account.own_channel
-    {
-        println!(
-            "no channel given: watching your own, kick:{slug} (signed in as {})",
-            account.session.account.display_name
-        );
-        specs.push(slug.parse::<WatchSpec>()?);
+    if specs.is_empty() {
+        for platform in [Platform::Kick, Platform::Twitch] {
+            let account = match platform {
+                Platform::Kick => kick_account.clone(),
+                _ => login::signed_in(platform).await,
+            };
+            if let Some(account) = account
+                && let Some(own) = &account.own_channel
+            {
+                println!(
+                    "no channel given: watching your own, {platform}:{own} (signed in as {})",
+                    account.session.account.display_name
+                );
+                specs.push(format!("{platform}:{own}").parse::<ChannelSpec>()?);
+            }
+        }
     }
     if specs.is_empty() {
         let file = onair::config::config_dir()
             .map(|dir| dir.join(onair::config::CONFIG_FILE).display().to_string())
             .unwrap_or_else(|| onair::config::CONFIG_FILE.to_owned());
         bail!(
-            "nothing to watch: pass --watch kick:SLUG, or list the channels in {file} (watch = [\"kick:SLUG\"])"
+            "nothing to watch: pass --watch kick:SLUG or --watch twitch:LOGIN, or list the channels in {file} \
+             (watch = [\"kick:SLUG\"])"
         );
     }
+    let mut kick_specs = Vec::new();
+    let mut twitch_logins = Vec::new();
+    for spec in specs {
+        match spec {
+            ChannelSpec::Kick(spec) => kick_specs.push(spec),
+            ChannelSpec::Twitch(login) if !twitch_logins.contains(&login) => twitch_logins.push(login),
+            ChannelSpec::Twitch(_) => {}
+        }
+    }
     let store = Store::open(path).await?;
+    // Twitch first: it needs a sign-in, and a missing one should stop the run before anything connects.
+    let twitch = if twitch_logins.is_empty() {
+        None
+    } else {
+        let accounts = login::accounts().await?;
+        let access = onair::twitch_signin::twitch_access(&settings.twitch.config(), &accounts)
+            .await
+            .context("Twitch cannot be watched")?;
+        let mut channels = Vec::new();
+        for login in &twitch_logins {
+            let channel = onair::watch::resolve_twitch(&store, access.platform.as_ref(), login).await?;
+            println!(
+                "watching twitch:{} (broadcaster {}) as {}",
+                channel.slug,
+                channel.platform_id,
+                access.account().login
+            );
+            channels.push(channel);
+        }
+        Some((access, channels))
+    };
     let kick = Arc::new(KickPlatform::new(
         KickRest::new(RestConfig::from_env(settings.kick.api_url.as_deref()))?,
         PusherConfig::new(onair_kick::endpoint(settings.kick.pusher_url.as_deref())),
         login::kick_app(&settings).await,
     ));
-    let mut channels = Vec::new();
-    for spec in &specs {
+    let mut kick_channels = Vec::new();
+    for spec in &kick_specs {
         let channel = onair::watch::resolve(&store, kick.as_ref(), spec).await?;
         println!(
             "watching kick:{} (channel {}, chatroom {})",
@@ -297,23 +338,64 @@ async fn watch(
             channel.platform_id,
             channel.chatroom_id.as_deref().unwrap_or("?")
         );
-        channels.push(channel);
+        kick_channels.push(channel);
     }
-    let renewing = kick_account.map(|account| login::keep_fresh(account, kick.clone()));
-    let summary = record(
-        &store,
-        kick.as_ref(),
-        &channels,
-        args.duration,
-        args.retry_failed_after,
-        std::future::ready(()),
-    )
-    .await;
+    let renewing = kick_account
+        .filter(|_| !kick_channels.is_empty())
+        .map(|account| login::keep_fresh(account, kick.clone()));
+    let stop = stop_signal(args.duration);
+    let validating = twitch.as_ref().and_then(|(access, _)| {
+        let login = access.login.clone()?;
+        let helix = access.helix().clone();
+        let stop = stop.clone();
+        Some(tokio::spawn(async move {
+            if let Err(e) = onair_twitch::platform::keep_valid(&login, &helix, stop.cancelled_owned()).await {
+                eprintln!("warning: {e} (onair login twitch)");
+            }
+        }))
+    });
+    let kick_run = async {
+        if kick_channels.is_empty() {
+            return Ok(onair::watch::WatchSummary::default());
+        }
+        record(
+            &store,
+            kick.as_ref(),
+            &kick_channels,
+            args.retry_failed_after,
+            stop.clone().cancelled_owned(),
+        )
+        .await
+    };
+    let twitch_run = async {
+        let Some((access, channels)) = &twitch else {
+            return Ok(onair::watch::WatchSummary::default());
+        };
+        record(
+            &store,
+            access.platform.as_ref(),
+            channels,
+            args.retry_failed_after,
+            stop.clone().cancelled_owned(),
+        )
+        .await
+    };
+    let (kick_summary, twitch_summary) = tokio::join!(kick_run, twitch_run);
     if let Some(renewing) = renewing {
         renewing.stop().await;
     }
+    if let Some(validating) = validating {
+        validating.abort();
+    }
+    if let Some((access, _)) = twitch {
+        access.close();
+    }
     store.close().await;
-    let summary = summary?;
+    let (kick_summary, twitch_summary) = (kick_summary?, twitch_summary?);
+    let summary = onair::watch::WatchSummary {
+        events: kick_summary.events + twitch_summary.events,
+        state_changes: kick_summary.state_changes + twitch_summary.state_changes,
+    };
     println!(
         "stopped: {} event{} received and recorded in {}",
         summary.events,
@@ -323,37 +405,59 @@ async fn watch(
     Ok(ExitCode::SUCCESS)
 }
 
-/// Records `channels` into `store` until Ctrl-C or the end of `duration`, printing each state change.
+/// Cancelled at Ctrl-C (or SIGTERM) or at the end of `duration`.
+fn stop_signal(duration: Option<Duration>) -> CancellationToken {
+    let stop = CancellationToken::new();
+    tokio::spawn({
+        let stop = stop.clone();
+        async move {
+            tokio::select! {
+                () = async { tokio::time::sleep(duration.unwrap_or_default()).await }, if duration.is_some() => {}
+                () = interrupted() => {
+                    eprintln!("stopping: committing what was received (Ctrl-C again to quit at once)");
+                    tokio::spawn(async {
+                        interrupted().await;
+                        eprintln!("quit without waiting: events not yet committed are lost");
+                        std::process::exit(130);
+                    });
+                }
+            }
+            stop.cancel();
+        }
+    });
+    stop
+}
+
+/// Records `channels` into `store` until `stop`, printing each state change and warning.
 async fn record(
     store: &Store,
     platform: &dyn onair_core::Realtime,
     channels: &[onair_core::ChannelRef],
-    duration: Option<Duration>,
     retry_failed_after: Duration,
-    before_closing: impl Future<Output = ()>,
+    stop: impl Future<Output = ()>,
 ) -> Result<onair::watch::WatchSummary, onair::watch::WatchError> {
     let options = onair::watch::WatchOptions {
         retry_failed_after,
         reconnect: None,
     };
-    let stop = async {
-        tokio::select! {
-            () = async { tokio::time::sleep(duration.unwrap_or_default()).await }, if duration.is_some() => {}
-            () = interrupted() => {
-                eprintln!("stopping: committing what was received (Ctrl-C again to quit at once)");
-                tokio::spawn(async {
-                    interrupted().await;
-                    eprintln!("quit without waiting: events not yet committed are lost");
-                    std::process::exit(130);
-                });
-            }
-        }
-        before_closing.await;
-    };
-    onair::watch::watch(store, platform, channels, options, stop, |id, state| {
-        print_state(id, state, retry_failed_after)
-    })
+    onair::watch::watch(
+        store,
+        platform,
+        channels,
+        options,
+        stop,
+        |id, state| print_state(id, state, retry_failed_after),
+        print_warnings,
+    )
     .await
+}
+
+/// The events a connection cannot receive, one line each.
+fn print_warnings(id: &ConnectionId, warnings: &[String]) {
+    let now = chrono::Local::now().format("%H:%M:%S");
+    for warning in warnings {
+        println!("{now} {id}: warning: {warning}");
+    }
 }
 
 /// `onair simulate`: a simulated Kick stream recorded like a real one.
@@ -377,14 +481,11 @@ async fn simulate(path: &std::path::Path, args: SimulateArgs) -> Result<ExitCode
         simulator.pusher_url()
     );
     // The stream goes offline before the connection closes, so that is recorded too.
-    let summary = record(
-        &store,
-        &kick,
-        &[channel],
-        args.duration,
-        Duration::from_secs(5),
-        simulator.end_stream(),
-    )
+    let stop = stop_signal(args.duration);
+    let summary = record(&store, &kick, &[channel], Duration::from_secs(5), async {
+        stop.cancelled().await;
+        simulator.end_stream().await;
+    })
     .await;
     simulator.stop().await;
     store.close().await;

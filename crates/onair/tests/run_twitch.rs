@@ -1,0 +1,334 @@
+//! `onair run --watch twitch:LOGIN` end to end: the real binary with a token from the environment, Helix
+//! and the OAuth server played by wiremock, EventSub by the scripted server. The run validates the token,
+//! looks the channel up, creates every subscription on the welcome (asserted on the mock), records every
+//! fixture notification once (a resend included), reports a revocation, moves to a new socket on
+//! `session_reconnect` without losing or doubling an event and without re-creating anything, and after a
+//! 4000 close re-creates every subscription on the fresh session. Then the store holds the rows
+//! `expected.json` lists, and no token appears in the output.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeMap;
+use std::process::Stdio;
+use std::time::Duration;
+
+use onair_twitch::testing::{EventSubServer, ServerSocket};
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::sync::mpsc;
+use tokio::time::timeout;
+use wiremock::matchers::{header, method, path, query_param};
+use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+
+mod common;
+
+const TWITCH_FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/twitch");
+const TOKEN: &str = "TOKEN-e2e-secret";
+const BROADCASTER: &str = "52731608";
+
+fn fixture(name: &str) -> String {
+    std::fs::read_to_string(format!("{TWITCH_FIXTURES}/{name}")).unwrap()
+}
+
+fn expected() -> Value {
+    serde_json::from_str(&fixture("expected.json")).unwrap()
+}
+
+/// Helix and the OAuth server, as Twitch answers a broadcaster's own token with every scope.
+async fn twitch_mock() -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/validate"))
+        .and(header("authorization", format!("OAuth {TOKEN}").as_str()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "client_id": "cid", "login": "nebulacast", "user_id": BROADCASTER,
+            "scopes": onair_twitch::subscriptions::scopes(), "expires_in": 5000,
+        })))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/users"))
+        .and(query_param("login", "nebulacast"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": [{
+            "id": BROADCASTER, "login": "nebulacast", "display_name": "NebulaCast",
+        }]})))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/streams"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": []})))
+        .mount(&server)
+        .await;
+    // One type already exists (a 409 is not an error); the others are created.
+    Mock::given(method("POST"))
+        .and(path("/eventsub/subscriptions"))
+        .respond_with(|request: &Request| {
+            let body: Value = serde_json::from_slice(&request.body).unwrap();
+            if body["type"] == "channel.raid" {
+                return ResponseTemplate::new(409).set_body_json(json!({
+                    "error": "Conflict", "status": 409,
+                    "message": "subscription already exists",
+                }));
+            }
+            ResponseTemplate::new(202).set_body_json(json!({
+                "data": [{"id": format!("sub-{}", body["type"]), "status": "enabled", "type": body["type"],
+                          "version": body["version"], "condition": body["condition"], "cost": 0,
+                          "transport": body["transport"], "created_at": "2026-11-29T20:00:00Z"}],
+                "total": 1, "total_cost": 0, "max_total_cost": 10,
+            }))
+        })
+        .mount(&server)
+        .await;
+    server
+}
+
+/// The subscription types created on `session`, as the mock received them.
+async fn created_on(server: &MockServer, session: &str) -> Vec<String> {
+    let mut types: Vec<String> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.method.as_str() == "POST")
+        .map(|r| serde_json::from_slice::<Value>(&r.body).unwrap())
+        .filter(|b| b["transport"]["session_id"] == session)
+        .map(|b| b["type"].as_str().unwrap().to_owned())
+        .collect();
+    types.sort();
+    types
+}
+
+/// The child's stdout, line by line.
+struct Output {
+    lines: mpsc::UnboundedReceiver<String>,
+    seen: Vec<String>,
+}
+
+impl Output {
+    /// Waits for a line containing `text` (lines before it are kept).
+    async fn wait_for(&mut self, text: &str) -> String {
+        let found = timeout(Duration::from_secs(30), async {
+            loop {
+                let line = self.lines.recv().await.expect("onair ended early");
+                self.seen.push(line.clone());
+                if line.contains(text) {
+                    return line;
+                }
+            }
+        })
+        .await;
+        found.unwrap_or_else(|_| panic!("no line with {text:?} in:\n{}", self.seen.join("\n")))
+    }
+}
+
+/// The next connection to `eventsub`.
+async fn accept(eventsub: &EventSubServer) -> ServerSocket {
+    timeout(Duration::from_secs(30), eventsub.accept())
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+/// The notification fixtures, in stream order.
+fn notification_files() -> Vec<String> {
+    expected()["stream_order"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap().to_owned())
+        .filter(|f| f.contains("_notification_"))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn onair_run_watches_a_twitch_channel_through_handover_and_drop() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("onair.db");
+    let eventsub = EventSubServer::start().await.unwrap();
+    let twitch = twitch_mock().await;
+    let onair = assert_cmd::cargo::cargo_bin("onair");
+    let mut child = tokio::process::Command::new(&onair)
+        .arg("--db")
+        .arg(&db)
+        .args(["run", "--watch", "twitch:NebulaCast"])
+        .env("ONAIR_TWITCH_EVENTSUB_URL", eventsub.url())
+        .env("ONAIR_TWITCH_HELIX_URL", twitch.uri())
+        .env("ONAIR_TWITCH_AUTH_URL", twitch.uri())
+        .env("ONAIR_TWITCH_CLIENT_ID", "cid")
+        .env("ONAIR_TWITCH_ACCESS_TOKEN", TOKEN)
+        .env("RUST_LOG", "trace")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let (tx, lines) = mpsc::unbounded_channel();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+    tokio::spawn(async move {
+        while let Ok(Some(line)) = stdout.next_line().await {
+            let _ = tx.send(line);
+        }
+    });
+    let stderr = child.stderr.take().unwrap();
+    let stderr = tokio::spawn(async move {
+        let mut text = String::new();
+        let mut lines = BufReader::new(stderr).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            text.push_str(&line);
+            text.push('\n');
+        }
+        text
+    });
+    let mut output = Output {
+        lines,
+        seen: Vec::new(),
+    };
+    let all_types: Vec<String> = {
+        let mut types: Vec<String> = onair_twitch::SUBSCRIPTIONS
+            .iter()
+            .map(|s| s.name.to_owned())
+            .collect();
+        types.sort();
+        types
+    };
+
+    // The first session: every subscription is created on its welcome, then "connected".
+    let mut first: ServerSocket = accept(&eventsub).await;
+    assert!(
+        first.uri().contains("keepalive_timeout_seconds=30"),
+        "{}",
+        first.uri()
+    );
+    first.welcome("session-1", 30).await.unwrap();
+    output.wait_for("twitch/nebulacast: connected").await;
+    assert_eq!(created_on(&twitch, "session-1").await, all_types);
+
+    // Every fixture notification, one of them twice; a revocation.
+    let files = notification_files();
+    let (before, after) = files.split_at(files.len() / 2);
+    for file in before {
+        first.send(&fixture(file)).await.unwrap();
+    }
+    first.send(&fixture(&before[0])).await.unwrap();
+    first.send(&fixture("20_revocation.json")).await.unwrap();
+    output.wait_for("Twitch ended the").await;
+
+    // Twitch moves the session: the old socket still delivers until the new welcome.
+    first
+        .reconnect("session-1", &eventsub.reconnect_url("move"))
+        .await
+        .unwrap();
+    let mut second = accept(&eventsub).await;
+    assert_eq!(second.uri(), "/ws?reconnect=move");
+    first.send(&fixture(&after[0])).await.unwrap();
+    second.welcome("session-2", 30).await.unwrap();
+    output.wait_for("twitch/nebulacast: connected").await;
+    // Around the switch the same message may come on both sockets: stored once.
+    for file in after {
+        second.send(&fixture(file)).await.unwrap();
+    }
+    assert!(
+        created_on(&twitch, "session-2").await.is_empty(),
+        "nothing is re-created on a handover"
+    );
+
+    // A drop (4000): the fresh session gets every subscription again.
+    second.close(4000, "internal server error").await.unwrap();
+    output.wait_for("no connection").await;
+    let mut third = accept(&eventsub).await;
+    third.welcome("session-3", 30).await.unwrap();
+    output.wait_for("twitch/nebulacast: connected").await;
+    assert_eq!(created_on(&twitch, "session-3").await, all_types);
+    third
+        .notify(
+            "after-the-drop",
+            "channel.follow",
+            json!({
+                "user_id": "1001", "user_login": "latecomer", "user_name": "Latecomer",
+                "broadcaster_user_id": BROADCASTER, "broadcaster_user_login": "nebulacast",
+                "broadcaster_user_name": "NebulaCast", "followed_at": "2026-11-29T20:10:00Z",
+            }),
+        )
+        .await
+        .unwrap();
+    // A close after the last frame: once the client reports it, every frame before it was read.
+    third.close(4005, "network timeout").await.unwrap();
+    output.wait_for("no connection").await;
+
+    // Stop as Ctrl-C would; everything received is committed.
+    let pid = child.id().unwrap();
+    std::process::Command::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status()
+        .unwrap();
+    let status = timeout(Duration::from_secs(30), child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success(), "{status}");
+    while let Ok(line) = output.lines.try_recv() {
+        output.seen.push(line);
+    }
+    let stdout = output.seen.join("\n");
+    let stderr = stderr.await.unwrap();
+    assert!(
+        !stdout.contains(TOKEN) && !stderr.contains(TOKEN),
+        "the token leaked"
+    );
+    assert!(stdout.contains("stopped:"), "{stdout}");
+
+    // Each notification once, in order, plus the one after the drop.
+    let events = common::stored_events(&onair, &db);
+    let ids: Vec<String> = events
+        .iter()
+        .map(|e| e["source_id"].as_str().unwrap().to_owned())
+        .collect();
+    let mut want: Vec<String> = files
+        .iter()
+        .map(|f| {
+            let frame: Value = serde_json::from_str(&fixture(f)).unwrap();
+            frame["metadata"]["message_id"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    want.push("after-the-drop".to_owned());
+    assert_eq!(ids, want);
+    assert!(events.iter().all(|e| e["platform"] == "twitch"));
+
+    // The table rows expected.json lists: each insert, and one row per key upserted or updated (one more
+    // follow: the one after the drop).
+    let mut rows: BTreeMap<String, std::collections::BTreeSet<String>> = BTreeMap::new();
+    for (n, file) in files.iter().enumerate() {
+        for effect in expected()["files"][file]["db_effect"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            let table = effect["table"].as_str().unwrap().to_owned();
+            match effect["op"].as_str().unwrap() {
+                "insert" => rows.entry(table).or_default().insert(format!("insert {n}")),
+                // Against an empty database an update of a row the fixtures' seed held makes that row (a
+                // role revoked without its grant on record, a subscription ended without its start).
+                "upsert" | "update" => {
+                    let mut key = effect["key"].clone();
+                    key.as_object_mut().unwrap().remove("revoked_at");
+                    rows.entry(table).or_default().insert(key.to_string())
+                }
+                _ => false,
+            };
+        }
+    }
+    let count = |table: &str| rows.get(table).map_or(0, |keys| keys.len());
+    let stats = assert_cmd::Command::new(&onair)
+        .arg("--db")
+        .arg(&db)
+        .args(["db", "stats"])
+        .output()
+        .unwrap();
+    let stats = String::from_utf8(stats.stdout).unwrap();
+    let history = format!(
+        "history:   {} follows, {} subscriptions, {} roles",
+        count("follower_history") + 1,
+        count("viewer_subscriptions"),
+        count("viewer_roles"),
+    );
+    assert!(stats.contains(&history), "want {history:?} in:\n{stats}");
+}
