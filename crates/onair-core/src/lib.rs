@@ -1,12 +1,14 @@
 //! OnAir's domain model, shared by every other crate and free of I/O.
 //!
 //! It owns the unified [`Event`] every platform event becomes, its public JSON form (version 1), the
-//! identities events refer to ([`Platform`], [`Actor`], [`ChannelRef`]), the [`ConnectionState`] every
+//! identities events refer to ([`Platform`], [`Actor`], [`ChannelRef`]), a channel's recorded
+//! [`Community`], the [`ConnectionState`] every
 //! connection publishes, and the three faces each platform crate implements ([`Login`], [`Realtime`],
 //! [`Lookup`]). It must never know about SQLite, Tauri, Socket.IO or any one platform's wire format.
 
 mod actor;
 mod channel;
+mod community;
 mod connection;
 mod data;
 mod event;
@@ -16,6 +18,7 @@ mod platform;
 
 pub use actor::Actor;
 pub use channel::ChannelRef;
+pub use community::Community;
 pub use connection::{ConnectionId, ConnectionState};
 pub use data::*;
 pub use event::{Event, EventJsonError, Offset};

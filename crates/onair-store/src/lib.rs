@@ -9,6 +9,7 @@
 mod batch;
 mod checkpoint;
 mod codec;
+mod community;
 mod error;
 mod query;
 mod writer;
@@ -23,6 +24,7 @@ use sqlx::{ConnectOptions, Connection};
 use tokio::task::JoinHandle;
 
 pub use batch::{Appended, dedup_key};
+pub use community::CommunityReader;
 pub use error::StoreError;
 pub use query::{EventQuery, MinuteCount, StoreStats, TableRows, fts_query};
 pub use writer::{BatchOptions, Receipt, WriteFailure, Writer, WriterStatus, metric};

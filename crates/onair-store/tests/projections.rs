@@ -373,3 +373,60 @@ async fn viewers_keep_their_latest_name_and_first_and_last_sighting() {
         ("Viewer_One".into(), 5)
     );
 }
+
+#[tokio::test]
+async fn the_community_is_who_follows_holds_a_role_and_is_subscribed_now() {
+    let (store, _dir) = temp_store().await;
+    let sub = |tier: &str| {
+        EventData::Subscription(Subscription {
+            months: None,
+            tier: Some(tier.into()),
+            is_gift: false,
+            message: None,
+        })
+    };
+    record(
+        &store,
+        vec![
+            at(1, EventData::Follow(Empty {})).with_actor(viewer(1)),
+            at(2, EventData::Follow(Empty {})).with_actor(viewer(2)),
+            at(3, EventData::ModeratorAdd(Empty {})).with_target(viewer(3)),
+            at(4, EventData::ModeratorAdd(Empty {})).with_target(viewer(4)),
+            at(5, EventData::ModeratorRemove(Empty {})).with_target(viewer(4)),
+            at(6, EventData::VipAdd(Empty {})).with_target(viewer(5)),
+            at(7, sub("1000")).with_actor(viewer(6)),
+            at(8, sub("2000")).with_actor(viewer(7)),
+            at(
+                9,
+                EventData::SubscriptionEnd(SubscriptionEnd {
+                    tier: Some("2000".into()),
+                    is_gift: false,
+                }),
+            )
+            .with_actor(viewer(7)),
+        ],
+    )
+    .await;
+    let channel = sample::channel().platform_id;
+    let community = store.community(Platform::Twitch, &channel).await.unwrap();
+    let ids = |ids: &[u32]| ids.iter().map(|n| n.to_string()).collect();
+    assert_eq!(community.followers, ids(&[1, 2]));
+    assert_eq!(
+        community.recorded_since,
+        Some(sample::epoch() + Duration::minutes(1))
+    );
+    let keys = |map: &std::collections::HashMap<String, Actor>| -> std::collections::HashSet<String> {
+        map.keys().cloned().collect()
+    };
+    assert_eq!(keys(&community.moderators), ids(&[3]));
+    assert_eq!(community.moderators["3"], viewer(3));
+    assert_eq!(keys(&community.vips), ids(&[5]));
+    assert_eq!(
+        community.subscribers,
+        [("6".to_owned(), (viewer(6), Some("1000".to_owned())))].into()
+    );
+    // Another platform's channel of the same id, or an unknown channel, has nobody.
+    let elsewhere = store.community(Platform::Kick, &channel).await.unwrap();
+    assert_eq!(elsewhere, onair_core::Community::default());
+    store.close().await;
+}

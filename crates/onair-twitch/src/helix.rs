@@ -218,14 +218,22 @@ impl Helix {
             }))
     }
 
-    /// Everyone following the broadcaster, newest first (every page). Only the broadcaster or one of their
-    /// moderators may read it, with the `moderator:read:followers` scope.
-    pub async fn followers(&self, broadcaster_id: &str) -> Result<Vec<Follower>, PlatformError> {
+    /// The broadcaster's followers, newest first: every page, or with `since` the pages down to the first
+    /// follower older than it (the rest are older still). Only the broadcaster or one of their moderators
+    /// may read it, with the `moderator:read:followers` scope.
+    pub async fn followers(
+        &self,
+        broadcaster_id: &str,
+        since: Option<DateTime<Utc>>,
+    ) -> Result<Vec<Follower>, PlatformError> {
         let rows: Vec<wire::Follower> = self
-            .paginate(
+            .paginate_until(
                 "/channels/followers",
                 &[("broadcaster_id", broadcaster_id.to_owned())],
                 "the channel's followers",
+                |page: &[wire::Follower]| {
+                    since.is_some_and(|since| page.last().is_some_and(|row| row.followed_at < since))
+                },
             )
             .await?;
         Ok(rows
@@ -300,6 +308,17 @@ impl Helix {
         query: &[(&'static str, String)],
         what: &str,
     ) -> Result<Vec<T>, PlatformError> {
+        self.paginate_until(path, query, what, |_| false).await
+    }
+
+    /// Like [`Helix::paginate`], but stops after the first page for which `enough` says so.
+    pub async fn paginate_until<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&'static str, String)],
+        what: &str,
+        enough: impl Fn(&[T]) -> bool,
+    ) -> Result<Vec<T>, PlatformError> {
         let mut items = Vec::new();
         let mut cursor: Option<String> = None;
         loop {
@@ -309,6 +328,10 @@ impl Helix {
                 page_query.push(("after", cursor.clone()));
             }
             let page: wire::Page<T> = self.get(path, &page_query, what).await?;
+            if enough(&page.data) {
+                items.extend(page.data);
+                return Ok(items);
+            }
             items.extend(page.data);
             let next = page.pagination.and_then(|p| p.cursor).filter(|c| !c.is_empty());
             match next {

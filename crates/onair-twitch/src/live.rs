@@ -91,6 +91,7 @@ pub struct TwitchLive {
     changes: Option<broadcast::Receiver<ConnectionState>>,
     changes_tx: broadcast::Sender<ConnectionState>,
     warnings: watch::Receiver<Vec<String>>,
+    notices: Arc<Notices>,
     task: JoinHandle<()>,
 }
 
@@ -107,7 +108,7 @@ impl TwitchLive {
         let (commands, commands_rx) = mpsc::unbounded_channel();
         let (state_tx, state) = watch::channel(ConnectionState::Connecting);
         let (changes_tx, changes) = broadcast::channel(STATE_CHANGES_BUFFER);
-        let (warnings_tx, warnings) = watch::channel(Vec::new());
+        let (notices, warnings) = Notices::new();
         let driver = Driver {
             outage: Outage::new(&options.backoff),
             options,
@@ -120,8 +121,7 @@ impl TwitchLive {
             commands: commands_rx,
             state: state_tx,
             changes: changes_tx.clone(),
-            warnings: warnings_tx,
-            revoked: Vec::new(),
+            notices: notices.clone(),
             seen: Seen::default(),
         };
         let task = tokio::spawn(driver.run());
@@ -131,8 +131,14 @@ impl TwitchLive {
             changes: Some(changes),
             changes_tx,
             warnings,
+            notices,
             task,
         }
+    }
+
+    /// Where the connection's warnings are kept (the polling fallback adds its own).
+    pub(crate) fn notices(&self) -> Arc<Notices> {
+        self.notices.clone()
     }
 }
 
@@ -183,9 +189,7 @@ struct Driver {
     commands: mpsc::UnboundedReceiver<Command>,
     state: watch::Sender<ConnectionState>,
     changes: broadcast::Sender<ConnectionState>,
-    warnings: watch::Sender<Vec<String>>,
-    /// Subscriptions Twitch revoked since the last subscribe, in words.
-    revoked: Vec<String>,
+    notices: Arc<Notices>,
     seen: Seen,
 }
 
@@ -275,8 +279,7 @@ impl Driver {
                             for warning in &warnings {
                                 tracing::warn!(%warning, "a Twitch subscription is missing");
                             }
-                            self.revoked.clear();
-                            self.warnings.send_replace(warnings);
+                            self.notices.set_subscriptions(warnings);
                             self.outage.reset();
                             self.publish(ConnectionState::Connected { session: Some(session_id.clone()) });
                         }
@@ -422,15 +425,7 @@ impl Driver {
             revocation_reason(&revocation.status)
         );
         tracing::warn!(status = %revocation.status, "{warning}");
-        self.revoked.push(warning);
-        let revoked = self.revoked.clone();
-        self.warnings.send_modify(|warnings| {
-            for warning in revoked {
-                if !warnings.contains(&warning) {
-                    warnings.push(warning);
-                }
-            }
-        });
+        self.notices.add_revoked(warning);
     }
 
     /// The watched channel a notification is about: its broadcaster, or for raids the side OnAir watches.
@@ -596,6 +591,69 @@ fn failure_reason(next: &Next) -> String {
             "{} OnAir gave up after several tries; use Reconnect to try again.",
             other.reason()
         ),
+    }
+}
+
+/// The connection's warnings by source, published as one list: the polling fallback's mode, the
+/// subscriptions a session could not create, those Twitch revoked since.
+pub(crate) struct Notices {
+    sections: std::sync::Mutex<Sections>,
+    published: watch::Sender<Vec<String>>,
+}
+
+#[derive(Default)]
+struct Sections {
+    polling: Option<String>,
+    subscriptions: Vec<String>,
+    revoked: Vec<String>,
+}
+
+impl Notices {
+    fn new() -> (Arc<Notices>, watch::Receiver<Vec<String>>) {
+        let (published, receiver) = watch::channel(Vec::new());
+        let notices = Notices {
+            sections: std::sync::Mutex::new(Sections::default()),
+            published,
+        };
+        (Arc::new(notices), receiver)
+    }
+
+    /// A new session's subscription problems (revocations of the old session are forgotten).
+    fn set_subscriptions(&self, warnings: Vec<String>) {
+        self.change(|s| {
+            s.subscriptions = warnings;
+            s.revoked.clear();
+        });
+    }
+
+    fn add_revoked(&self, warning: String) {
+        self.change(|s| {
+            if !s.revoked.contains(&warning) {
+                s.revoked.push(warning);
+            }
+        });
+    }
+
+    /// What the polling fallback is doing, when it stands in for the live connection.
+    pub(crate) fn set_polling(&self, polling: Option<String>) {
+        self.change(|s| s.polling = polling);
+    }
+
+    fn change(&self, change: impl FnOnce(&mut Sections)) {
+        let mut sections = self.sections.lock().unwrap_or_else(|e| e.into_inner());
+        change(&mut sections);
+        let all: Vec<String> = sections
+            .polling
+            .iter()
+            .chain(&sections.subscriptions)
+            .chain(&sections.revoked)
+            .cloned()
+            .collect();
+        self.published.send_if_modified(|current| {
+            let changed = *current != all;
+            *current = all;
+            changed
+        });
     }
 }
 

@@ -9,18 +9,24 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
+use chrono::Utc;
 use futures_util::StreamExt;
 use onair_core::{
-    Actor, ChannelInfo, ChannelRef, EventSink, LiveConnection, Login, LoginChallenge, LoginGrant, Lookup,
-    Platform, PlatformError, Realtime, Session,
+    Actor, ChannelInfo, ChannelRef, ConnectionState, EventSink, LiveConnection, Login, LoginChallenge,
+    LoginGrant, Lookup, Platform, PlatformError, Realtime, Session,
 };
 use secrecy::SecretString;
+use tokio::sync::{broadcast, oneshot, watch};
+use tokio::task::JoinHandle;
 
 use crate::TwitchConfig;
 use crate::helix::{Created, Helix};
 use crate::live::{LiveOptions, SessionSetup, TwitchLive};
 use crate::login::TwitchLogin;
+use crate::poll::{PollCadence, Poller, RecordedCommunity};
 use crate::subscriptions::{self, SubscriptionType};
 
 /// Twitch's limit of enabled subscriptions on one WebSocket connection.
@@ -37,13 +43,25 @@ pub struct TwitchPlatform {
     config: TwitchConfig,
     helix: Helix,
     login: Option<Arc<TwitchLogin>>,
+    recorded: Option<Arc<dyn RecordedCommunity>>,
 }
 
 impl TwitchPlatform {
     /// Twitch through `helix` (which holds the signed-in token), with the sign-in `login` when OnAir may
     /// sign in again (not with a token given through the environment).
     pub fn new(config: TwitchConfig, helix: Helix, login: Option<Arc<TwitchLogin>>) -> TwitchPlatform {
-        TwitchPlatform { config, helix, login }
+        TwitchPlatform {
+            config,
+            helix,
+            login,
+            recorded: None,
+        }
+    }
+
+    /// Adds the polling fallback, which compares Helix's lists with what `recorded` says OnAir recorded.
+    pub fn with_polling(mut self, recorded: Arc<dyn RecordedCommunity>) -> TwitchPlatform {
+        self.recorded = Some(recorded);
+        self
     }
 
     /// The Helix client.
@@ -78,9 +96,61 @@ impl Realtime for TwitchPlatform {
             LiveOptions::from_config(&self.config),
             Arc::new(setup),
             channels,
-            events,
+            events.clone(),
         );
-        Ok(Box::new(live))
+        let polling = self.recorded.clone().map(|recorded| {
+            let poller = Poller {
+                helix: self.helix.clone(),
+                channels: channels.to_vec(),
+                recorded,
+                sink: events,
+                state: live.state(),
+                cadence: PollCadence {
+                    while_down: self.config.poll_while_down,
+                    while_up: self.config.poll_while_up,
+                },
+                notices: live.notices(),
+                started: Utc::now(),
+                baselines: HashMap::new(),
+            };
+            let (stop, stopped) = oneshot::channel();
+            (stop, tokio::spawn(poller.run(stopped)))
+        });
+        Ok(Box::new(TwitchConnection { live, polling }))
+    }
+}
+
+/// The EventSub connection with its polling fallback.
+struct TwitchConnection {
+    live: TwitchLive,
+    polling: Option<(oneshot::Sender<()>, JoinHandle<()>)>,
+}
+
+#[async_trait]
+impl LiveConnection for TwitchConnection {
+    fn state(&self) -> watch::Receiver<ConnectionState> {
+        self.live.state()
+    }
+
+    fn state_changes(&mut self) -> broadcast::Receiver<ConnectionState> {
+        self.live.state_changes()
+    }
+
+    fn warnings(&self) -> watch::Receiver<Vec<String>> {
+        self.live.warnings()
+    }
+
+    fn reconnect_now(&self) {
+        self.live.reconnect_now();
+    }
+
+    async fn shutdown(self: Box<Self>) {
+        let TwitchConnection { live, polling } = *self;
+        if let Some((stop, task)) = polling {
+            let _ = stop.send(());
+            let _ = task.await;
+        }
+        Box::new(live).shutdown().await;
     }
 }
 

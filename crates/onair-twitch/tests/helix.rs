@@ -626,7 +626,7 @@ async fn followers_are_read_with_when_they_followed() {
         })))
         .mount(&s.server)
         .await;
-    let followers = s.helix.followers("52731608").await.unwrap();
+    let followers = s.helix.followers("52731608", None).await.unwrap();
     assert_eq!(followers.len(), 2);
     assert_eq!(
         followers[0].user,

@@ -5,10 +5,15 @@
 
 use std::sync::Arc;
 
-use onair_core::{Actor, Login, LoginChallenge, LoginGrant, Platform, PlatformError, Session};
+use async_trait::async_trait;
+use onair_core::{
+    Actor, ChannelRef, Community, Login, LoginChallenge, LoginGrant, Platform, PlatformError, Session,
+};
+use onair_store::CommunityReader;
 use onair_twitch::config::ACCESS_TOKEN_ENV;
 use onair_twitch::helix::Helix;
 use onair_twitch::platform::TwitchPlatform;
+use onair_twitch::poll::RecordedCommunity;
 use onair_twitch::{Credentials, TwitchConfig, TwitchLogin};
 use secrecy::SecretString;
 use tokio::task::JoinHandle;
@@ -65,11 +70,33 @@ impl TwitchAccess {
     }
 }
 
-/// Twitch with the token of [`ACCESS_TOKEN_ENV`] when set (validated first), else the saved sign-in.
+/// What the store recorded of a channel's community, for the polling fallback.
+pub struct RecordedInStore(pub CommunityReader);
+
+#[async_trait]
+impl RecordedCommunity for RecordedInStore {
+    async fn community(&self, channel: &ChannelRef) -> Result<Community, String> {
+        self.0
+            .community(Platform::Twitch, &channel.platform_id)
+            .await
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// Twitch with the token of [`ACCESS_TOKEN_ENV`] when set (validated first), else the saved sign-in;
+/// with the polling fallback when `recorded` is given.
 pub async fn twitch_access(
     config: &TwitchConfig,
     accounts: &Accounts,
+    recorded: Option<Arc<dyn RecordedCommunity>>,
 ) -> Result<TwitchAccess, TwitchAccessError> {
+    let platform = |helix: Helix, login: Option<Arc<TwitchLogin>>| {
+        let platform = TwitchPlatform::new(config.clone(), helix, login);
+        Arc::new(match recorded.clone() {
+            Some(recorded) => platform.with_polling(recorded),
+            None => platform,
+        })
+    };
     let client_id = config.client_id.clone().ok_or(TwitchAccessError::NoClientId)?;
     let login = TwitchLogin::new(config)?;
     let given = std::env::var(ACCESS_TOKEN_ENV)
@@ -90,7 +117,7 @@ pub async fn twitch_access(
         let credentials = Credentials::new(client_id, session, None);
         let helix = Helix::new(config, credentials)?;
         return Ok(TwitchAccess {
-            platform: Arc::new(TwitchPlatform::new(config.clone(), helix, None)),
+            platform: platform(helix, None),
             login: None,
             saver: None,
         });
@@ -122,7 +149,7 @@ pub async fn twitch_access(
     });
     let helix = Helix::new(config, credentials)?;
     Ok(TwitchAccess {
-        platform: Arc::new(TwitchPlatform::new(config.clone(), helix, Some(login.clone()))),
+        platform: platform(helix, Some(login.clone())),
         login: Some(login),
         saver: Some(saver),
     })

@@ -308,9 +308,11 @@ async fn watch(
         None
     } else {
         let accounts = login::accounts().await?;
-        let access = onair::twitch_signin::twitch_access(&settings.twitch.config(), &accounts)
-            .await
-            .context("Twitch cannot be watched")?;
+        let recorded = Arc::new(onair::twitch_signin::RecordedInStore(store.community_reader()));
+        let access =
+            onair::twitch_signin::twitch_access(&settings.twitch.config(), &accounts, Some(recorded))
+                .await
+                .context("Twitch cannot be watched")?;
         let mut channels = Vec::new();
         for login in &twitch_logins {
             let channel = onair::watch::resolve_twitch(&store, access.platform.as_ref(), login).await?;
