@@ -40,6 +40,12 @@ pub struct TwitchSettings {
     pub auth_url: Option<String>,
     /// The keepalive asked of EventSub, 10 to 600 seconds (default 30).
     pub keepalive_seconds: Option<u64>,
+    /// How often the follower, moderator, VIP and subscriber lists are read while the live connection
+    /// is down, in seconds (default 60).
+    pub poll_while_down_seconds: Option<u64>,
+    /// How often they are read while it is up, as a safety net, in minutes (default 180; 120 to 240 is
+    /// sensible).
+    pub poll_while_up_minutes: Option<u64>,
 }
 
 impl TwitchSettings {
@@ -54,6 +60,14 @@ impl TwitchSettings {
             keepalive: self
                 .keepalive_seconds
                 .map_or(defaults.keepalive, std::time::Duration::from_secs),
+            poll_while_down: self
+                .poll_while_down_seconds
+                .map_or(defaults.poll_while_down, |s| {
+                    std::time::Duration::from_secs(s.max(1))
+                }),
+            poll_while_up: self.poll_while_up_minutes.map_or(defaults.poll_while_up, |m| {
+                std::time::Duration::from_secs(m.max(1) * 60)
+            }),
             ..defaults
         };
         onair_twitch::TwitchConfig::from_env(&configured)

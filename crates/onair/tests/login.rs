@@ -4,8 +4,6 @@
 //! here); no token, code or client secret appears in the output, even at trace level.
 #![allow(clippy::unwrap_used)]
 
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::Duration;
 
 use onair_secrets::Secrets;
@@ -14,46 +12,11 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use wiremock::matchers::{body_string_contains, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-const ONAIR: &str = env!("CARGO_BIN_EXE_onair");
+mod common;
+
+use common::Home;
+
 const SECRET_WORDS: [&str; 4] = ["ACCESS-tok", "REFRESH-tok", "CLIENT-shh", "CODE-from-kick"];
-
-struct Home {
-    dir: tempfile::TempDir,
-}
-
-impl Home {
-    fn new() -> Home {
-        Home {
-            dir: tempfile::tempdir().unwrap(),
-        }
-    }
-    fn secrets_file(&self) -> PathBuf {
-        self.dir
-            .path()
-            .join("data")
-            .join("app.onair.desktop")
-            .join("secrets.toml")
-    }
-    fn command(&self, server: &MockServer) -> tokio::process::Command {
-        let mut command = tokio::process::Command::new(ONAIR);
-        command
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", self.dir.path())
-            .env("XDG_DATA_HOME", self.dir.path().join("data"))
-            .env("XDG_CONFIG_HOME", self.dir.path().join("config"))
-            .env("ONAIR_SECRET_STORE", "file")
-            .env("ONAIR_KICK_AUTH_URL", server.uri())
-            .env("ONAIR_KICK_PUBLIC_API_URL", server.uri())
-            .arg("--db")
-            .arg(self.dir.path().join("onair.db"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
-        command
-    }
-}
 
 async fn kick_app_and_account(server: &MockServer) {
     Mock::given(method("POST"))
@@ -155,17 +118,6 @@ fn assert_no_secret(texts: &[&str]) {
     }
 }
 
-#[cfg(unix)]
-fn owner_only(path: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(path).unwrap().permissions().mode() & 0o777 == 0o600
-}
-
-#[cfg(not(unix))]
-fn owner_only(_: &Path) -> bool {
-    true
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn login_keeps_the_session_in_the_secret_store_and_logout_revokes_it() {
     let server = MockServer::start().await;
@@ -202,7 +154,7 @@ async fn login_keeps_the_session_in_the_secret_store_and_logout_revokes_it() {
         kept.contains("kick.session") && kept.contains("ACCESS-tok-1"),
         "{kept}"
     );
-    assert!(owner_only(&home.secrets_file()));
+    assert!(common::owner_only(&home.secrets_file()));
     for other in ["onair.db", "config"] {
         let path = home.dir.path().join(other);
         if path.is_file() {

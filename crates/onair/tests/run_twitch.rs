@@ -2,8 +2,9 @@
 //! and the OAuth server played by wiremock, EventSub by the scripted server. The run validates the token,
 //! looks the channel up, creates every subscription on the welcome (asserted on the mock), records every
 //! fixture notification once (a resend included), reports a revocation, moves to a new socket on
-//! `session_reconnect` without losing or doubling an event and without re-creating anything, and after a
-//! 4000 close re-creates every subscription on the fresh session. Then the store holds the rows
+//! `session_reconnect` without losing or doubling an event and without re-creating anything, records a
+//! follow that happened while the socket was down through the polling fallback (once, marked as
+//! reconciled), and after the 4000 close re-creates every subscription on the fresh session. Then the store holds the rows
 //! `expected.json` lists, and no token appears in the output.
 #![allow(clippy::unwrap_used)]
 
@@ -78,7 +79,25 @@ async fn twitch_mock() -> MockServer {
         })
         .mount(&server)
         .await;
+    // The polling fallback's follower list: nobody at first (the other lists are not served: an
+    // unreadable list concludes nothing).
+    Mock::given(method("GET"))
+        .and(path("/channels/followers"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": [], "pagination": {}})))
+        .mount(&server)
+        .await;
     server
+}
+
+/// How many times the follower list was read.
+async fn follower_reads(server: &MockServer) -> usize {
+    server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.url.path() == "/channels/followers")
+        .count()
 }
 
 /// The subscription types created on `session`, as the mock received them.
@@ -146,9 +165,14 @@ async fn onair_run_watches_a_twitch_channel_through_handover_and_drop() {
     let eventsub = EventSubServer::start().await.unwrap();
     let twitch = twitch_mock().await;
     let onair = assert_cmd::cargo::cargo_bin("onair");
+    // The fallback reads the lists every second while the socket is down (a minute by default).
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, "[twitch]\npoll_while_down_seconds = 1\n").unwrap();
     let mut child = tokio::process::Command::new(&onair)
         .arg("--db")
         .arg(&db)
+        .arg("--config")
+        .arg(&config)
         .args(["run", "--watch", "twitch:NebulaCast"])
         .env("ONAIR_TWITCH_EVENTSUB_URL", eventsub.url())
         .env("ONAIR_TWITCH_HELIX_URL", twitch.uri())
@@ -231,9 +255,31 @@ async fn onair_run_watches_a_twitch_channel_through_handover_and_drop() {
         "nothing is re-created on a handover"
     );
 
-    // A drop (4000): the fresh session gets every subscription again.
+    // A drop (4000). While the socket is down someone follows: the fallback's reading of the follower
+    // list records it. (Wiremock gives no signal when it is asked: its log is looked at until two reads
+    // after the follow have happened.)
     second.close(4000, "internal server error").await.unwrap();
     output.wait_for("no connection").await;
+    output.wait_for("Live events are interrupted").await;
+    let followed_at = chrono::Utc::now();
+    Mock::given(method("GET"))
+        .and(path("/channels/followers"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": [{
+            "user_id": "2002", "user_login": "quietfollower", "user_name": "QuietFollower",
+            "followed_at": followed_at.to_rfc3339(),
+        }], "pagination": {}})))
+        .with_priority(1)
+        .mount(&twitch)
+        .await;
+    let reads = follower_reads(&twitch).await;
+    timeout(Duration::from_secs(30), async {
+        while follower_reads(&twitch).await < reads + 2 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await
+    .unwrap();
+    // The fresh session gets every subscription again.
     let mut third = accept(&eventsub).await;
     third.welcome("session-3", 30).await.unwrap();
     output.wait_for("twitch/nebulacast: connected").await;
@@ -289,12 +335,16 @@ async fn onair_run_watches_a_twitch_channel_through_handover_and_drop() {
             frame["metadata"]["message_id"].as_str().unwrap().to_owned()
         })
         .collect();
+    want.push(format!(
+        "reconciled:follow:{BROADCASTER}:2002:{}",
+        followed_at.timestamp_millis()
+    ));
     want.push("after-the-drop".to_owned());
     assert_eq!(ids, want);
     assert!(events.iter().all(|e| e["platform"] == "twitch"));
 
-    // The table rows expected.json lists: each insert, and one row per key upserted or updated (one more
-    // follow: the one after the drop).
+    // The table rows expected.json lists: each insert, and one row per key upserted or updated (two more
+    // follows: the one found by polling and the one after the drop).
     let mut rows: BTreeMap<String, std::collections::BTreeSet<String>> = BTreeMap::new();
     for (n, file) in files.iter().enumerate() {
         for effect in expected()["files"][file]["db_effect"]
@@ -326,7 +376,7 @@ async fn onair_run_watches_a_twitch_channel_through_handover_and_drop() {
     let stats = String::from_utf8(stats.stdout).unwrap();
     let history = format!(
         "history:   {} follows, {} subscriptions, {} roles",
-        count("follower_history") + 1,
+        count("follower_history") + 2,
         count("viewer_subscriptions"),
         count("viewer_roles"),
     );

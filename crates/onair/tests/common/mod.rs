@@ -2,7 +2,10 @@
 //! the real `onair events`.
 #![allow(dead_code, clippy::unwrap_used)]
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+use wiremock::MockServer;
 
 /// The Kick fixtures folder.
 pub const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/kick");
@@ -37,4 +40,62 @@ pub fn stored_events(onair: &Path, db: &Path) -> Vec<serde_json::Value> {
         .lines()
         .map(|line| serde_json::from_str(line).unwrap())
         .collect()
+}
+
+/// A home folder of its own for the `onair` binary: data, config and an owner-only secrets file (no
+/// keychain), with the Kick and Twitch endpoints pointed at a local server.
+pub struct Home {
+    /// The folder.
+    pub dir: tempfile::TempDir,
+}
+
+impl Home {
+    /// A fresh, empty home.
+    pub fn new() -> Home {
+        Home {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+    /// Where the secrets are kept.
+    pub fn secrets_file(&self) -> PathBuf {
+        self.dir
+            .path()
+            .join("data")
+            .join("app.onair.desktop")
+            .join("secrets.toml")
+    }
+    /// `onair` with this home, talking to `server` for Kick's and Twitch's sign-in and API.
+    pub fn command(&self, server: &MockServer) -> tokio::process::Command {
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_onair"));
+        command
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.dir.path())
+            .env("XDG_DATA_HOME", self.dir.path().join("data"))
+            .env("XDG_CONFIG_HOME", self.dir.path().join("config"))
+            .env("ONAIR_SECRET_STORE", "file")
+            .env("ONAIR_KICK_AUTH_URL", server.uri())
+            .env("ONAIR_KICK_PUBLIC_API_URL", server.uri())
+            .env("ONAIR_TWITCH_AUTH_URL", server.uri())
+            .env("ONAIR_TWITCH_HELIX_URL", server.uri())
+            .arg("--db")
+            .arg(self.dir.path().join("onair.db"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        command
+    }
+}
+
+/// Whether only the owner may read and write `path`.
+#[cfg(unix)]
+pub fn owner_only(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777 == 0o600
+}
+
+#[cfg(not(unix))]
+pub fn owner_only(_: &Path) -> bool {
+    true
 }
