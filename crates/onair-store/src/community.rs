@@ -34,15 +34,15 @@ impl CommunityReader {
     /// the store has never seen.
     pub async fn community(&self, platform: Platform, channel_id: &str) -> Result<Community, StoreError> {
         let mut community = Community::default();
-        let first: Option<i64> = sqlx::query_scalar(
-            "SELECT min(e.occurred_at) FROM events e JOIN channels c ON c.id = e.channel_id \
+        let last: Option<i64> = sqlx::query_scalar(
+            "SELECT max(e.received_at) FROM events e JOIN channels c ON c.id = e.channel_id \
              WHERE c.platform = ?1 AND c.platform_id = ?2",
         )
         .bind(platform.as_str())
         .bind(channel_id)
         .fetch_one(&self.readers)
         .await?;
-        community.recorded_since = first.map(from_ns);
+        community.last_received_at = last.map(from_ns);
         // A follow counts unless an unfollow of the same viewer came after it.
         let followers = sqlx::query(
             "SELECT DISTINCT v.platform_user_id FROM follower_history f \

@@ -411,10 +411,14 @@ async fn the_community_is_who_follows_holds_a_role_and_is_subscribed_now() {
     let community = store.community(Platform::Twitch, &channel).await.unwrap();
     let ids = |ids: &[u32]| ids.iter().map(|n| n.to_string()).collect();
     assert_eq!(community.followers, ids(&[1, 2]));
-    assert_eq!(
-        community.recorded_since,
-        Some(sample::epoch() + Duration::minutes(1))
-    );
+    let last = store
+        .events(&onair_store::EventQuery::all())
+        .await
+        .unwrap()
+        .last()
+        .unwrap()
+        .received_at;
+    assert_eq!(community.last_received_at, Some(last));
     let keys = |map: &std::collections::HashMap<String, Actor>| -> std::collections::HashSet<String> {
         map.keys().cloned().collect()
     };

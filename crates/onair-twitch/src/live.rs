@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::Utc;
-use futures_util::StreamExt;
+use futures_util::{SinkExt, StreamExt};
 use onair_core::{ChannelRef, ConnectionState, Event, EventSink, LiveConnection, PlatformError};
 use onair_pusher::{BackoffPolicy, Next, Outage};
 use serde::Deserialize;
@@ -35,6 +35,9 @@ type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// How long a message id is remembered for deduplication (Twitch's replay window).
 pub const DEDUP_WINDOW: Duration = Duration::from_secs(10 * 60);
+
+/// How long the old socket of a handover is read after the new welcome, at most.
+const DRAIN_LIMIT: Duration = Duration::from_secs(2);
 
 /// At most this many message ids are remembered, whatever their age.
 const DEDUP_CAPACITY: usize = 50_000;
@@ -123,6 +126,7 @@ impl TwitchLive {
             changes: changes_tx.clone(),
             notices: notices.clone(),
             seen: Seen::default(),
+            up_since: None,
         };
         let task = tokio::spawn(driver.run());
         TwitchLive {
@@ -191,6 +195,8 @@ struct Driver {
     changes: broadcast::Sender<ConnectionState>,
     notices: Arc<Notices>,
     seen: Seen,
+    /// Since when the current session has its subscriptions.
+    up_since: Option<Instant>,
 }
 
 impl Driver {
@@ -199,7 +205,15 @@ impl Driver {
             self.publish(ConnectionState::Connecting);
             let ended = tokio::select! {
                 opened = open(&self.options.url, self.options.connect_timeout) => match opened {
-                    Ok((socket, session)) => self.session(socket, session).await,
+                    Ok((socket, session)) => {
+                        let ended = self.session(socket, session).await;
+                        // A session that stayed up a keepalive or more ends the outage's count; one that
+                        // ends at once (a server closing every new session) keeps backing off, then fails.
+                        if self.up_since.take().is_some_and(|since| since.elapsed() >= self.options.keepalive) {
+                            self.outage.reset();
+                        }
+                        ended
+                    }
                     Err(next) => Ended::Lost(next),
                 },
                 command = self.commands.recv() => match command {
@@ -280,7 +294,7 @@ impl Driver {
                                 tracing::warn!(%warning, "a Twitch subscription is missing");
                             }
                             self.notices.set_subscriptions(warnings);
-                            self.outage.reset();
+                            self.up_since = Some(Instant::now());
                             self.publish(ConnectionState::Connected { session: Some(session_id.clone()) });
                         }
                         Err(e) => {
@@ -305,7 +319,9 @@ impl Driver {
                     handover = None;
                     match moved {
                         Ok((new_socket, new_session)) => {
-                            close(&mut socket, CloseCode::Normal).await;
+                            if self.drain(&mut socket).await.is_err() {
+                                return Ended::Shutdown;
+                            }
                             (socket, session_id, keepalive) = (new_socket, new_session.id.clone(), self.keepalive_of(&new_session));
                             silent_until = Instant::now() + keepalive + self.options.keepalive_leeway;
                             tracing::info!(session = %session_id, "moved to Twitch's new EventSub server");
@@ -354,11 +370,40 @@ impl Driver {
                                     self.publish(ConnectionState::Connected { session: Some(session_id.clone()) });
                                 }
                             }
-                            Err(next) => return Ended::Lost(next),
+                            // The address came from Twitch: a fresh connection, never "fix the settings".
+                            Err(next) => {
+                                return Ended::Lost(Next::Immediately(format!(
+                                    "Twitch's new server could not be reached ({}); connecting afresh.",
+                                    next.reason()
+                                )));
+                            }
                         },
                         None => return Ended::Lost(ended),
                     }
                 }
+            }
+        }
+    }
+
+    /// Closes the old socket of a handover while still reading it: notifications Twitch sent on it before
+    /// the new welcome may still be on their way (the message-id set drops any sent on both). At most
+    /// [`DRAIN_LIMIT`]. `Err`: nobody takes events.
+    async fn drain(&mut self, socket: &mut Socket) -> Result<(), ()> {
+        let closing = CloseFrame {
+            code: CloseCode::Normal,
+            reason: "".into(),
+        };
+        if socket.send(Message::Close(Some(closing))).await.is_err() {
+            return Ok(());
+        }
+        let deadline = Instant::now() + DRAIN_LIMIT;
+        loop {
+            match timeout(deadline.saturating_duration_since(Instant::now()), socket.next()).await {
+                Ok(Some(Ok(Message::Text(text)))) => {
+                    self.on_text(&text, true).await?;
+                }
+                Ok(Some(Ok(Message::Close(_)) | Err(_)) | None) | Err(_) => return Ok(()),
+                Ok(Some(Ok(_))) => {}
             }
         }
     }

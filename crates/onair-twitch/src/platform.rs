@@ -112,6 +112,7 @@ impl Realtime for TwitchPlatform {
                 notices: live.notices(),
                 started: Utc::now(),
                 baselines: HashMap::new(),
+                last_poll: None,
             };
             let (stop, stopped) = oneshot::channel();
             (stop, tokio::spawn(poller.run(stopped)))
@@ -254,14 +255,18 @@ impl SessionSetup for HelixSetup {
         });
         let mut created = futures_util::stream::iter(requests).buffered(CREATE_AT_ONCE);
         let mut over_cost = false;
+        let mut held = 0usize;
         while let Some((channel, subscription, outcome)) = created.next().await {
             match outcome {
                 Ok(Created::New {
                     total_cost,
                     max_total_cost,
                     ..
-                }) => over_cost |= total_cost >= max_total_cost && max_total_cost > 0,
-                Ok(Created::AlreadyExists) => {}
+                }) => {
+                    held += 1;
+                    over_cost |= total_cost >= max_total_cost && max_total_cost > 0;
+                }
+                Ok(Created::AlreadyExists) => held += 1,
                 Err(
                     e @ (PlatformError::Unauthorized { .. }
                     | PlatformError::Unreachable { .. }
@@ -275,6 +280,16 @@ impl SessionSetup for HelixSetup {
                     channel.slug
                 )),
             }
+        }
+        if held == 0 {
+            // Twitch would close an unused session (4003) at once: a failed attempt, not "connected".
+            return Err(PlatformError::Refused {
+                platform: Platform::Twitch,
+                detail: format!(
+                    "Twitch refused every subscription, so no event would arrive: {}",
+                    warnings.last().map_or("no reason given", String::as_str)
+                ),
+            });
         }
         if over_cost {
             warnings.push(
@@ -319,7 +334,13 @@ pub async fn keep_valid(
         match login.validate(&token).await {
             Ok(_) => tracing::debug!("the Twitch token is valid"),
             Err(PlatformError::Unauthorized { .. }) => {
-                helix.credentials().renew_after_refusal(&token).await?;
+                match helix.credentials().renew_after_refusal(&token).await {
+                    Ok(_) => {}
+                    Err(e @ PlatformError::Unauthorized { .. }) => return Err(e),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "could not renew the Twitch token; trying again later")
+                    }
+                }
             }
             Err(e) => tracing::warn!(error = %e, "could not validate the Twitch token; trying again later"),
         }

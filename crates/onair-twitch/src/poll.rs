@@ -17,7 +17,7 @@ use tokio::time::{Instant, sleep_until};
 
 use crate::helix::Helix;
 use crate::live::Notices;
-use crate::reconcile::{Listed, Reconciliation};
+use crate::reconcile::{Listed, Reconciliation, either_and_both};
 
 /// Where the polling fallback reads what OnAir recorded of a channel (the store, in the hub).
 #[async_trait]
@@ -47,7 +47,12 @@ pub(crate) struct Poller {
     pub(crate) started: DateTime<Utc>,
     /// Per channel, the subscribers of the run's first listing (no missed events: there before).
     pub(crate) baselines: HashMap<String, HashSet<String>>,
+    /// When the last poll that went through began.
+    pub(crate) last_poll: Option<DateTime<Utc>>,
 }
+
+/// How far back the follower list is read at most (what is older is history, even after a long break).
+pub const LOOK_BACK: Duration = Duration::from_secs(7 * 24 * 60 * 60);
 
 /// Whether the socket is up.
 fn up(state: &ConnectionState) -> bool {
@@ -71,9 +76,15 @@ impl Poller {
             tokio::select! {
                 _ = &mut stop => return,
                 () = sleep_until(next) => {
-                    if self.poll().await.is_err() {
-                        return;
+                    let started = Utc::now();
+                    // A poll in progress (offline, its requests retried) never holds up a stop.
+                    tokio::select! {
+                        polled = self.poll() => if polled.is_err() {
+                            return;
+                        },
+                        _ = &mut stop => return,
                     }
+                    self.last_poll = Some(started);
                     last = Some(Instant::now());
                     next = Instant::now() + self.every();
                 }
@@ -109,15 +120,33 @@ impl Poller {
         }
     }
 
+    /// Says in the warnings while polling stands in: from the outage's start until the socket is up again
+    /// (the tries in between change nothing).
     fn show_mode(&self, state: &ConnectionState) {
-        let polling = out(state).then(|| {
-            format!(
+        let polling = match state {
+            _ if out(state) => Some(format!(
                 "Live events are interrupted: OnAir reads the follower, moderator, VIP and subscriber lists \
                  from Twitch every {} s until the connection is back",
                 self.cadence.while_down.as_secs()
-            )
-        });
+            )),
+            ConnectionState::Connecting => return,
+            _ => None,
+        };
         self.notices.set_polling(polling);
+    }
+
+    /// Follows before this are not looked for: a little before the last poll, or on the first poll of a
+    /// run a little before OnAir last received an event of the channel (it was closed since), never more
+    /// than [`LOOK_BACK`] ago, and never after the watching began.
+    fn follows_since(&self, recorded: &Community) -> DateTime<Utc> {
+        let margin = chrono::Duration::minutes(10);
+        let oldest = Utc::now() - chrono::Duration::from_std(LOOK_BACK).unwrap_or_default();
+        let since = match (self.last_poll, recorded.last_received_at) {
+            (Some(last_poll), _) => last_poll - margin,
+            (None, Some(last_event)) => last_event - margin,
+            (None, None) => self.started,
+        };
+        since.max(oldest).min(self.started)
     }
 
     /// Reads and reconciles every channel. `Err`: nobody takes events any more.
@@ -132,7 +161,7 @@ impl Poller {
             let Some(earlier) = self.community(&channel).await else {
                 continue;
             };
-            let follows_since = earlier.recorded_since.unwrap_or(self.started).min(self.started);
+            let follows_since = self.follows_since(&earlier);
             let listed = Listed {
                 followers: if has(&["moderator:read:followers"]) {
                     readable(self.helix.followers(id, Some(follows_since)).await, "followers")
@@ -155,26 +184,16 @@ impl Poller {
                     None
                 },
             };
-            // Read after the lists, so what an earlier read recorded a moment ago is in it.
-            let Some(recorded) = self.community(&channel).await else {
+            // Read again after the lists: what the live connection recorded meanwhile is in one of the two.
+            let Some(later) = self.community(&channel).await else {
                 continue;
             };
-            let baseline = match (&listed.subscribers, self.baselines.get(id)) {
-                (_, Some(baseline)) => baseline.clone(),
-                (Some(subscribers), None) => {
-                    let baseline: HashSet<String> = subscribers
-                        .iter()
-                        .map(|s| s.user.id.clone())
-                        .filter(|user| !recorded.subscribers.contains_key(user))
-                        .collect();
-                    self.baselines.insert(id.to_owned(), baseline.clone());
-                    baseline
-                }
-                (None, None) => HashSet::new(),
-            };
+            let (recorded, held) = either_and_both(&earlier, &later);
+            let baseline = self.baseline(id, &listed, &recorded);
             let missed = Reconciliation {
                 channel: &channel,
                 recorded: &recorded,
+                held: &held,
                 listed: &listed,
                 follows_since,
                 baseline: &baseline,
@@ -193,6 +212,25 @@ impl Poller {
 }
 
 impl Poller {
+    /// The subscribers of the channel `id` that were there before (not missed events): those of the run's
+    /// first listing that OnAir had not recorded, less those that have since dropped out of a listing (a
+    /// lapsed subscription that comes back is new).
+    fn baseline(&mut self, id: &str, listed: &Listed, recorded: &Community) -> HashSet<String> {
+        let Some(subscribers) = &listed.subscribers else {
+            return self.baselines.get(id).cloned().unwrap_or_default();
+        };
+        let listed_ids: HashSet<&str> = subscribers.iter().map(|s| s.user.id.as_str()).collect();
+        let baseline = self.baselines.entry(id.to_owned()).or_insert_with(|| {
+            listed_ids
+                .iter()
+                .filter(|user| !recorded.subscribers.contains_key(**user))
+                .map(|user| (*user).to_owned())
+                .collect()
+        });
+        baseline.retain(|user| listed_ids.contains(user.as_str()));
+        baseline.clone()
+    }
+
     async fn community(&self, channel: &ChannelRef) -> Option<Community> {
         self.recorded
             .community(channel)

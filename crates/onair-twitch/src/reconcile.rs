@@ -4,9 +4,14 @@
 //! starts with [`RECONCILED`]: a follow, grant or subscription found in the lists is recorded once; a role
 //! or subscription OnAir holds open that the list no longer has is revoked or ended.
 //!
-//! What happened before OnAir watched the channel is history, not a missed event: follows older than the
-//! first recorded event of the channel are left alone, and so are the subscribers of the first listing
-//! when OnAir has none recorded (the baseline). Moderator and VIP lists are short and always reconciled.
+//! What OnAir's store is compared with is read twice, before and after the lists: something is added only
+//! when neither read has it, and revoked or ended only when both still hold it, so an event the live
+//! connection recorded while the lists were read is never contradicted.
+//!
+//! What happened long before is history, not a missed event: follows older than the poll's look-back are
+//! left alone, and so are the subscribers of the run's first listing that OnAir has not recorded (the
+//! baseline: Helix gives no start date that could tell a subscription gained while OnAir was closed from
+//! an old one). Moderator and VIP lists are short and always reconciled.
 
 use std::collections::HashSet;
 
@@ -19,6 +24,39 @@ use crate::helix::{Follower, Subscriber};
 
 /// How the `source_id` of an event found by reconciliation starts.
 pub const RECONCILED: &str = "reconciled:";
+
+/// Who is in either of two reads of a community (`recorded`), and who is in both (`held`).
+pub fn either_and_both(a: &Community, b: &Community) -> (Community, Community) {
+    let mut either = a.clone();
+    either.followers.extend(b.followers.iter().cloned());
+    either.moderators.extend(b.moderators.clone());
+    either.vips.extend(b.vips.clone());
+    either.subscribers.extend(b.subscribers.clone());
+    either.last_received_at = a.last_received_at.max(b.last_received_at);
+    let both = Community {
+        last_received_at: either.last_received_at,
+        followers: a.followers.intersection(&b.followers).cloned().collect(),
+        moderators: a
+            .moderators
+            .iter()
+            .filter(|(id, _)| b.moderators.contains_key(*id))
+            .map(|(id, actor)| (id.clone(), actor.clone()))
+            .collect(),
+        vips: a
+            .vips
+            .iter()
+            .filter(|(id, _)| b.vips.contains_key(*id))
+            .map(|(id, actor)| (id.clone(), actor.clone()))
+            .collect(),
+        subscribers: a
+            .subscribers
+            .iter()
+            .filter(|(id, _)| b.subscribers.contains_key(*id))
+            .map(|(id, sub)| (id.clone(), sub.clone()))
+            .collect(),
+    };
+    (either, both)
+}
 
 /// What Helix listed for one channel. A list that could not be read is `None`: nothing is concluded
 /// from it (an unreadable list must never revoke everyone).
@@ -39,11 +77,13 @@ pub struct Listed {
 pub struct Reconciliation<'a> {
     /// The channel.
     pub channel: &'a ChannelRef,
-    /// What OnAir recorded.
+    /// What OnAir recorded, as either read of the store has it (nothing is added that one of them holds).
     pub recorded: &'a Community,
+    /// What both reads of the store hold (only that is revoked or ended).
+    pub held: &'a Community,
     /// What Helix listed.
     pub listed: &'a Listed,
-    /// Follows before this are history (the first recorded event of the channel, or when watching began).
+    /// Follows before this are history (the poll's look-back).
     pub follows_since: DateTime<Utc>,
     /// Subscribers that were there when OnAir first listed them and had none recorded.
     pub baseline: &'a HashSet<String>,
@@ -73,10 +113,15 @@ impl Reconciliation<'_> {
             }
         }
         let roles = [
-            (&self.listed.moderators, &self.recorded.moderators, "moderator"),
-            (&self.listed.vips, &self.recorded.vips, "vip"),
+            (
+                &self.listed.moderators,
+                &self.recorded.moderators,
+                &self.held.moderators,
+                "moderator",
+            ),
+            (&self.listed.vips, &self.recorded.vips, &self.held.vips, "vip"),
         ];
-        for (listed, recorded, role) in roles {
+        for (listed, recorded, held, role) in roles {
             let Some(listed) = listed else { continue };
             let listed_ids: HashSet<&str> = listed.iter().map(|a| a.id.as_str()).collect();
             for user in listed.iter().filter(|a| !recorded.contains_key(&a.id)) {
@@ -86,7 +131,7 @@ impl Reconciliation<'_> {
                 };
                 events.push(self.event(data, name, user, self.now).with_target(user.clone()));
             }
-            let mut gone: Vec<&Actor> = recorded
+            let mut gone: Vec<&Actor> = held
                 .values()
                 .filter(|a| !listed_ids.contains(a.id.as_str()))
                 .collect();
@@ -121,7 +166,7 @@ impl Reconciliation<'_> {
                 );
             }
             let mut ended: Vec<&(Actor, Option<String>)> = self
-                .recorded
+                .held
                 .subscribers
                 .values()
                 .filter(|(user, _)| !listed_ids.contains(user.id.as_str()))
@@ -202,10 +247,7 @@ mod tests {
         let now = Utc::now();
         let since = now - Duration::hours(5);
         let channel = ChannelRef::new("100", "nebulacast");
-        let mut recorded = Community {
-            recorded_since: Some(since),
-            ..Community::default()
-        };
+        let mut recorded = Community::default();
         recorded.followers.insert("1".into());
         recorded.moderators.insert("3".into(), user(3));
         recorded.moderators.insert("4".into(), user(4));
@@ -235,6 +277,7 @@ mod tests {
         let missed = Reconciliation {
             channel: &channel,
             recorded: &recorded,
+            held: &recorded,
             listed: &listed,
             follows_since: since,
             baseline: &baseline,
@@ -280,6 +323,34 @@ mod tests {
     }
 
     #[test]
+    fn what_only_one_read_of_the_store_has_is_neither_added_nor_taken_away() {
+        let now = Utc::now();
+        let channel = ChannelRef::new("100", "nebulacast");
+        // Between the two reads the live connection recorded: moderator 3 removed, moderator 4 added.
+        let mut before = Community::default();
+        before.moderators.insert("3".into(), user(3));
+        let mut after = Community::default();
+        after.moderators.insert("4".into(), user(4));
+        // The lists, read in between, still show 3 and not yet 4.
+        let listed = Listed {
+            moderators: Some(vec![user(3)]),
+            ..Listed::default()
+        };
+        let (recorded, held) = either_and_both(&before, &after);
+        let missed = Reconciliation {
+            channel: &channel,
+            recorded: &recorded,
+            held: &held,
+            listed: &listed,
+            follows_since: now,
+            baseline: &HashSet::new(),
+            now,
+        }
+        .missed();
+        assert!(missed.is_empty(), "{:?}", kinds(&missed));
+    }
+
+    #[test]
     fn the_baseline_and_agreement_record_nothing() {
         let now = Utc::now();
         let channel = ChannelRef::new("100", "nebulacast");
@@ -294,6 +365,7 @@ mod tests {
         let missed = Reconciliation {
             channel: &channel,
             recorded: &recorded,
+            held: &recorded,
             listed: &listed,
             follows_since: now - Duration::minutes(1),
             baseline: &baseline,

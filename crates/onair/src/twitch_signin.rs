@@ -16,6 +16,7 @@ use onair_twitch::platform::TwitchPlatform;
 use onair_twitch::poll::RecordedCommunity;
 use onair_twitch::{Credentials, TwitchConfig, TwitchLogin};
 use secrecy::SecretString;
+use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::accounts::{Account, AccountError, Accounts, SignedOut};
@@ -40,15 +41,27 @@ pub enum TwitchAccessError {
     /// The saved sign-in could not be read.
     #[error(transparent)]
     Account(#[from] AccountError),
+    /// The token given through the environment belongs to another app.
+    #[error(
+        "the token in {ACCESS_TOKEN_ENV} was issued to the Twitch app {token_app}, not to {configured} (the \
+         client id OnAir is given): give the token and the client id of the same app"
+    )]
+    OtherApp {
+        /// The token's app.
+        token_app: String,
+        /// The client id configured.
+        configured: String,
+    },
 }
 
 /// Twitch, signed in, for a run: the platform faces and, for a saved sign-in, the task saving renewals.
 pub struct TwitchAccess {
     /// Twitch behind the platform faces.
     pub platform: Arc<TwitchPlatform>,
-    /// The sign-in, when OnAir may renew it (not with a token from the environment).
-    pub login: Option<Arc<TwitchLogin>>,
-    saver: Option<JoinHandle<()>>,
+    /// The sign-in: validates the token (hourly, see `onair_twitch::platform::keep_valid`) and, for a
+    /// saved sign-in, renews it.
+    pub login: Arc<TwitchLogin>,
+    saver: Option<(oneshot::Sender<()>, JoinHandle<()>)>,
 }
 
 impl TwitchAccess {
@@ -62,10 +75,12 @@ impl TwitchAccess {
         self.helix().credentials().session().account
     }
 
-    /// Stops saving renewals (the last one is saved already).
-    pub fn close(self) {
-        if let Some(saver) = self.saver {
-            saver.abort();
+    /// Stops saving renewals, once the last one is saved (a refresh token works once: losing the new one
+    /// would mean signing in again).
+    pub async fn close(self) {
+        if let Some((stop, saver)) = self.saver {
+            let _ = stop.send(());
+            let _ = saver.await;
         }
     }
 }
@@ -106,6 +121,12 @@ pub async fn twitch_access(
     if let Some(token) = given {
         let token = SecretString::from(token);
         let validated = login.validate(&token).await?;
+        if !validated.client_id.is_empty() && validated.client_id != client_id {
+            return Err(TwitchAccessError::OtherApp {
+                token_app: validated.client_id,
+                configured: client_id,
+            });
+        }
         let session = Session {
             platform: Platform::Twitch,
             account: Actor::new(validated.user_id, validated.login),
@@ -118,7 +139,7 @@ pub async fn twitch_access(
         let helix = Helix::new(config, credentials)?;
         return Ok(TwitchAccess {
             platform: platform(helix, None),
-            login: None,
+            login: Arc::new(login),
             saver: None,
         });
     }
@@ -131,18 +152,28 @@ pub async fn twitch_access(
     let credentials = Credentials::new(client_id, account.session.clone(), Some(renewer));
     let mut changes = credentials.changes();
     changes.mark_unchanged();
+    let (stop, mut stopped) = oneshot::channel::<()>();
     let saver = tokio::spawn({
         let accounts = accounts.clone();
         let own_channel = account.own_channel.clone();
         async move {
-            while changes.changed().await.is_ok() {
-                let session = changes.borrow_and_update().clone();
+            loop {
+                let last = tokio::select! {
+                    changed = changes.changed() => if changed.is_err() { return } else { false },
+                    _ = &mut stopped => true,
+                };
+                if last && !changes.has_changed().unwrap_or(false) {
+                    return;
+                }
                 let account = Account {
-                    session,
+                    session: changes.borrow_and_update().clone(),
                     own_channel: own_channel.clone(),
                 };
                 if let Err(e) = accounts.save(&account).await {
                     tracing::error!(error = %e, "the renewed Twitch sign-in could not be saved");
+                }
+                if last {
+                    return;
                 }
             }
         }
@@ -150,8 +181,8 @@ pub async fn twitch_access(
     let helix = Helix::new(config, credentials)?;
     Ok(TwitchAccess {
         platform: platform(helix, Some(login.clone())),
-        login: Some(login),
-        saver: Some(saver),
+        login,
+        saver: Some((stop, saver)),
     })
 }
 

@@ -346,15 +346,15 @@ async fn watch(
         .filter(|_| !kick_channels.is_empty())
         .map(|account| login::keep_fresh(account, kick.clone()));
     let stop = stop_signal(args.duration);
-    let validating = twitch.as_ref().and_then(|(access, _)| {
-        let login = access.login.clone()?;
+    let validating = twitch.as_ref().map(|(access, _)| {
+        let login = access.login.clone();
         let helix = access.helix().clone();
         let stop = stop.clone();
-        Some(tokio::spawn(async move {
+        tokio::spawn(async move {
             if let Err(e) = onair_twitch::platform::keep_valid(&login, &helix, stop.cancelled_owned()).await {
-                eprintln!("warning: {e} (onair login twitch)");
+                eprintln!("warning: {e}");
             }
-        }))
+        })
     });
     let kick_run = async {
         if kick_channels.is_empty() {
@@ -387,10 +387,10 @@ async fn watch(
         renewing.stop().await;
     }
     if let Some(validating) = validating {
-        validating.abort();
+        let _ = validating.await;
     }
     if let Some((access, _)) = twitch {
-        access.close();
+        access.close().await;
     }
     store.close().await;
     let (kick_summary, twitch_summary) = (kick_summary?, twitch_summary?);
