@@ -1,8 +1,8 @@
 //! The commands the window may call: each a few lines over the hub. Errors reach the UI as sentences.
 
 use onair::views::{AccountView, DesktopSettings, FeedQuery, Overview, StatsView};
+use onair::watch::ChannelSpec;
 use onair_core::Offset;
-use onair_kick::WatchSpec;
 use onair_store::EventQuery;
 use serde_json::value::RawValue;
 use tauri::{AppHandle, Manager, State};
@@ -64,16 +64,13 @@ pub async fn set_settings(hub: State<'_, Hub>, settings: DesktopSettings) -> Res
     hub.apply_settings(settings).await
 }
 
-/// `watch_channel`: adds `spec` (`kick:slug`, or `kick:slug@CHANNEL_ID/CHATROOM_ID`) to the watched
-/// channels and starts watching it.
+/// `watch_channel`: adds `spec` (`kick:slug`, `kick:slug@CHANNEL_ID/CHATROOM_ID` or `twitch:login`) to
+/// the watched channels and starts watching it.
 #[tauri::command]
 pub async fn watch_channel(hub: State<'_, Hub>, spec: String) -> Result<DesktopSettings, String> {
-    let spec = spec
-        .trim()
-        .parse::<WatchSpec>()
-        .map_err(|e| format!("{}: {e}", spec.trim()))?;
+    let spec = spec.trim().parse::<ChannelSpec>().map_err(|e| e.to_string())?;
     let mut settings = hub.settings();
-    forget_channel(&mut settings, &spec.slug);
+    forget_channel(&mut settings, &spec.key());
     settings.channels.push(spec.to_string());
     hub.apply_settings(settings).await
 }
@@ -81,17 +78,17 @@ pub async fn watch_channel(hub: State<'_, Hub>, spec: String) -> Result<DesktopS
 /// `unwatch_channel`: stops watching the channel of `spec` and removes it from the list.
 #[tauri::command]
 pub async fn unwatch_channel(hub: State<'_, Hub>, spec: String) -> Result<DesktopSettings, String> {
-    let spec = spec.parse::<WatchSpec>().map_err(|e| e.to_string())?;
+    let spec = spec.parse::<ChannelSpec>().map_err(|e| e.to_string())?;
     let mut settings = hub.settings();
-    forget_channel(&mut settings, &spec.slug);
+    forget_channel(&mut settings, &spec.key());
     hub.apply_settings(settings).await
 }
 
-/// Takes the channel `slug` out of the watched list (however its spec was written).
-fn forget_channel(settings: &mut DesktopSettings, slug: &str) {
+/// Takes the channel with `key` out of the watched list (however its spec was written).
+fn forget_channel(settings: &mut DesktopSettings, key: &str) {
     settings
         .channels
-        .retain(|c| c.parse::<WatchSpec>().map_or(true, |s| s.slug != slug));
+        .retain(|c| c.parse::<ChannelSpec>().map_or(true, |s| s.key() != key));
 }
 
 /// `simulate`: starts (`on`) or stops the simulated Kick stream.
@@ -133,8 +130,13 @@ pub fn open_logs(app: AppHandle) -> Result<(), String> {
 /// `accounts`: the platforms' sign-ins, for the Login section.
 #[tauri::command]
 pub async fn accounts(hub: State<'_, Hub>, signins: State<'_, SignIns>) -> Result<Vec<AccountView>, String> {
-    let client_id = hub.settings().kick_client_id;
-    Ok(vec![signins.kick_view(client_id.as_deref()).await])
+    let settings = hub.settings();
+    Ok(vec![
+        signins.kick_view(settings.kick_client_id.as_deref()).await,
+        signins
+            .twitch_view(&hub.twitch_config(), hub.twitch_problem())
+            .await,
+    ])
 }
 
 /// `login`: signs in to `platform` in the login window; `clientSecret` when the keychain has none yet.
@@ -146,15 +148,20 @@ pub async fn login(
     platform: onair_core::Platform,
     client_secret: Option<String>,
 ) -> Result<(), String> {
-    if platform != onair_core::Platform::Kick {
-        return Err(format!(
-            "signing in to {platform} comes with its own support; for now: Kick"
-        ));
+    match platform {
+        onair_core::Platform::Kick => {
+            let client_id = hub.settings().kick_client_id;
+            signins
+                .sign_in_kick(&app, client_id.as_deref(), client_secret)
+                .await
+        }
+        onair_core::Platform::Twitch => {
+            signins.sign_in_twitch(&app, &hub.twitch_config()).await?;
+            hub.twitch_signed_in_or_out().await;
+            Ok(())
+        }
+        other => Err(format!("signing in to {other} comes with its own support")),
     }
-    let client_id = hub.settings().kick_client_id;
-    signins
-        .sign_in_kick(&app, client_id.as_deref(), client_secret)
-        .await
 }
 
 /// `logout`: signs out of `platform`; answers with a warning when the tokens could not be revoked.
@@ -165,11 +172,18 @@ pub async fn logout(
     signins: State<'_, SignIns>,
     platform: onair_core::Platform,
 ) -> Result<Option<String>, String> {
-    if platform != onair_core::Platform::Kick {
-        return Ok(None);
+    match platform {
+        onair_core::Platform::Kick => {
+            let client_id = hub.settings().kick_client_id;
+            signins.sign_out_kick(&app, client_id.as_deref()).await
+        }
+        onair_core::Platform::Twitch => {
+            let warning = signins.sign_out_twitch(&app, &hub.twitch_config()).await?;
+            hub.twitch_signed_in_or_out().await;
+            Ok(warning)
+        }
+        _ => Ok(None),
     }
-    let client_id = hub.settings().kick_client_id;
-    signins.sign_out_kick(&app, client_id.as_deref()).await
 }
 
 /// `painted`: the dashboard has painted for the first time (logged with the time since start, which

@@ -9,14 +9,17 @@ use std::sync::{Arc, Mutex as StdMutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use onair::config::TwitchSettings;
 use onair::notify::{FreshEvents, Notification, Notifier};
+use onair::twitch_signin::{RecordedInStore, TwitchAccess, TwitchAccessError, twitch_access};
 use onair::views::{ConnectionView, Connections, DesktopSettings, StatsView};
-use onair::watch::{WatchOptions, resolve, watch};
-use onair_core::{ConnectionId, ConnectionState, Platform};
+use onair::watch::{ChannelSpec, WatchError, WatchOptions, resolve, resolve_twitch, watch};
+use onair_core::{ChannelRef, ConnectionId, ConnectionState, Platform, Realtime};
 use onair_kick::simulator::{Simulator, SimulatorOptions};
 use onair_kick::{KickPlatform, KickRest, RestConfig, WatchSpec};
 use onair_pusher::PusherConfig;
 use onair_store::Store;
+use onair_twitch::TwitchConfig;
 use tauri::{AppHandle, Emitter};
 use tokio::sync::{Mutex, Notify};
 use tokio_util::sync::CancellationToken;
@@ -35,16 +38,24 @@ pub const CONNECTION_EVENT: &str = "onair://connection";
 pub const CONNECTION_REMOVED_EVENT: &str = "onair://connection-removed";
 /// The window's event for settings changed outside it (the tray's Pause notifications).
 pub const SETTINGS_EVENT: &str = "onair://settings";
+/// Twitch allows a sign-in this many EventSub connections (OnAir opens one per channel).
+const TWITCH_CHANNELS: usize = 3;
 
 /// The hub of the app; managed by Tauri.
 pub struct Hub {
     app: AppHandle,
     store: Arc<Store>,
     kick: Arc<KickPlatform>,
+    /// Twitch with the signed-in account, when there is one (replaced at each sign-in and sign-out).
+    twitch: Arc<StdMutex<Option<Arc<TwitchAccess>>>>,
+    /// Why Twitch cannot be used, when it cannot (not signed in is no problem).
+    twitch_problem: Arc<StdMutex<Option<String>>>,
+    /// Stops the hourly validation of the Twitch token in force.
+    twitch_validation: StdMutex<Option<CancellationToken>>,
     connections: Arc<StdMutex<Connections>>,
     notifier: Arc<StdMutex<Notifier>>,
     settings: StdMutex<DesktopSettings>,
-    /// The watched channels by their key (`kick:slug`).
+    /// The watched channels by their key (`kick:slug`, `twitch:login`).
     watches: Mutex<BTreeMap<String, Running>>,
     simulation: Mutex<Option<Running>>,
     session_start: DateTime<Utc>,
@@ -86,6 +97,9 @@ impl Hub {
             app,
             store,
             kick,
+            twitch: Arc::default(),
+            twitch_problem: Arc::default(),
+            twitch_validation: StdMutex::default(),
             connections: Arc::default(),
             notifier: Arc::new(StdMutex::new(Notifier::new(settings.notifications.clone()))),
             settings: StdMutex::new(settings),
@@ -197,27 +211,122 @@ impl Hub {
         let mut specs = Vec::new();
         for channel in &settings.channels {
             let spec = channel
-                .parse::<WatchSpec>()
+                .parse::<ChannelSpec>()
                 .map_err(|e| format!("{channel:?} is not a channel OnAir can watch: {e}"))?;
-            if !specs.iter().any(|s: &WatchSpec| s.slug == spec.slug) {
+            if !specs.iter().any(|s: &ChannelSpec| s.key() == spec.key()) {
                 specs.push(spec);
             }
         }
+        let twitch = specs.iter().filter(|s| s.platform() == Platform::Twitch).count();
+        if twitch > TWITCH_CHANNELS {
+            return Err(format!(
+                "Twitch allows one sign-in {TWITCH_CHANNELS} live connections, and OnAir opens one per channel: \
+                 watch at most {TWITCH_CHANNELS} Twitch channels"
+            ));
+        }
         settings.channels = specs.iter().map(ToString::to_string).collect();
+        let twitch_app_changed = lock(&self.settings).twitch_client_id != settings.twitch_client_id;
         crate::settings::save(&self.app, &settings)?;
         lock(&self.notifier).set_rules(settings.notifications.clone());
         crate::autostart::set(&self.app, settings.launch_at_login);
         tray::set_muted(&self.app, settings.notifications.muted);
         *lock(&self.settings) = settings.clone();
+        if twitch_app_changed {
+            self.twitch_signed_in_or_out().await;
+        }
         self.sync_watches(&specs).await;
         let _ = self.app.emit(SETTINGS_EVENT, &settings);
         self.refresh_tray();
         Ok(settings)
     }
 
+    /// Twitch's settings in force: the app's client id from the settings, the endpoints from the
+    /// environment (local servers in tests).
+    pub fn twitch_config(&self) -> TwitchConfig {
+        TwitchSettings {
+            client_id: self.settings().twitch_client_id,
+            ..TwitchSettings::default()
+        }
+        .config()
+    }
+
+    /// Why Twitch cannot be used, when it cannot.
+    pub fn twitch_problem(&self) -> Option<String> {
+        lock(&self.twitch_problem).clone()
+    }
+
+    /// Takes up the Twitch sign-in as it now is (after a sign-in, a sign-out, another app) and restarts the
+    /// Twitch channels with it.
+    pub async fn twitch_signed_in_or_out(&self) {
+        self.load_twitch().await;
+        let mut watches = self.watches.lock().await;
+        let twitch: Vec<String> = watches
+            .keys()
+            .filter(|k| k.starts_with("twitch:"))
+            .cloned()
+            .collect();
+        for key in twitch {
+            if let Some(running) = watches.remove(&key) {
+                running.stop().await;
+            }
+        }
+        drop(watches);
+        self.watch_saved().await;
+    }
+
+    /// Builds Twitch access from the saved sign-in (with the polling fallback on the store).
+    async fn load_twitch(&self) {
+        let config = self.twitch_config();
+        let access = match onair::paths::secrets().await {
+            Some(secrets) => {
+                let accounts = onair::accounts::Accounts::new(secrets);
+                let recorded = Arc::new(RecordedInStore(self.store.community_reader()));
+                twitch_access(&config, &accounts, Some(recorded)).await
+            }
+            None => Err(TwitchAccessError::NotSignedIn),
+        };
+        if let Some(old) = lock(&self.twitch_validation).take() {
+            old.cancel();
+        }
+        let (access, problem) = match access {
+            Ok(access) => {
+                let access = Arc::new(access);
+                self.validate_hourly(&access);
+                (Some(access), None)
+            }
+            Err(TwitchAccessError::NotSignedIn | TwitchAccessError::NoClientId) => (None, None),
+            Err(e) => {
+                tracing::warn!(error = %e, "Twitch cannot be used");
+                (None, Some(e.to_string()))
+            }
+        };
+        *lock(&self.twitch) = access;
+        *lock(&self.twitch_problem) = problem;
+    }
+
+    /// Validates the Twitch token now and hourly, as Twitch requires; a refusal that renewing cannot mend
+    /// is shown in the Login section.
+    fn validate_hourly(&self, access: &Arc<TwitchAccess>) {
+        let stop = CancellationToken::new();
+        *lock(&self.twitch_validation) = Some(stop.clone());
+        let (login, helix) = (access.login.clone(), access.helix().clone());
+        let problem = self.twitch_problem.clone();
+        let app = self.app.clone();
+        tauri::async_runtime::spawn(async move {
+            if let Err(e) = onair_twitch::platform::keep_valid(&login, &helix, stop.cancelled_owned()).await {
+                tracing::warn!(error = %e, "the Twitch sign-in is no longer valid");
+                *lock(&problem) = Some(e.to_string());
+                let _ = app.emit(crate::signin::ACCOUNTS_EVENT, ());
+            }
+        });
+    }
+
     /// Starts watching the saved channels.
     pub async fn watch_saved(&self) {
-        let specs: Vec<WatchSpec> = self
+        if lock(&self.twitch).is_none() && self.settings().twitch_client_id.is_some() {
+            self.load_twitch().await;
+        }
+        let specs: Vec<ChannelSpec> = self
             .settings()
             .channels
             .iter()
@@ -231,9 +340,9 @@ impl Hub {
     }
 
     /// Starts the channels of `specs` not yet watched, and stops the ones no longer in it.
-    async fn sync_watches(&self, specs: &[WatchSpec]) {
+    async fn sync_watches(&self, specs: &[ChannelSpec]) {
         let mut watches = self.watches.lock().await;
-        let wanted: BTreeMap<String, &WatchSpec> = specs.iter().map(|s| (key(s), s)).collect();
+        let wanted: BTreeMap<String, &ChannelSpec> = specs.iter().map(|s| (s.key(), s)).collect();
         let gone: Vec<String> = watches
             .keys()
             .filter(|k| !wanted.contains_key(*k))
@@ -249,25 +358,28 @@ impl Hub {
         }
         for (key, spec) in wanted {
             watches.entry(key).or_insert_with(|| {
-                self.spawn_watch(self.kick.clone(), spec.clone(), Some(spec.to_string()), async {})
+                let target = match spec {
+                    ChannelSpec::Kick(kick) => Target::Kick(self.kick.clone(), kick.clone()),
+                    ChannelSpec::Twitch(login) => Target::Twitch(self.twitch.clone(), login.clone()),
+                };
+                self.spawn_watch(target, Some(spec.to_string()), async {})
             });
         }
         drop(watches);
         self.refresh_tray();
     }
 
-    /// Watches `spec` on `kick` until stopped: looked up (retried every minute while that fails),
-    /// connected, recorded; `before_close` runs when asked to stop, before the connection closes.
+    /// Watches `target` until stopped: looked up (retried every minute while that fails), connected,
+    /// recorded; `before_close` runs when asked to stop, before the connection closes.
     fn spawn_watch(
         &self,
-        kick: Arc<KickPlatform>,
-        spec: WatchSpec,
+        target: Target,
         card_spec: Option<String>,
         before_close: impl Future<Output = ()> + Send + 'static,
     ) -> Running {
         let stop = CancellationToken::new();
         let reconnect = Arc::new(Notify::new());
-        let id = ConnectionId::new(Platform::Kick, spec.slug.clone());
+        let id = target.id();
         let card = id.to_string();
         let store = self.store.clone();
         let connections = self.connections.clone();
@@ -280,12 +392,12 @@ impl Hub {
                 let _ = app.emit(CONNECTION_EVENT, view);
                 refresh_tray(&app, &connections);
             };
-            let channel = loop {
+            let (platform, channel) = loop {
                 on_state(&id, &ConnectionState::Connecting);
-                match resolve(&store, kick.as_ref(), &spec).await {
-                    Ok(channel) => break channel,
+                match target.resolve(&store).await {
+                    Ok(found) => break found,
                     Err(e) => {
-                        tracing::warn!(channel = %spec, error = %e, "look-up failed");
+                        tracing::warn!(channel = %id, error = %e, "look-up failed");
                         on_state(
                             &id,
                             &ConnectionState::Failed {
@@ -311,8 +423,23 @@ impl Hub {
                 stopping.cancelled().await;
                 before_close.await;
             };
-            if let Err(e) = watch(store.as_ref(), kick.as_ref(), &[channel], options, stop, on_state).await {
-                tracing::error!(channel = %spec, error = %e, "the watch ended");
+            let on_warnings = |id: &ConnectionId, warnings: &[String]| {
+                if let Some(view) = lock(&connections).warn(&id.to_string(), warnings) {
+                    let _ = app.emit(CONNECTION_EVENT, view);
+                }
+            };
+            if let Err(e) = watch(
+                store.as_ref(),
+                platform.as_ref(),
+                &[channel],
+                options,
+                stop,
+                on_state,
+                on_warnings,
+            )
+            .await
+            {
+                tracing::error!(channel = %id, error = %e, "the watch ended");
             }
         });
         Running {
@@ -345,7 +472,8 @@ impl Hub {
         let kick = Arc::new(simulator.platform().map_err(|e| e.to_string())?);
         let ending = simulator.clone();
         // The stream goes offline before the connection closes, so that is recorded too.
-        let mut running = self.spawn_watch(kick, Simulator::watch_spec(), None, async move {
+        let target = Target::Kick(kick, Simulator::watch_spec());
+        let mut running = self.spawn_watch(target, None, async move {
             ending.end_stream().await;
         });
         // The simulator stops once the watch has closed.
@@ -438,9 +566,42 @@ impl Hub {
     }
 }
 
-/// A channel's key in the watch list: platform and slug (ids given by hand do not make another channel).
-fn key(spec: &WatchSpec) -> String {
-    format!("kick:{}", spec.slug)
+/// What a watch watches: a Kick channel on a Kick platform (the real one, or the simulator's), or a Twitch
+/// channel through whatever Twitch sign-in is in force when it connects.
+enum Target {
+    Kick(Arc<KickPlatform>, WatchSpec),
+    Twitch(Arc<StdMutex<Option<Arc<TwitchAccess>>>>, String),
+}
+
+impl Target {
+    fn id(&self) -> ConnectionId {
+        match self {
+            Target::Kick(_, spec) => ConnectionId::new(Platform::Kick, spec.slug.clone()),
+            Target::Twitch(_, login) => ConnectionId::new(Platform::Twitch, login.clone()),
+        }
+    }
+
+    /// The channel, looked up (or found in the store), and the platform to watch it on.
+    async fn resolve(&self, store: &Store) -> Result<(Arc<dyn Realtime>, ChannelRef), String> {
+        match self {
+            Target::Kick(kick, spec) => {
+                let channel = resolve(store, kick.as_ref(), spec)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                Ok((kick.clone(), channel))
+            }
+            Target::Twitch(access, login) => {
+                let access = lock(access).clone().ok_or_else(|| {
+                    format!("sign in to Twitch (Settings, Accounts) to watch twitch:{login}")
+                })?;
+                let platform = access.platform.clone();
+                let channel = resolve_twitch(store, platform.as_ref(), login)
+                    .await
+                    .map_err(|e: WatchError| e.to_string())?;
+                Ok((platform, channel))
+            }
+        }
+    }
 }
 
 fn refresh_tray(app: &AppHandle, connections: &StdMutex<Connections>) {

@@ -1,7 +1,8 @@
 //! Accounts in the app: what the Login section shows, signing in through a separate **login window** (a
-//! webview of the app on Kick's sign-in page; Kick's redirect comes back to the hub's listener on
-//! localhost, then the window closes), renewing the session while the app runs, and signing out. The
-//! login window shows a remote page, so it gets no capability: it cannot call any of OnAir's commands.
+//! webview of the app on the platform's page: Kick's sign-in, whose redirect comes back to the hub's
+//! listener on localhost; Twitch's activation page, where the device code is entered while OnAir polls
+//! Twitch), renewing the session while the app runs, and signing out. The login window shows a remote
+//! page, so it gets no capability: it cannot call any of OnAir's commands.
 
 use std::sync::Mutex as StdMutex;
 use std::time::Duration;
@@ -10,8 +11,10 @@ use onair::accounts::SignedOut;
 use onair::accounts::{Account, Accounts, FreshnessEnd};
 use onair::kick_signin::{KickSignIn, NO_REDIRECT, kick_login, kick_sign_out};
 use onair::signin::DEFAULT_REDIRECT_PORT;
-use onair::views::AccountView;
-use onair_core::Platform;
+use onair::twitch_signin::{TwitchSignIn, twitch_sign_out};
+use onair::views::{AccountView, DeviceCodeView};
+use onair_core::{LoginChallenge, Platform};
+use onair_twitch::TwitchConfig;
 use secrecy::SecretString;
 use tauri::{AppHandle, Emitter, Manager, WebviewUrl, WebviewWindowBuilder};
 use tokio::sync::{OnceCell, oneshot};
@@ -32,6 +35,8 @@ pub struct SignIns {
     accounts: OnceCell<Option<Accounts>>,
     renewal: StdMutex<Option<CancellationToken>>,
     problem: StdMutex<Option<String>>,
+    /// The Twitch device code being entered, while a Twitch sign-in is under way.
+    device_code: StdMutex<Option<DeviceCodeView>>,
 }
 
 impl SignIns {
@@ -53,6 +58,7 @@ impl SignIns {
             can_sign_in: client_id.is_some_and(|id| !id.trim().is_empty()),
             has_client_secret: false,
             problem: lock(&self.problem).clone(),
+            device_code: None,
         };
         let accounts = match self.accounts().await {
             Ok(accounts) => accounts,
@@ -71,6 +77,120 @@ impl SignIns {
         }
         view.has_client_secret = matches!(accounts.client_secret(Platform::Kick).await, Ok(Some(_)));
         view
+    }
+
+    /// What the Login section shows for Twitch (`problem`: why the hub cannot use Twitch, if it cannot).
+    pub async fn twitch_view(&self, config: &TwitchConfig, problem: Option<String>) -> AccountView {
+        let mut view = AccountView {
+            platform: Platform::Twitch,
+            signed_in_as: None,
+            own_channel: None,
+            can_sign_in: config.client_id.is_some(),
+            has_client_secret: false,
+            problem,
+            device_code: lock(&self.device_code).clone(),
+        };
+        match self.accounts().await {
+            Ok(accounts) => match accounts.load(Platform::Twitch).await {
+                Ok(Some(account)) => {
+                    view.signed_in_as = Some(account.session.account.display_name);
+                    view.own_channel = account.own_channel;
+                }
+                Ok(None) => {}
+                Err(e) => view.problem = Some(e.to_string()),
+            },
+            Err(e) => view.problem = Some(e),
+        }
+        view
+    }
+
+    /// Signs in to Twitch with a device code: the login window opens on Twitch's activation page (the
+    /// code filled in; the Login section shows it too) while OnAir polls Twitch until the user approves.
+    /// Closing the window abandons the sign-in.
+    pub async fn sign_in_twitch(&self, app: &AppHandle, config: &TwitchConfig) -> Result<(), String> {
+        if let Some(window) = app.get_webview_window(LOGIN_WINDOW) {
+            let _ = window.set_focus();
+            return Err("a sign-in window is already open: finish or close it first".into());
+        }
+        let accounts = self.accounts().await?;
+        let signin = TwitchSignIn::begin(config).await.map_err(|e| e.to_string())?;
+        let LoginChallenge::DeviceCode {
+            verification_uri,
+            user_code,
+            ..
+        } = signin.challenge().clone()
+        else {
+            return Err(
+                "Twitch answered the sign-in with something OnAir did not ask for; please report it".into(),
+            );
+        };
+        let url = verification_uri
+            .parse()
+            .map_err(|e| format!("Twitch's activation address is not valid: {e}"))?;
+        *lock(&self.device_code) = Some(DeviceCodeView {
+            user_code,
+            verification_uri,
+        });
+        let _ = app.emit(ACCOUNTS_EVENT, ());
+        let (closed, on_close) = oneshot::channel::<()>();
+        let closed = StdMutex::new(Some(closed));
+        let opened = WebviewWindowBuilder::new(app, LOGIN_WINDOW, WebviewUrl::External(url))
+            .title("Sign in to Twitch · OnAir")
+            .inner_size(520.0, 760.0)
+            .center()
+            .build();
+        let outcome = match opened {
+            Ok(window) => {
+                window.on_window_event(move |event| {
+                    if let tauri::WindowEvent::Destroyed = event
+                        && let Some(closed) = lock(&closed).take()
+                    {
+                        let _ = closed.send(());
+                    }
+                });
+                tokio::select! {
+                    finished = signin.finish(accounts) => finished.map_err(|e| e.to_string()),
+                    _ = on_close => Err("the sign-in window was closed before Twitch approved it; sign in again".to_owned()),
+                }
+            }
+            Err(e) => Err(format!("the sign-in window could not open: {e}")),
+        };
+        if let Some(window) = app.get_webview_window(LOGIN_WINDOW) {
+            let _ = window.destroy();
+        }
+        *lock(&self.device_code) = None;
+        crate::tray::show_main(app);
+        let _ = app.emit(ACCOUNTS_EVENT, ());
+        let account = outcome?;
+        tracing::info!(account = %account.session.account.display_name, "signed in to Twitch");
+        Ok(())
+    }
+
+    /// Signs out of Twitch: the token revoked at Twitch, then forgotten. Answers with a warning when
+    /// Twitch could not revoke it.
+    pub async fn sign_out_twitch(
+        &self,
+        app: &AppHandle,
+        config: &TwitchConfig,
+    ) -> Result<Option<String>, String> {
+        let accounts = self.accounts().await?;
+        let out = twitch_sign_out(config, accounts)
+            .await
+            .map_err(|e| e.to_string())?;
+        let _ = app.emit(ACCOUNTS_EVENT, ());
+        Ok(match out {
+            SignedOut::NotSignedIn
+            | SignedOut::Forgotten {
+                revoke_failed: None, ..
+            } => None,
+            SignedOut::Forgotten {
+                revoke_failed: Some(e),
+                ..
+            } => Some(format!(
+                "Signed out here, but Twitch could not revoke the token ({e}). To be sure, disconnect OnAir under \
+                 Connections in your Twitch settings."
+            )),
+        })
     }
 
     /// Signs in to Kick in the login window with the app `client_id` (and `secret`, when the keychain does

@@ -2,14 +2,16 @@
 // run through e2e/run.sh). Starts the simulator, watches the feed fill (windowed: only the rows in view
 // are in the page) and the connection turn connected, sees the notifications reach the daemon (chat
 // never), filters by kind, searches a word from a simulated chat line, opens an event's details, adds
-// and removes a channel, reads the stats, switches theme in the settings, and saves screenshots to
-// e2e/artifacts/.
+// and removes a channel, signs in to Kick and to Twitch (a device code, approved in the login window) and
+// watches the Twitch channel fill the feed, reads the stats, switches theme in the settings, and saves
+// screenshots to e2e/artifacts/.
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { remote } from "webdriverio";
 import { startFakeKick } from "./fake-kick.mjs";
+import { TWITCH_FOLLOWER, startFakeTwitch } from "./fake-twitch.mjs";
 import { clickTray, findTray, trayIcon, trayItems } from "./tray.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -18,6 +20,7 @@ mkdirSync(artifacts, { recursive: true });
 const application = process.env.ONAIR_APP ?? join(here, "../../target/debug/onair-desktop");
 
 const fakeKick = process.env.ONAIR_E2E_FAKE_KICK_PORT ? await startFakeKick(Number(process.env.ONAIR_E2E_FAKE_KICK_PORT)) : null;
+const fakeTwitch = process.env.ONAIR_E2E_FAKE_TWITCH_PORT ? await startFakeTwitch(Number(process.env.ONAIR_E2E_FAKE_TWITCH_PORT)) : null;
 
 const browser = await remote({
   hostname: "127.0.0.1",
@@ -211,9 +214,42 @@ try {
     await browser.$("#watch-own").click();
     await waitFor("the own channel's card", async () => (await browser.$('.connection-card[data-id="kick/novastreams"]').isExisting()));
     await browser.$('.connection-card[data-id="kick/novastreams"] .unwatch').click();
+    // Once unwatched, "Watch my channel" is back beside Log out: wait, so the click lands where it aims.
+    await waitFor("Watch my channel again", async () => (await browser.$("#watch-own").isExisting()));
     await browser.$("#kick-logout").click();
     await waitFor("signed out", async () => (await browser.$("#kick-login").isExisting()));
     assert.equal(fakeKick.seen.revoked > 0, true, "the tokens were revoked at Kick");
+    await browser.$("#view-feed").click();
+  }
+
+  step = "sign in to Twitch and watch the own channel";
+  if (fakeTwitch) {
+    await browser.$("#view-settings").click();
+    await browser.$("#twitch-client-id").setValue("e2e-twitch-app");
+    await browser.$("#twitch-client-id").click();
+    await browser.keys("Tab");
+    await waitFor("Log in with Twitch enabled", async () => (await browser.$("#twitch-login").isEnabled()));
+    await browser.$("#twitch-login").click();
+    // The login window opens Twitch's activation page (which approves, as a person would) while OnAir polls.
+    await waitFor("signed in to Twitch", async () => (await browser.$("#twitch-account").isExisting()), 30000);
+    assert.equal(await browser.$("#twitch-account").getText(), "nebulacast");
+    assert.ok(fakeTwitch.seen.activated, "the activation page opened in the login window");
+    assert.equal(fakeTwitch.seen.tokens, 1);
+    await browser.$("#twitch-watch-own").click();
+    await browser.$("#view-feed").click();
+    const twitchCard = '.connection-card[data-id="twitch/nebulacast"]';
+    await waitFor("the Twitch card connected", async () =>
+      (await browser.$(twitchCard).isExisting()) && (await browser.$(twitchCard).getAttribute("data-state")) === "connected", 30000);
+    assert.equal(fakeTwitch.seen.subscriptions.length, 14, "every subscription created on the session");
+    await waitFor("the Twitch follow in the feed", async () =>
+      (await feedRows()).some((row) => row.kind === "follow" && row.text.includes(TWITCH_FOLLOWER)), 30000);
+    await shot("twitch");
+    await browser.$(`${twitchCard} .unwatch`).click();
+    await waitFor("the Twitch card gone", async () => !(await browser.$(twitchCard).isExisting()));
+    await browser.$("#view-settings").click();
+    await browser.$("#twitch-logout").click();
+    await waitFor("signed out of Twitch", async () => (await browser.$("#twitch-login").isExisting()));
+    assert.ok(fakeTwitch.seen.revoked > 0, "the token was revoked at Twitch");
     await browser.$("#view-feed").click();
   }
 
@@ -253,9 +289,11 @@ try {
 } catch (e) {
   console.error(`e2e: failed at "${step}":`, e);
   if (fakeKick) console.error("e2e: the stand-in Kick saw", JSON.stringify(fakeKick.seen));
+  if (fakeTwitch) console.error("e2e: the stand-in Twitch saw", JSON.stringify(fakeTwitch.seen));
   await shot(`failure-${step.replaceAll(" ", "-")}`).catch(() => {});
   process.exitCode = 1;
 } finally {
   await browser.deleteSession().catch(() => {});
   fakeKick?.close();
+  fakeTwitch?.close();
 }

@@ -16,6 +16,10 @@ export ONAIR_E2E_FAKE_KICK_PORT=41480
 export ONAIR_KICK_AUTH_URL="http://127.0.0.1:$ONAIR_E2E_FAKE_KICK_PORT" ONAIR_KICK_PUBLIC_API_URL="http://127.0.0.1:$ONAIR_E2E_FAKE_KICK_PORT"
 # ...and so do channel look-ups, behind a Cloudflare-like browser check.
 export ONAIR_KICK_API_URL="http://127.0.0.1:$ONAIR_E2E_FAKE_KICK_PORT"
+# The stand-in for Twitch (e2e/fake-twitch.mjs): its OAuth server and Helix, and EventSub on the next port.
+export ONAIR_E2E_FAKE_TWITCH_PORT=41482
+export ONAIR_TWITCH_AUTH_URL="http://127.0.0.1:$ONAIR_E2E_FAKE_TWITCH_PORT" ONAIR_TWITCH_HELIX_URL="http://127.0.0.1:$ONAIR_E2E_FAKE_TWITCH_PORT"
+export ONAIR_TWITCH_EVENTSUB_URL="ws://127.0.0.1:$((ONAIR_E2E_FAKE_TWITCH_PORT + 1))/ws"
 mkdir -p "$here/artifacts"
 dunst > "$here/artifacts/dunst.log" 2>&1 & dunst_pid=$!
 # Every notification the app sends, as the daemon receives it (the test reads this file).

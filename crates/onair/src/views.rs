@@ -33,8 +33,11 @@ pub struct ConnectionView {
     /// When its last event arrived.
     #[ts(type = "string | null")]
     pub last_event_at: Option<DateTime<Utc>>,
-    /// The watch spec that started it (`kick:slug`), for Unwatch; `None` for the simulator.
+    /// The watch spec that started it (`kick:slug`, `twitch:login`), for Unwatch; `None` for the simulator.
     pub spec: Option<String>,
+    /// Events it cannot receive now, in words (a missing permission, a subscription the platform ended,
+    /// polling standing in for the live connection).
+    pub warnings: Vec<String>,
 }
 
 /// The cards, kept current from each connection's state changes.
@@ -67,6 +70,7 @@ impl Connections {
             last_error: None,
             last_event_at: None,
             spec: spec.map(str::to_owned),
+            warnings: Vec::new(),
         });
         // A connection lost (then retried), or asked to reconnect, counts once.
         let was_connected = matches!(view.state, ConnectionState::Connected { .. });
@@ -92,6 +96,13 @@ impl Connections {
     pub fn saw_event(&mut self, id: &str, at: DateTime<Utc>) -> Option<ConnectionView> {
         let view = self.views.get_mut(id)?;
         view.last_event_at = Some(at);
+        Some(view.clone())
+    }
+
+    /// Sets the warnings of the connection `id`; the card, when there is one.
+    pub fn warn(&mut self, id: &str, warnings: &[String]) -> Option<ConnectionView> {
+        let view = self.views.get_mut(id)?;
+        view.warnings = warnings.to_vec();
         Some(view.clone())
     }
 
@@ -182,12 +193,24 @@ pub struct AccountView {
     pub signed_in_as: Option<String>,
     /// The account's own channel, when known.
     pub own_channel: Option<String>,
-    /// Whether signing in is set up (Kick: the app's client id is known).
+    /// Whether signing in is set up (the app's client id is known).
     pub can_sign_in: bool,
     /// Whether the app's client secret is in the keychain (else the sign-in asks for it).
     pub has_client_secret: bool,
-    /// What went wrong with the account, in words (a renewal Kick refused: sign in again).
+    /// What went wrong with the account, in words (a renewal the platform refused: sign in again).
     pub problem: Option<String>,
+    /// A device-code sign-in under way (Twitch): the code to enter and where.
+    pub device_code: Option<DeviceCodeView>,
+}
+
+/// What the user must do to finish a device-code sign-in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceCodeView {
+    /// The code to enter.
+    pub user_code: String,
+    /// The page to enter it on.
+    pub verification_uri: String,
 }
 
 /// Events of one kind in one minute.
@@ -235,7 +258,7 @@ pub enum Theme {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase", default)]
 pub struct DesktopSettings {
-    /// The channels watched, as specs (`kick:slug` or `kick:slug@CHANNEL_ID/CHATROOM_ID`).
+    /// The channels watched, as specs (`kick:slug`, `kick:slug@CHANNEL_ID/CHATROOM_ID`, `twitch:login`).
     pub channels: Vec<String>,
     /// What notifies.
     pub notifications: NotifyRules,
@@ -247,6 +270,8 @@ pub struct DesktopSettings {
     pub theme: Theme,
     /// The Kick app's client id, for signing in (its secret is kept in the keychain).
     pub kick_client_id: Option<String>,
+    /// The Twitch app's client id (a public client: no secret), for signing in and watching Twitch.
+    pub twitch_client_id: Option<String>,
 }
 
 /// Every declaration the UI uses, as the text of `ui/src/lib/bindings.ts`.
@@ -259,6 +284,7 @@ pub fn typescript() -> String {
         Overall::decl(&cfg),
         FeedQuery::decl(&cfg),
         AccountView::decl(&cfg),
+        DeviceCodeView::decl(&cfg),
         MinuteCountView::decl(&cfg),
         StatsView::decl(&cfg),
         Theme::decl(&cfg),

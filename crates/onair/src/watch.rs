@@ -94,6 +94,25 @@ impl std::str::FromStr for ChannelSpec {
     }
 }
 
+impl ChannelSpec {
+    /// The channel's key in a watch list, `kick:slug` or `twitch:login` (ids given by hand do not make
+    /// another channel).
+    pub fn key(&self) -> String {
+        match self {
+            ChannelSpec::Kick(spec) => format!("kick:{}", spec.slug),
+            ChannelSpec::Twitch(login) => format!("twitch:{login}"),
+        }
+    }
+
+    /// The platform.
+    pub fn platform(&self) -> Platform {
+        match self {
+            ChannelSpec::Kick(_) => Platform::Kick,
+            ChannelSpec::Twitch(_) => Platform::Twitch,
+        }
+    }
+}
+
 impl std::fmt::Display for ChannelSpec {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

@@ -25,7 +25,7 @@ export function setSettings(settings: DesktopSettings): Promise<DesktopSettings>
   return invoke<DesktopSettings>("set_settings", { settings });
 }
 
-/** Watches a channel (`kick:slug` or `kick:slug@CHANNEL_ID/CHATROOM_ID`). */
+/** Watches a channel (`kick:slug`, `kick:slug@CHANNEL_ID/CHATROOM_ID` or `twitch:login`). */
 export function watchChannel(spec: string): Promise<DesktopSettings> {
   return invoke<DesktopSettings>("watch_channel", { spec });
 }

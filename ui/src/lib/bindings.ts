@@ -397,9 +397,14 @@ lastError: string | null,
  */
 lastEventAt: string | null, 
 /**
- * The watch spec that started it (`kick:slug`), for Unwatch; `None` for the simulator.
+ * The watch spec that started it (`kick:slug`, `twitch:login`), for Unwatch; `None` for the simulator.
  */
-spec: string | null, };
+spec: string | null, 
+/**
+ * Events it cannot receive now, in words (a missing permission, a subscription the platform ended,
+ * polling standing in for the live connection).
+ */
+warnings: Array<string>, };
 
 export type Overview = { 
 /**
@@ -465,7 +470,7 @@ signedInAs: string | null,
  */
 ownChannel: string | null, 
 /**
- * Whether signing in is set up (Kick: the app's client id is known).
+ * Whether signing in is set up (the app's client id is known).
  */
 canSignIn: boolean, 
 /**
@@ -473,9 +478,23 @@ canSignIn: boolean,
  */
 hasClientSecret: boolean, 
 /**
- * What went wrong with the account, in words (a renewal Kick refused: sign in again).
+ * What went wrong with the account, in words (a renewal the platform refused: sign in again).
  */
-problem: string | null, };
+problem: string | null, 
+/**
+ * A device-code sign-in under way (Twitch): the code to enter and where.
+ */
+deviceCode: DeviceCodeView | null, };
+
+export type DeviceCodeView = { 
+/**
+ * The code to enter.
+ */
+userCode: string, 
+/**
+ * The page to enter it on.
+ */
+verificationUri: string, };
 
 export type MinuteCountView = { 
 /**
@@ -523,7 +542,7 @@ muted: boolean, };
 
 export type DesktopSettings = { 
 /**
- * The channels watched, as specs (`kick:slug` or `kick:slug@CHANNEL_ID/CHATROOM_ID`).
+ * The channels watched, as specs (`kick:slug`, `kick:slug@CHANNEL_ID/CHATROOM_ID`, `twitch:login`).
  */
 channels: Array<string>, 
 /**
@@ -545,4 +564,8 @@ theme: Theme,
 /**
  * The Kick app's client id, for signing in (its secret is kept in the keychain).
  */
-kickClientId: string | null, };
+kickClientId: string | null, 
+/**
+ * The Twitch app's client id (a public client: no secret), for signing in and watching Twitch.
+ */
+twitchClientId: string | null, };
