@@ -36,6 +36,12 @@ const BENCHES: &[Bench] = &[
         desktop: false,
     },
     Bench {
+        name: "twitch",
+        package: "onair-twitch",
+        target: "eventsub",
+        desktop: false,
+    },
+    Bench {
         name: "app",
         package: "onair-desktop",
         target: "app",
