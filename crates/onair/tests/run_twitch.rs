@@ -4,7 +4,8 @@
 //! fixture notification once (a resend included), reports a revocation, moves to a new socket on
 //! `session_reconnect` without losing or doubling an event and without re-creating anything, records a
 //! follow that happened while the socket was down through the polling fallback (once, marked as
-//! reconciled), and after the 4000 close re-creates every subscription on the fresh session. Then the store holds the rows
+//! reconciled), after the 4000 close re-creates every subscription on the fresh session, and gives that
+//! session up when Twitch falls silent past its keepalive. Then the store holds the rows
 //! `expected.json` lists, and no token appears in the output.
 #![allow(clippy::unwrap_used)]
 
@@ -283,7 +284,8 @@ async fn onair_run_watches_a_twitch_channel_through_handover_and_drop() {
     .unwrap();
     // The fresh session gets every subscription again.
     let mut third = accept(&eventsub).await;
-    third.welcome("session-3", 30).await.unwrap();
+    // The shortest keepalive Twitch allows: its watchdog ends this test.
+    third.welcome("session-3", 10).await.unwrap();
     output.wait_for("twitch/nebulacast: connected").await;
     assert_eq!(created_on(&twitch, "session-3").await, all_types);
     third
@@ -298,9 +300,15 @@ async fn onair_run_watches_a_twitch_channel_through_handover_and_drop() {
         )
         .await
         .unwrap();
-    // A close after the last frame: once the client reports it, every frame before it was read.
-    third.close(4005, "network timeout").await.unwrap();
+    // Then Twitch falls silent: past the keepalive (and a little leeway) the client gives the socket up
+    // and reconnects; once it reports that, every frame before the silence was read.
+    let silent = std::time::Instant::now();
     output.wait_for("no connection").await;
+    assert!(
+        silent.elapsed() >= Duration::from_secs(10),
+        "{:?}",
+        silent.elapsed()
+    );
 
     // Stop as Ctrl-C would; everything received is committed.
     let pid = child.id().unwrap();
@@ -323,6 +331,10 @@ async fn onair_run_watches_a_twitch_channel_through_handover_and_drop() {
         "the token leaked"
     );
     assert!(stdout.contains("stopped:"), "{stdout}");
+    assert!(
+        stderr.contains("Twitch sent nothing for 15 s"),
+        "the watchdog's reason is logged"
+    );
 
     // Each notification once, in order, plus the one after the drop.
     let events = common::stored_events(&onair, &db);
