@@ -567,9 +567,20 @@ async fn overview(path: &std::path::Path) -> Result<ExitCode> {
         ),
         None => println!("Kick: not signed in (watching needs no sign-in; onair login kick)"),
     }
+    match login::signed_in(Platform::Twitch).await {
+        Some(account) => println!(
+            "Twitch: signed in as {} (your channel: twitch:{})",
+            account.session.account.display_name, account.session.account.login
+        ),
+        None => {
+            println!("Twitch: not signed in (watching needs the channel owner's sign-in; onair login twitch)")
+        }
+    }
     println!("\nTry: onair run --watch kick:SLUG  record a Kick channel's events");
+    println!("     onair run --watch twitch:LOGIN  record your Twitch channel's events (signed in)");
     println!("     onair events            the latest events");
     println!("     onair login kick        sign in with your Kick app");
+    println!("     onair login twitch      sign in to Twitch (a code to enter on twitch.tv/activate)");
     println!("     onair events --help     filters and formats");
     println!("     onair import FILE.jsonl import an export");
     println!("     onair db stats          what the database holds");
