@@ -15,7 +15,7 @@ use onair_core::{ChannelRef, Community, ConnectionState, EventSink, PlatformErro
 use tokio::sync::{oneshot, watch};
 use tokio::time::{Instant, sleep_until};
 
-use crate::helix::Helix;
+use crate::helix::{Helix, Subscriber};
 use crate::live::Notices;
 use crate::reconcile::{Listed, Reconciliation, either_and_both};
 
@@ -216,19 +216,15 @@ impl Poller {
     /// first listing that OnAir had not recorded, less those that have since dropped out of a listing (a
     /// lapsed subscription that comes back is new).
     fn baseline(&mut self, id: &str, listed: &Listed, recorded: &Community) -> HashSet<String> {
-        let Some(subscribers) = &listed.subscribers else {
-            return self.baselines.get(id).cloned().unwrap_or_default();
-        };
-        let listed_ids: HashSet<&str> = subscribers.iter().map(|s| s.user.id.as_str()).collect();
-        let baseline = self.baselines.entry(id.to_owned()).or_insert_with(|| {
-            listed_ids
-                .iter()
-                .filter(|user| !recorded.subscribers.contains_key(**user))
-                .map(|user| (*user).to_owned())
-                .collect()
-        });
-        baseline.retain(|user| listed_ids.contains(user.as_str()));
-        baseline.clone()
+        let baseline = self.baselines.entry(id.to_owned());
+        match &listed.subscribers {
+            Some(subscribers) => {
+                let baseline = baseline.or_insert_with(|| first_baseline(subscribers, recorded));
+                prune(baseline, subscribers);
+                baseline.clone()
+            }
+            None => self.baselines.get(id).cloned().unwrap_or_default(),
+        }
     }
 
     async fn community(&self, channel: &ChannelRef) -> Option<Community> {
@@ -242,9 +238,63 @@ impl Poller {
     }
 }
 
+/// The baseline of a first listing: its subscribers OnAir has not recorded.
+fn first_baseline(subscribers: &[Subscriber], recorded: &Community) -> HashSet<String> {
+    subscribers
+        .iter()
+        .map(|s| s.user.id.clone())
+        .filter(|user| !recorded.subscribers.contains_key(user))
+        .collect()
+}
+
+/// Forgets baseline subscribers no longer listed: if they subscribe again, that is new.
+fn prune(baseline: &mut HashSet<String>, subscribers: &[Subscriber]) {
+    let listed: HashSet<&str> = subscribers.iter().map(|s| s.user.id.as_str()).collect();
+    baseline.retain(|user| listed.contains(user.as_str()));
+}
+
 /// A list when it could be read; a failure is logged and nothing is concluded.
 fn readable<T>(listed: Result<Vec<T>, PlatformError>, what: &str) -> Option<Vec<T>> {
     listed
         .inspect_err(|e| tracing::warn!(error = %e, "could not read the channel's {what}"))
         .ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use onair_core::Actor;
+
+    fn subscriber(n: u32) -> Subscriber {
+        Subscriber {
+            user: Actor::new(n.to_string(), format!("user{n}")),
+            tier: "1000".to_owned(),
+            is_gift: false,
+            gifter: None,
+        }
+    }
+
+    #[test]
+    fn the_baseline_is_the_unrecorded_first_listing_and_forgets_who_leaves() {
+        let mut recorded = Community::default();
+        recorded
+            .subscribers
+            .insert("1".into(), (Actor::new("1", "user1"), Some("1000".into())));
+        let first = [subscriber(1), subscriber(2), subscriber(3)];
+        let mut baseline = first_baseline(&first, &recorded);
+        assert_eq!(
+            baseline,
+            ["2".to_owned(), "3".to_owned()].into(),
+            "1 is recorded: no baseline"
+        );
+        // 3's subscription lapses: forgotten, so a new one is an event.
+        prune(&mut baseline, &[subscriber(1), subscriber(2)]);
+        assert_eq!(baseline, ["2".to_owned()].into());
+        prune(&mut baseline, &[subscriber(1), subscriber(2), subscriber(3)]);
+        assert_eq!(
+            baseline,
+            ["2".to_owned()].into(),
+            "3 came back: not in the baseline"
+        );
+    }
 }
