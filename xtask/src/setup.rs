@@ -233,6 +233,8 @@ pub const NPM_PROJECTS: &[&str] = &[
     "peers/soketi",
     // pusher-js, the reference Pusher client: the other side of onair-pusher's parse benchmark.
     "peers/pusher-js",
+    // socket.io-client, the reference Socket.IO client: the other side of onair-relay's tests.
+    "peers/socket.io-client",
     // The dashboard (Svelte, Vite), its checks and unit tests, and webdriverio for the app's E2E test.
     "ui",
 ];

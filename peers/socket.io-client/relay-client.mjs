@@ -1,0 +1,28 @@
+// A relay client for onair-relay's tests, on the real socket.io-client: connects with the token ("-" for
+// none), subscribes with the filter (JSON; "-" for none) and prints one JSON line on stdout per thing
+// that happens: {connected}, {connect_error}, {subscribed}, {event}, {shutdown}, {error}, {disconnect}.
+// Usage: node relay-client.mjs URL TOKEN FILTER
+import { io } from "socket.io-client";
+
+const [url, token, filter] = process.argv.slice(2);
+const say = (line) => process.stdout.write(`${JSON.stringify(line)}\n`);
+const socket = io(url, {
+  auth: token === "-" ? {} : { token },
+  reconnection: false,
+  transports: ["websocket"],
+});
+socket.on("connect", async () => {
+  say({ connected: socket.id });
+  if (filter !== "-") say({ subscribed: await socket.emitWithAck("subscribe", JSON.parse(filter)) });
+});
+socket.on("connect_error", (error) => {
+  say({ connect_error: error.message });
+  process.exit(0);
+});
+socket.on("event", (event) => say({ event }));
+socket.on("server:shutdown", (notice) => say({ shutdown: notice }));
+socket.on("error", (error) => say({ error }));
+socket.on("disconnect", (reason) => {
+  say({ disconnect: reason });
+  process.exit(0);
+});
