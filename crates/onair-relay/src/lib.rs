@@ -5,13 +5,17 @@
 //! "unauthorized"), the clients' filters (`subscribe` / `unsubscribe`), and the delivery of each published
 //! event, in the public JSON form (v1, with its offset), to exactly the clients whose filter it matches.
 //! A client too slow to take its events is disconnected rather than silently skipped, so it comes back
-//! and resumes from the last offset it has (resume from the store follows).
+//! and resumes from the last offset it has: `resume { after }` replays every matching stored event after
+//! that offset, then continues live, with no gap and no duplicate at the seam (live events that arrive
+//! during the replay wait in the client's cursor; each is sent once, in offset order).
 
 use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use async_trait::async_trait;
 use axum::Router;
-use onair_core::{Event, EventKind, Platform};
+use onair_core::{Event, EventKind, Offset, Platform};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -23,6 +27,9 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tower_http::cors::CorsLayer;
+
+/// How long a shutdown waits for clients to confirm the shutdown notice (and so everything before it).
+const SHUTDOWN_FLUSH: Duration = Duration::from_secs(1);
 
 /// The port the relay listens on unless told otherwise.
 pub const DEFAULT_PORT: u16 = 41490;
@@ -36,6 +43,8 @@ pub struct RelayOptions {
     pub token: SecretString,
     /// Events (packets) a client may have waiting; one more and the client is disconnected, to resume.
     pub client_buffer: usize,
+    /// Stored events read per page when a client resumes.
+    pub replay_page: u32,
 }
 
 impl RelayOptions {
@@ -45,6 +54,7 @@ impl RelayOptions {
             addr: SocketAddr::from(([127, 0, 0, 1], DEFAULT_PORT)),
             token,
             client_buffer: 4096,
+            replay_page: 500,
         }
     }
 }
@@ -93,6 +103,42 @@ impl Filter {
 #[derive(Debug, Clone)]
 struct Subscribed(Filter);
 
+/// Where the relay reads stored events, for clients that resume (the hub's store).
+#[async_trait]
+pub trait StoredEvents: Send + Sync {
+    /// Up to `limit` committed events after `after`, oldest first; the error is a sentence for the log.
+    async fn after(&self, after: Offset, limit: u32) -> Result<Vec<Event>, String>;
+}
+
+/// The stored events, kept on each socket for its resume, with the page size.
+#[derive(Clone)]
+struct Stored(Arc<dyn StoredEvents>, u32);
+
+/// Where a client is in the event log: the last offset it was sent (or that a replay passed), and while it
+/// replays, the live events waiting for the replay to end.
+#[derive(Debug, Default)]
+struct Cursor {
+    delivered: i64,
+    replaying: bool,
+    waiting: Vec<(i64, String)>,
+}
+
+/// A client's cursor, shared by the publisher and its replay.
+#[derive(Debug, Clone, Default)]
+struct CursorHandle(Arc<Mutex<Cursor>>);
+
+impl CursorHandle {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Cursor> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// `resume`'s request.
+#[derive(Debug, Deserialize)]
+struct ResumeRequest {
+    after: i64,
+}
+
 /// What a client sends in the handshake.
 #[derive(Deserialize)]
 struct Auth {
@@ -115,8 +161,11 @@ pub struct Relay {
 }
 
 impl Relay {
-    /// Listens on `options.addr` and serves until [`Relay::shutdown`].
-    pub async fn start(options: RelayOptions) -> Result<Relay, RelayError> {
+    /// Listens on `options.addr` and serves until [`Relay::shutdown`]; clients may resume from `stored`.
+    pub async fn start(
+        options: RelayOptions,
+        stored: Option<Arc<dyn StoredEvents>>,
+    ) -> Result<Relay, RelayError> {
         let listener = TcpListener::bind(options.addr)
             .await
             .map_err(|source| RelayError::Bind {
@@ -131,9 +180,18 @@ impl Relay {
             .max_buffer_size(options.client_buffer)
             .build_layer();
         let token = options.token.clone();
+        let replay_page = options.replay_page.max(1);
         let check = move |s: SocketRef, TryData(auth): TryData<Auth>| {
             let token = token.clone();
-            async move { authorize(&s, auth.ok().and_then(|a| a.token), &token) }
+            let stored = stored.clone();
+            async move {
+                authorize(&s, auth.ok().and_then(|a| a.token), &token)?;
+                s.extensions.insert(CursorHandle::default());
+                if let Some(stored) = stored {
+                    s.extensions.insert(Stored(stored, replay_page));
+                }
+                Ok::<(), &'static str>(())
+            }
         };
         io.ns("/", on_connect.with(check));
         // Browser sources (OBS) load overlays from files or other origins.
@@ -144,11 +202,17 @@ impl Relay {
             let served = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
                 .with_graceful_shutdown(async move {
                     let retry_after = stopped.await.unwrap_or_default();
+                    // The notice follows every event already queued for a client; its answer (or the bound)
+                    // says the client has them all before the connections close.
                     if let Some(all) = closing.of("/") {
                         let notice = serde_json::json!({ "retry_after_ms": retry_after.as_millis() as u64 });
-                        if let Err(e) = all.emit("server:shutdown", &notice).await {
-                            tracing::debug!(error = %e, "some clients did not get the shutdown notice");
-                        }
+                        let answers = all.sockets().into_iter().filter_map(|socket| {
+                            socket
+                                .timeout(SHUTDOWN_FLUSH)
+                                .emit_with_ack::<_, serde_json::Value>("server:shutdown", &notice)
+                                .ok()
+                        });
+                        futures_util::future::join_all(answers).await;
                     }
                     closing.close().await;
                 })
@@ -181,33 +245,29 @@ impl Relay {
     /// misses an event.
     pub fn publish(&self, event: &Event) {
         let Some(all) = self.io.of("/") else { return };
-        let mut json: Option<Box<RawValue>> = None;
+        let Some(offset) = event.offset else {
+            tracing::error!(
+                "an event without its offset was published to the relay; it needs a committed event"
+            );
+            return;
+        };
+        let mut json: Option<String> = None;
         for socket in all.sockets() {
-            let Some(Subscribed(filter)) = socket.extensions.get::<Subscribed>() else {
+            let (Some(Subscribed(filter)), Some(cursor)) = (
+                socket.extensions.get::<Subscribed>(),
+                socket.extensions.get::<CursorHandle>(),
+            ) else {
                 continue;
             };
             if !filter.matches(event) {
                 continue;
             }
-            let json = match &json {
-                Some(json) => json,
-                None => match RawValue::from_string(event.to_json_line()) {
-                    Ok(raw) => json.insert(raw),
-                    Err(e) => {
-                        tracing::error!(error = %e, "an event could not be encoded for the relay");
-                        return;
-                    }
-                },
-            };
-            match socket.emit("event", json) {
-                Ok(()) => {}
-                Err(SendError::Socket(SocketError::InternalChannelFull)) => {
-                    tracing::warn!(client = %socket.id, "a relay client fell behind; disconnecting it so it resumes");
-                    let _ = socket.disconnect();
-                }
-                Err(e) => {
-                    tracing::debug!(client = %socket.id, error = %e, "an event did not reach a relay client")
-                }
+            let json = json.get_or_insert_with(|| event.to_json_line());
+            let mut cursor = cursor.lock();
+            if cursor.replaying {
+                cursor.waiting.push((offset.0, json.clone()));
+            } else if offset.0 > cursor.delivered && send(&socket, json) {
+                cursor.delivered = offset.0;
             }
         }
     }
@@ -220,6 +280,117 @@ impl Relay {
             tracing::error!(error = %e, "the relay's task failed");
         }
     }
+}
+
+/// Sends one event's JSON to `socket`; `false` when it did not go (a client that fell behind is
+/// disconnected, so it resumes instead of silently missing events).
+fn send(socket: &SocketRef, json: &str) -> bool {
+    let raw = match RawValue::from_string(json.to_owned()) {
+        Ok(raw) => raw,
+        Err(e) => {
+            tracing::error!(error = %e, "an event could not be encoded for the relay");
+            return false;
+        }
+    };
+    match socket.emit("event", &raw) {
+        Ok(()) => true,
+        Err(SendError::Socket(SocketError::InternalChannelFull)) => {
+            tracing::warn!(client = %socket.id, "a relay client fell behind; disconnecting it so it resumes");
+            let _ = socket.clone().disconnect();
+            false
+        }
+        Err(e) => {
+            tracing::debug!(client = %socket.id, error = %e, "an event did not reach a relay client");
+            false
+        }
+    }
+}
+
+/// `resume { after }`: every stored event after `after` that matches the client's filter, then what was
+/// published meanwhile (each once, in order), then `replay:done { last_offset }`; live from then on.
+async fn resume(socket: SocketRef, TryData(request): TryData<ResumeRequest>, ack: AckSender) {
+    let refuse = |code: &'static str, message: String, ack: AckSender| {
+        let failure = RelayFailure { code, message };
+        let _ = socket.emit("error", &failure);
+        let _ = ack.send(&serde_json::json!({ "ok": false, "error": failure }));
+    };
+    let after = match request {
+        Ok(request) => request.after.max(0),
+        Err(e) => {
+            return refuse(
+                "bad_request",
+                format!("resume takes {{ after: OFFSET }}: {e}"),
+                ack,
+            );
+        }
+    };
+    let (Some(Subscribed(filter)), Some(cursor)) = (
+        socket.extensions.get::<Subscribed>(),
+        socket.extensions.get::<CursorHandle>(),
+    ) else {
+        return refuse(
+            "not_subscribed",
+            "subscribe first: resume replays what the filter matches".into(),
+            ack,
+        );
+    };
+    let Some(Stored(stored, page_size)) = socket.extensions.get::<Stored>() else {
+        return refuse(
+            "unavailable",
+            "this relay keeps no stored events to replay".into(),
+            ack,
+        );
+    };
+    {
+        let mut cursor = cursor.lock();
+        if cursor.replaying {
+            drop(cursor);
+            return refuse("busy", "a replay is under way: wait for replay:done".into(), ack);
+        }
+        cursor.replaying = true;
+        cursor.delivered = after;
+        cursor.waiting.clear();
+    }
+    let _ = ack.send(&serde_json::json!({ "ok": true }));
+    let mut position = after;
+    loop {
+        let page = match stored.after(Offset(position), page_size).await {
+            Ok(page) => page,
+            Err(e) => {
+                tracing::warn!(client = %socket.id, error = %e, "a replay could not read the stored events");
+                let failure = RelayFailure {
+                    code: "replay_failed",
+                    message: format!("the stored events could not be read ({e}); resume again"),
+                };
+                let _ = socket.emit("error", &failure);
+                break;
+            }
+        };
+        let Some(last) = page.last().and_then(|e| e.offset) else {
+            break;
+        };
+        for event in &page {
+            if filter.matches(event) && !send(&socket, &event.to_json_line()) {
+                return;
+            }
+        }
+        position = last.0;
+        cursor.lock().delivered = position;
+    }
+    // What was published during the replay and is past it, in order; then live.
+    let mut cursor = cursor.lock();
+    let mut waiting = std::mem::take(&mut cursor.waiting);
+    waiting.sort_by_key(|(offset, _)| *offset);
+    for (offset, json) in waiting {
+        if offset > cursor.delivered && send(&socket, &json) {
+            cursor.delivered = offset;
+        }
+    }
+    cursor.replaying = false;
+    let _ = socket.emit(
+        "replay:done",
+        &serde_json::json!({ "last_offset": cursor.delivered }),
+    );
 }
 
 /// The handshake's check: the token, compared in constant time.
@@ -238,6 +409,7 @@ fn authorize(socket: &SocketRef, given: Option<String>, token: &SecretString) ->
 async fn on_connect(socket: SocketRef) {
     tracing::debug!(client = %socket.id, "relay client connected");
     socket.on("subscribe", subscribe);
+    socket.on("resume", resume);
     socket.on("unsubscribe", async |socket: SocketRef, ack: AckSender| {
         socket.extensions.remove::<Subscribed>();
         let _ = ack.send(&serde_json::json!({ "ok": true }));
@@ -259,5 +431,38 @@ async fn subscribe(socket: SocketRef, TryData(filter): TryData<Filter>, ack: Ack
             let _ = socket.emit("error", &failure);
             let _ = ack.send(&serde_json::json!({ "ok": false, "error": failure }));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use onair_core::{ChannelRef, Empty, EventData};
+
+    #[test]
+    fn a_filter_matches_by_platform_kind_and_channel_slug_or_id() {
+        let event = Event::new(
+            Platform::Twitch,
+            ChannelRef::new("52731608", "nebulacast"),
+            EventData::Follow(Empty {}),
+        );
+        let filter = |json: &str| serde_json::from_str::<Filter>(json).unwrap();
+        assert!(filter("{}").matches(&event), "an empty filter takes everything");
+        assert!(filter(r#"{"platforms": ["twitch"], "kinds": ["follow", "raid"]}"#).matches(&event));
+        assert!(
+            filter(r#"{"channels": ["NebulaCast"]}"#).matches(&event),
+            "slugs ignore case"
+        );
+        assert!(
+            filter(r#"{"channels": ["52731608"]}"#).matches(&event),
+            "or the platform's id"
+        );
+        assert!(!filter(r#"{"platforms": ["kick"]}"#).matches(&event));
+        assert!(!filter(r#"{"kinds": ["raid"]}"#).matches(&event));
+        assert!(!filter(r#"{"channels": ["other"]}"#).matches(&event));
+        assert!(
+            serde_json::from_str::<Filter>(r#"{"kinds": ["nope"]}"#).is_err(),
+            "an unknown kind is refused"
+        );
     }
 }

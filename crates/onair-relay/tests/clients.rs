@@ -1,19 +1,24 @@
 //! The relay against the real `socket.io-client` from npm (node, `peers/socket.io-client`, installed by
 //! `cargo xtask setup`): a wrong or missing token is refused with `connect_error` "unauthorized"; each
 //! client receives exactly the events its filter asks for, in order, in the public JSON form with their
-//! offsets; a graceful shutdown tells every client when to come back before it closes them.
+//! offsets; a graceful shutdown tells every client when to come back before it closes them; a client that
+//! resumes gets every stored event after its offset and then the live ones, with events published during
+//! its replay neither lost nor doubled.
 #![allow(clippy::unwrap_used)]
 
 use std::path::PathBuf;
 use std::process::Stdio;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use async_trait::async_trait;
 use onair_core::{Event, EventKind, Offset, Platform, sample};
-use onair_relay::{Relay, RelayOptions};
+use onair_relay::{Relay, RelayOptions, StoredEvents};
 use secrecy::SecretString;
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdout, Command};
+use tokio::sync::{Semaphore, mpsc};
 use tokio::time::timeout;
 
 const TOKEN: &str = "relay-test-token";
@@ -38,11 +43,14 @@ struct Client {
 
 impl Client {
     fn start(relay: &Relay, token: &str, filter: &str) -> Client {
+        Client::start_with(relay, &[token, filter])
+    }
+
+    fn start_with(relay: &Relay, args: &[&str]) -> Client {
         let mut child = Command::new("node")
             .arg(script())
             .arg(format!("http://{}", relay.local_addr()))
-            .arg(token)
-            .arg(filter)
+            .args(args)
             .stdout(Stdio::piped())
             .kill_on_drop(true)
             .spawn()
@@ -82,11 +90,116 @@ fn committed() -> Vec<Event> {
         .collect()
 }
 
+/// A committed follow at `offset`.
+fn follow(offset: i64) -> Event {
+    let mut event = committed()
+        .into_iter()
+        .find(|e| e.kind() == EventKind::Follow)
+        .unwrap();
+    event.offset = Some(Offset(offset));
+    event
+}
+
+/// Stored events whose every read waits for the test: it says when a read is asked for, and answers only
+/// when the test lets it (so the test can publish in the middle of a replay).
+struct Gated {
+    events: Mutex<Vec<Event>>,
+    asked: mpsc::UnboundedSender<i64>,
+    gate: Semaphore,
+}
+
+#[async_trait]
+impl StoredEvents for Gated {
+    async fn after(&self, after: Offset, limit: u32) -> Result<Vec<Event>, String> {
+        let _ = self.asked.send(after.0);
+        self.gate.acquire().await.map_err(|e| e.to_string())?.forget();
+        let events = self.events.lock().unwrap();
+        Ok(events
+            .iter()
+            .filter(|e| e.offset.unwrap() > after)
+            .take(limit as usize)
+            .cloned()
+            .collect())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resume_replays_then_goes_live_with_nothing_lost_or_doubled_at_the_seam() {
+    let (asked_tx, mut asked) = mpsc::unbounded_channel();
+    let stored = Arc::new(Gated {
+        events: Mutex::new((1..=20).map(follow).collect()),
+        asked: asked_tx,
+        gate: Semaphore::new(0),
+    });
+    let mut options = RelayOptions::new(SecretString::from(TOKEN));
+    options.addr = "127.0.0.1:0".parse().unwrap();
+    options.replay_page = 4;
+    let relay = Arc::new(Relay::start(options, Some(stored.clone())).await.unwrap());
+    let mut client = Client::start_with(&relay, &[TOKEN, r#"{"kinds": ["follow"]}"#, "5"]);
+
+    // Each read of the replay is let through; during the first three, an event is committed and published
+    // (it waits in the client's cursor, and is also in the store the replay reads next).
+    let driver = tokio::spawn({
+        let (relay, stored) = (relay.clone(), stored.clone());
+        async move {
+            let mut reads = 0;
+            while asked.recv().await.is_some() {
+                reads += 1;
+                if reads <= 3 {
+                    let event = follow(20 + reads);
+                    stored.events.lock().unwrap().push(event.clone());
+                    relay.publish(&event);
+                }
+                stored.gate.add_permits(1);
+            }
+        }
+    });
+    let mut got = Vec::new();
+    let done = loop {
+        let line = client.next().await;
+        if let Some(event) = line.get("event") {
+            got.push(event["offset"].as_i64().unwrap());
+        } else if let Some(done) = line.get("replay_done") {
+            break done.clone();
+        } else {
+            assert!(
+                line.get("subscribed")
+                    .or(line.get("resumed"))
+                    .or(line.get("connected"))
+                    .is_some(),
+                "{line}"
+            );
+        }
+    };
+    assert_eq!(done["last_offset"], 23);
+    // Live from here.
+    relay.publish(&follow(24));
+    relay.publish(&follow(24));
+    driver.abort();
+    let _ = driver.await;
+    let relay = Arc::into_inner(relay).unwrap_or_else(|| panic!("the driver still holds the relay"));
+    relay.shutdown(Duration::from_millis(100)).await;
+    let end = loop {
+        let line = client.next().await;
+        match line.get("event") {
+            Some(event) => got.push(event["offset"].as_i64().unwrap()),
+            // The client prints the resume's answer when its promise settles, which may be after events.
+            None if line.get("resumed").is_some() => {}
+            None => break line,
+        }
+    };
+    assert_eq!(
+        got,
+        (6..=24).collect::<Vec<_>>(),
+        "each event once, in order (then {end})"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clients_get_exactly_what_they_subscribed_to_and_a_shutdown_notice() {
     let mut options = RelayOptions::new(SecretString::from(TOKEN));
     options.addr = "127.0.0.1:0".parse().unwrap();
-    let relay = Relay::start(options).await.unwrap();
+    let relay = Relay::start(options, None).await.unwrap();
 
     // Wrong or missing tokens are refused.
     for token in ["wrong-token", "-"] {
