@@ -2,11 +2,11 @@
 //!
 //! It owns where OnAir keeps its data ([`paths`]), its headless settings ([`config`]), the signed-in
 //! accounts ([`accounts`]), the sign-in's return on localhost ([`signin`]) and the Kick sign-in built on
-//! it ([`kick_signin`]), importing JSONL exports ([`import`]), the output formats of events ([`format`]),
-//! watching channels into the store through the platform faces ([`watch`]: resolve, connect, record,
-//! retry), which events notify ([`notify`]), and the shapes the dashboard sees ([`views`], with their
-//! TypeScript declarations). The relay joins it with its issue. It must hold no platform wire format and
-//! no Tauri code.
+//! it ([`kick_signin`]), Twitch access and sign-in ([`twitch_signin`]), importing JSONL exports
+//! ([`import`]), the output formats of events ([`format`]), watching channels into the store through the
+//! platform faces ([`watch`]: resolve, connect, record, retry), which events notify ([`notify`]), the
+//! relay's token, replay source and feed ([`relay`]), and the shapes the dashboard sees ([`views`], with
+//! their TypeScript declarations). It must hold no platform wire format and no Tauri code.
 
 pub mod accounts;
 pub mod config;
@@ -15,6 +15,7 @@ pub mod import;
 pub mod kick_signin;
 pub mod notify;
 pub mod paths;
+pub mod relay;
 pub mod signin;
 pub mod twitch_signin;
 pub mod views;

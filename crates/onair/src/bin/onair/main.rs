@@ -63,6 +63,11 @@ enum Command {
         #[arg(value_parser = parse_platform)]
         platform: Platform,
     },
+    /// The relay (Socket.IO for overlays and bots).
+    Relay {
+        #[command(subcommand)]
+        command: RelayCommand,
+    },
     /// Inspect or maintain the database.
     Db {
         #[command(subcommand)]
@@ -83,7 +88,13 @@ struct RunArgs {
     /// How long a connection that gave up waits before trying again.
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = humantime::parse_duration)]
     retry_failed_after: Duration,
+    /// Also serve the events to overlays and bots over Socket.IO [default address: 127.0.0.1:41490]
+    #[arg(long, value_name = "ADDR:PORT", num_args = 0..=1, default_missing_value = RELAY_DEFAULT)]
+    relay: Option<std::net::SocketAddr>,
 }
+
+/// The relay's default address (loopback).
+const RELAY_DEFAULT: &str = "127.0.0.1:41490";
 
 #[derive(clap::Args)]
 struct SimulateArgs {
@@ -96,6 +107,9 @@ struct SimulateArgs {
     /// Stop after this long (30s, 5m...); without it, run until Ctrl-C.
     #[arg(long = "for", value_name = "DURATION", value_parser = humantime::parse_duration)]
     duration: Option<Duration>,
+    /// Also serve the events to overlays and bots over Socket.IO [default address: 127.0.0.1:41490]
+    #[arg(long, value_name = "ADDR:PORT", num_args = 0..=1, default_missing_value = RELAY_DEFAULT)]
+    relay: Option<std::net::SocketAddr>,
 }
 
 #[derive(clap::Args)]
@@ -127,6 +141,12 @@ struct EventsArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
+}
+
+#[derive(Subcommand)]
+enum RelayCommand {
+    /// Print the token overlays and bots connect with (made on first use; ONAIR_RELAY_TOKEN overrides).
+    Token,
 }
 
 #[derive(Subcommand)]
@@ -226,6 +246,16 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Logout { platform }) => login::logout(platform, &settings()?.1).await,
         Some(Command::Events(args)) => events(&path, args).await,
         Some(Command::Import { file }) => import(&path, &file).await,
+        Some(Command::Relay {
+            command: RelayCommand::Token,
+        }) => {
+            let secrets = paths::secrets()
+                .await
+                .context("cannot find your home folder, where the relay's token is kept")?;
+            let token = onair::relay::relay_token(&secrets).await?;
+            println!("{}", secrecy::ExposeSecret::expose_secret(&token));
+            Ok(ExitCode::SUCCESS)
+        }
         Some(Command::Db {
             command: DbCommand::Path,
         }) => {
@@ -302,7 +332,7 @@ async fn watch(
             ChannelSpec::Twitch(_) => {}
         }
     }
-    let store = Store::open(path).await?;
+    let store = Arc::new(Store::open(path).await?);
     // Twitch first: it needs a sign-in, and a missing one should stop the run before anything connects.
     let twitch = if twitch_logins.is_empty() {
         None
@@ -382,7 +412,17 @@ async fn watch(
         )
         .await
     };
-    let (kick_summary, twitch_summary) = tokio::join!(kick_run, twitch_run);
+    let relay = match args.relay {
+        Some(addr) => Some(start_relay(addr, &store).await?),
+        None => None,
+    };
+    let (kick_summary, twitch_summary) = with_relay(&store, relay.as_ref(), async {
+        tokio::join!(kick_run, twitch_run)
+    })
+    .await;
+    if let Some(relay) = relay {
+        relay.shutdown(RELAY_RETRY_AFTER).await;
+    }
     if let Some(renewing) = renewing {
         renewing.stop().await;
     }
@@ -392,7 +432,7 @@ async fn watch(
     if let Some((access, _)) = twitch {
         access.close().await;
     }
-    store.close().await;
+    close(store).await;
     let (kick_summary, twitch_summary) = (kick_summary?, twitch_summary?);
     let summary = onair::watch::WatchSummary {
         events: kick_summary.events + twitch_summary.events,
@@ -473,7 +513,7 @@ async fn simulate(path: &std::path::Path, args: SimulateArgs) -> Result<ExitCode
     })
     .await
     .context("could not start the simulator's local server")?;
-    let store = Store::open(path).await?;
+    let store = Arc::new(Store::open(path).await?);
     let kick = simulator.platform()?;
     let channel = onair::watch::resolve(&store, &kick, &Simulator::watch_spec()).await?;
     println!(
@@ -483,14 +523,22 @@ async fn simulate(path: &std::path::Path, args: SimulateArgs) -> Result<ExitCode
         simulator.pusher_url()
     );
     // The stream goes offline before the connection closes, so that is recorded too.
+    let relay = match args.relay {
+        Some(addr) => Some(start_relay(addr, &store).await?),
+        None => None,
+    };
     let stop = stop_signal(args.duration);
-    let summary = record(&store, &kick, &[channel], Duration::from_secs(5), async {
+    let channels = [channel];
+    let recording = record(&store, &kick, &channels, Duration::from_secs(5), async {
         stop.cancelled().await;
         simulator.end_stream().await;
-    })
-    .await;
+    });
+    let summary = with_relay(&store, relay.as_ref(), recording).await;
+    if let Some(relay) = relay {
+        relay.shutdown(RELAY_RETRY_AFTER).await;
+    }
     simulator.stop().await;
-    store.close().await;
+    close(store).await;
     let summary = summary?;
     println!(
         "stopped: {} simulated event{} recorded in {} (see them: onair events --channel {})",
@@ -500,6 +548,62 @@ async fn simulate(path: &std::path::Path, args: SimulateArgs) -> Result<ExitCode
         onair_kick::simulator::DEMO_SLUG
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// How long clients are told to wait before reconnecting when the relay stops.
+const RELAY_RETRY_AFTER: Duration = Duration::from_secs(5);
+
+/// Starts the relay at `addr`, replaying from `store`.
+async fn start_relay(addr: std::net::SocketAddr, store: &Arc<Store>) -> Result<onair_relay::Relay> {
+    let secrets = paths::secrets()
+        .await
+        .context("cannot find your home folder, where the relay's token is kept")?;
+    let token = onair::relay::relay_token(&secrets).await?;
+    let mut options = onair_relay::RelayOptions::new(token);
+    options.addr = addr;
+    let stored = Arc::new(onair::relay::StoreEvents(store.clone()));
+    let relay = onair_relay::Relay::start(options, Some(stored)).await?;
+    println!(
+        "relay: Socket.IO on http://{} (token: `onair relay token` prints it)",
+        relay.local_addr()
+    );
+    if !addr.ip().is_loopback() {
+        println!(
+            "relay: warning: it listens beyond this computer; anyone on the network who has the token can \
+             read your events"
+        );
+    }
+    Ok(relay)
+}
+
+/// Runs `work`, feeding the relay (when there is one) every event committed meanwhile, and the last ones
+/// once `work` is done.
+async fn with_relay<T>(
+    store: &Store,
+    relay: Option<&onair_relay::Relay>,
+    work: impl Future<Output = T>,
+) -> T {
+    let Some(relay) = relay else { return work.await };
+    let done = CancellationToken::new();
+    let feeding = onair::relay::feed(store, relay, done.clone().cancelled_owned());
+    let working = async {
+        let out = work.await;
+        done.cancel();
+        out
+    };
+    let (out, fed) = tokio::join!(working, feeding);
+    if let Err(e) = fed {
+        eprintln!("warning: the relay stopped receiving events: {e}");
+    }
+    out
+}
+
+/// Closes the store once nothing else holds it.
+async fn close(store: Arc<Store>) {
+    match Arc::into_inner(store) {
+        Some(store) => store.close().await,
+        None => tracing::warn!("the store is still in use; it closes when the program ends"),
+    }
 }
 
 /// Ctrl-C, or (on Unix) SIGTERM from a service manager.
