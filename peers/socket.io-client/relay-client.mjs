@@ -1,11 +1,14 @@
 // A relay client for onair-relay's tests, on the real socket.io-client: connects with the token ("-" for
 // none), subscribes with the filter (JSON; "-" for none) and prints one JSON line on stdout per thing
 // that happens: {connected}, {connect_error}, {subscribed}, {resumed}, {event}, {replay_done}, {shutdown},
-// {error}, {disconnect}. With AFTER, it resumes from that offset once subscribed.
+// {error}, {rate_limit}, {flood}, {disconnect}. With AFTER, it resumes from that offset once subscribed;
+// with ONAIR_TEST_FLOOD=N in the environment, it then sends N subscribe requests at once and prints what
+// each got (ok, an error code, or "no answer").
 // Usage: node relay-client.mjs URL TOKEN FILTER [AFTER]
 import { io } from "socket.io-client";
 
 const [url, token, filter, after] = process.argv.slice(2);
+const flood = Number(process.env.ONAIR_TEST_FLOOD ?? 0);
 const say = (line) => process.stdout.write(`${JSON.stringify(line)}\n`);
 const socket = io(url, {
   auth: token === "-" ? {} : { token },
@@ -16,6 +19,12 @@ socket.on("connect", async () => {
   say({ connected: socket.id });
   if (filter !== "-") say({ subscribed: await socket.emitWithAck("subscribe", JSON.parse(filter)) });
   if (after !== undefined) say({ resumed: await socket.emitWithAck("resume", { after: Number(after) }) });
+  if (flood > 0) {
+    const asks = Array.from({ length: flood }, () => socket.timeout(3000).emitWithAck("subscribe", {}));
+    const answers = await Promise.allSettled(asks);
+    say({ flood: answers.map((a) => (a.status === "fulfilled" ? (a.value.ok ? "ok" : a.value.error.code) : "no answer")) });
+    process.exit(0);
+  }
 });
 socket.on("connect_error", (error) => {
   say({ connect_error: error.message });
@@ -28,7 +37,9 @@ socket.on("server:shutdown", (notice, ack) => {
   ack?.();
 });
 socket.on("error", (error) => say({ error }));
+socket.on("rate:limit", (notice) => say({ rate_limit: notice }));
 socket.on("disconnect", (reason) => {
   say({ disconnect: reason });
-  process.exit(0);
+  // A flood's unanswered requests still report (they time out).
+  if (flood === 0) process.exit(0);
 });

@@ -7,7 +7,8 @@
 //! A client too slow to take its events is disconnected rather than silently skipped, so it comes back
 //! and resumes from the last offset it has: `resume { after }` replays every matching stored event after
 //! that offset, then continues live, with no gap and no duplicate at the seam (live events that arrive
-//! during the replay wait in the client's cursor; each is sent once, in offset order).
+//! during the replay wait in the client's cursor; each is sent once, in offset order). Each client's
+//! requests are limited (`rate:limit` when over; disconnected when it keeps on).
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -45,6 +46,13 @@ pub struct RelayOptions {
     pub client_buffer: usize,
     /// Stored events read per page when a client resumes.
     pub replay_page: u32,
+    /// Requests (subscribe, unsubscribe, resume) a client may make per minute; one more is refused with
+    /// `rate:limit`.
+    pub requests_per_minute: u32,
+    /// Of those, resumes (each reads the store) per minute.
+    pub resumes_per_minute: u32,
+    /// Refused requests after which a client is disconnected.
+    pub strikes: u32,
 }
 
 impl RelayOptions {
@@ -55,6 +63,9 @@ impl RelayOptions {
             token,
             client_buffer: 4096,
             replay_page: 500,
+            requests_per_minute: 30,
+            resumes_per_minute: 6,
+            strikes: 10,
         }
     }
 }
@@ -133,6 +144,73 @@ impl CursorHandle {
     }
 }
 
+type Limiter = governor::RateLimiter<
+    governor::state::NotKeyed,
+    governor::state::InMemoryState,
+    governor::clock::DefaultClock,
+>;
+
+/// A client's request limits, and how often it ran into them.
+#[derive(Clone)]
+struct Limits {
+    requests: Arc<Limiter>,
+    resumes: Arc<Limiter>,
+    strikes: Arc<std::sync::atomic::AtomicU32>,
+    most_strikes: u32,
+}
+
+impl Limits {
+    fn new(options: &RelayOptions) -> Limits {
+        let per_minute = |n: u32| {
+            governor::Quota::per_minute(std::num::NonZeroU32::new(n).unwrap_or(std::num::NonZeroU32::MIN))
+        };
+        Limits {
+            requests: Arc::new(governor::RateLimiter::direct(per_minute(
+                options.requests_per_minute,
+            ))),
+            resumes: Arc::new(governor::RateLimiter::direct(per_minute(
+                options.resumes_per_minute,
+            ))),
+            strikes: Arc::default(),
+            most_strikes: options.strikes,
+        }
+    }
+}
+
+/// Whether `socket` may make a request now (`resume`: also within the resume limit). A refused request is
+/// answered with `rate:limit { event, retry_after_ms }` and its ack; a client refused too often is
+/// disconnected.
+fn allowed(socket: &SocketRef, event: &'static str, ack: AckSender) -> Option<AckSender> {
+    let Some(limits) = socket.extensions.get::<Limits>() else {
+        return Some(ack);
+    };
+    let checked = limits.requests.check().and_then(|()| {
+        if event == "resume" {
+            limits.resumes.check()
+        } else {
+            Ok(())
+        }
+    });
+    let Err(not_until) = checked else {
+        return Some(ack);
+    };
+    let retry_after = not_until.wait_time_from(governor::clock::Clock::now(
+        &governor::clock::DefaultClock::default(),
+    ));
+    let notice = serde_json::json!({ "event": event, "retry_after_ms": retry_after.as_millis() as u64 });
+    let _ = socket.emit("rate:limit", &notice);
+    let _ = ack.send(
+        &serde_json::json!({ "ok": false, "error": { "code": "rate_limited", "message":
+        format!("too many requests: try {event} again in {} ms", retry_after.as_millis()) } }),
+    );
+    let strikes = limits.strikes.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+    if strikes > limits.most_strikes {
+        tracing::warn!(client = %socket.id, strikes, "a relay client kept going over its limits; disconnecting it");
+        let _ = socket.clone().disconnect();
+    }
+    None
+}
+
 /// `resume`'s request.
 #[derive(Debug, Deserialize)]
 struct ResumeRequest {
@@ -181,12 +259,15 @@ impl Relay {
             .build_layer();
         let token = options.token.clone();
         let replay_page = options.replay_page.max(1);
+        let limits = options.clone();
         let check = move |s: SocketRef, TryData(auth): TryData<Auth>| {
             let token = token.clone();
             let stored = stored.clone();
+            let limits = limits.clone();
             async move {
                 authorize(&s, auth.ok().and_then(|a| a.token), &token)?;
                 s.extensions.insert(CursorHandle::default());
+                s.extensions.insert(Limits::new(&limits));
                 if let Some(stored) = stored {
                     s.extensions.insert(Stored(stored, replay_page));
                 }
@@ -309,6 +390,9 @@ fn send(socket: &SocketRef, json: &str) -> bool {
 /// `resume { after }`: every stored event after `after` that matches the client's filter, then what was
 /// published meanwhile (each once, in order), then `replay:done { last_offset }`; live from then on.
 async fn resume(socket: SocketRef, TryData(request): TryData<ResumeRequest>, ack: AckSender) {
+    let Some(ack) = allowed(&socket, "resume", ack) else {
+        return;
+    };
     let refuse = |code: &'static str, message: String, ack: AckSender| {
         let failure = RelayFailure { code, message };
         let _ = socket.emit("error", &failure);
@@ -411,6 +495,9 @@ async fn on_connect(socket: SocketRef) {
     socket.on("subscribe", subscribe);
     socket.on("resume", resume);
     socket.on("unsubscribe", async |socket: SocketRef, ack: AckSender| {
+        let Some(ack) = allowed(&socket, "unsubscribe", ack) else {
+            return;
+        };
         socket.extensions.remove::<Subscribed>();
         let _ = ack.send(&serde_json::json!({ "ok": true }));
     });
@@ -418,6 +505,9 @@ async fn on_connect(socket: SocketRef) {
 
 /// `subscribe { platforms?, kinds?, channels? }`: the filter in force from now on, echoed in the ack.
 async fn subscribe(socket: SocketRef, TryData(filter): TryData<Filter>, ack: AckSender) {
+    let Some(ack) = allowed(&socket, "subscribe", ack) else {
+        return;
+    };
     match filter {
         Ok(filter) => {
             socket.extensions.insert(Subscribed(filter.clone()));

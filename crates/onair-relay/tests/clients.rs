@@ -3,7 +3,8 @@
 //! client receives exactly the events its filter asks for, in order, in the public JSON form with their
 //! offsets; a graceful shutdown tells every client when to come back before it closes them; a client that
 //! resumes gets every stored event after its offset and then the live ones, with events published during
-//! its replay neither lost nor doubled.
+//! its replay neither lost nor doubled; a client flooding the relay with requests is limited, told so, and
+//! disconnected when it keeps on.
 #![allow(clippy::unwrap_used)]
 
 use std::path::PathBuf;
@@ -47,7 +48,12 @@ impl Client {
     }
 
     fn start_with(relay: &Relay, args: &[&str]) -> Client {
+        Client::spawn(relay, args, &[])
+    }
+
+    fn spawn(relay: &Relay, args: &[&str], env: &[(&str, &str)]) -> Client {
         let mut child = Command::new("node")
+            .envs(env.iter().copied())
             .arg(script())
             .arg(format!("http://{}", relay.local_addr()))
             .args(args)
@@ -267,4 +273,43 @@ async fn clients_get_exactly_what_they_subscribed_to_and_a_shutdown_notice() {
         assert_eq!(notice["shutdown"]["retry_after_ms"], 1500, "{notice}");
         assert!(client.expect("disconnect").await.is_string());
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_requests_is_limited_then_disconnected() {
+    let mut options = RelayOptions::new(SecretString::from(TOKEN));
+    options.addr = "127.0.0.1:0".parse().unwrap();
+    let (allowed, strikes) = (options.requests_per_minute as usize, options.strikes as usize);
+    let relay = Relay::start(options, None).await.unwrap();
+    let mut client = Client::spawn(&relay, &[TOKEN, "-"], &[("ONAIR_TEST_FLOOD", "45")]);
+    client.expect("connected").await;
+    let mut notices = 0;
+    let mut disconnected = None;
+    let answers = loop {
+        let line = client.next().await;
+        if line.get("rate_limit").is_some() {
+            assert_eq!(line["rate_limit"]["event"], "subscribe");
+            assert!(line["rate_limit"]["retry_after_ms"].as_u64().unwrap() > 0);
+            notices += 1;
+        } else if let Some(reason) = line.get("disconnect") {
+            disconnected = Some(reason.clone());
+        } else if let Some(answers) = line.get("flood") {
+            break answers.as_array().unwrap().clone();
+        }
+    };
+    let count = |what: &str| answers.iter().filter(|a| *a == what).count();
+    assert_eq!(count("ok"), allowed, "{answers:?}");
+    assert!(count("rate_limited") > strikes, "{answers:?}");
+    // Each refusal comes with rate:limit (one whose answer was cut by the disconnect too).
+    assert!(
+        notices >= count("rate_limited") && notices <= count("rate_limited") + count("no answer"),
+        "{notices} notices for {answers:?}"
+    );
+    assert_eq!(count("ok") + count("rate_limited") + count("no answer"), 45);
+    assert_eq!(
+        disconnected,
+        Some(Value::from("io server disconnect")),
+        "disconnected for persisting"
+    );
+    relay.shutdown(Duration::from_millis(100)).await;
 }
