@@ -7,7 +7,6 @@
 use std::sync::Mutex as StdMutex;
 use std::time::Duration;
 
-use onair::accounts::SignedOut;
 use onair::accounts::{Account, Accounts, FreshnessEnd};
 use onair::kick_signin::{KickSignIn, NO_REDIRECT, kick_login, kick_sign_out};
 use onair::signin::DEFAULT_REDIRECT_PORT;
@@ -178,19 +177,7 @@ impl SignIns {
             .await
             .map_err(|e| e.to_string())?;
         let _ = app.emit(ACCOUNTS_EVENT, ());
-        Ok(match out {
-            SignedOut::NotSignedIn
-            | SignedOut::Forgotten {
-                revoke_failed: None, ..
-            } => None,
-            SignedOut::Forgotten {
-                revoke_failed: Some(e),
-                ..
-            } => Some(format!(
-                "Signed out here, but Twitch could not revoke the token ({e}). To be sure, disconnect OnAir under \
-                 Connections in your Twitch settings."
-            )),
-        })
+        Ok(out.revoke_warning(Platform::Twitch))
     }
 
     /// Signs in to Kick in the login window with the app `client_id` (and `secret`, when the keychain does
@@ -279,19 +266,7 @@ impl SignIns {
             .map_err(|e| e.to_string())?;
         *lock(&self.problem) = None;
         let _ = app.emit(ACCOUNTS_EVENT, ());
-        Ok(match out {
-            SignedOut::NotSignedIn
-            | SignedOut::Forgotten {
-                revoke_failed: None, ..
-            } => None,
-            SignedOut::Forgotten {
-                revoke_failed: Some(e),
-                ..
-            } => Some(format!(
-                "Signed out here, but Kick could not revoke the tokens ({e}). To be sure, remove OnAir from the \
-                 connected apps in your Kick settings."
-            )),
-        })
+        Ok(out.revoke_warning(Platform::Kick))
     }
 
     /// Renews the saved Kick session ahead of each expiry while the app runs (when the app's id and secret

@@ -35,6 +35,37 @@ pub enum SignedOut {
     },
 }
 
+impl SignedOut {
+    /// What the user should know when `platform` could not revoke the tokens (they are forgotten here all
+    /// the same); `None` when nothing is left to do.
+    pub fn revoke_warning(&self, platform: Platform) -> Option<String> {
+        let SignedOut::Forgotten {
+            revoke_failed: Some(e),
+            ..
+        } = self
+        else {
+            return None;
+        };
+        let (name, advice) = match platform {
+            Platform::Kick => (
+                "Kick",
+                "remove OnAir from the connected apps in your Kick settings",
+            ),
+            Platform::Twitch => (
+                "Twitch",
+                "disconnect OnAir under Connections in your Twitch settings",
+            ),
+            Platform::Discord => (
+                "Discord",
+                "remove OnAir under Authorized Apps in your Discord settings",
+            ),
+        };
+        Some(format!(
+            "Signed out here, but {name} could not revoke the tokens ({e}). To be sure, {advice}."
+        ))
+    }
+}
+
 /// A signed-in account.
 #[derive(Debug, Clone)]
 pub struct Account {

@@ -219,29 +219,17 @@ pub async fn logout(platform: Platform, settings: &Config) -> Result<ExitCode> {
         let secret = client_secret(&accounts).await?;
         kick_sign_out(&accounts, &client_id, secret).await?
     };
+    if let Some(warning) = outcome.revoke_warning(platform) {
+        eprintln!("{warning}");
+        return Ok(ExitCode::FAILURE);
+    }
     match outcome {
-        SignedOut::NotSignedIn => {
-            println!("Not signed in to {platform}.");
-            Ok(ExitCode::SUCCESS)
-        }
-        SignedOut::Forgotten {
-            name,
-            revoke_failed: None,
-        } => {
-            println!("Signed out of {platform}: {name}'s tokens are revoked and forgotten.");
-            Ok(ExitCode::SUCCESS)
-        }
-        SignedOut::Forgotten {
-            revoke_failed: Some(e),
-            ..
-        } => {
-            eprintln!(
-                "Signed out here, but {platform} could not revoke the tokens ({e}). To be sure, remove OnAir \
-                 from the connected apps in your {platform} settings."
-            );
-            Ok(ExitCode::FAILURE)
+        SignedOut::NotSignedIn => println!("Not signed in to {platform}."),
+        SignedOut::Forgotten { name, .. } => {
+            println!("Signed out of {platform}: {name}'s tokens are revoked and forgotten.")
         }
     }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The account signed in on `platform`, if any; a secret store that cannot be read is a warning here
