@@ -232,7 +232,8 @@ impl Hub {
         tray::set_muted(&self.app, settings.notifications.muted);
         *lock(&self.settings) = settings.clone();
         if twitch_app_changed {
-            self.twitch_signed_in_or_out().await;
+            self.load_twitch().await;
+            self.stop_twitch_watches().await;
         }
         self.sync_watches(&specs).await;
         let _ = self.app.emit(SETTINGS_EVENT, &settings);
@@ -259,6 +260,12 @@ impl Hub {
     /// Twitch channels with it.
     pub async fn twitch_signed_in_or_out(&self) {
         self.load_twitch().await;
+        self.stop_twitch_watches().await;
+        self.sync_saved().await;
+    }
+
+    /// Stops the Twitch channels' watches (their cards stay), for the next sync to start them afresh.
+    async fn stop_twitch_watches(&self) {
         let mut watches = self.watches.lock().await;
         let twitch: Vec<String> = watches
             .keys()
@@ -270,8 +277,6 @@ impl Hub {
                 running.stop().await;
             }
         }
-        drop(watches);
-        self.watch_saved().await;
     }
 
     /// Builds Twitch access from the saved sign-in (with the polling fallback on the store).
@@ -321,11 +326,14 @@ impl Hub {
         });
     }
 
-    /// Starts watching the saved channels.
+    /// Takes up the saved Twitch sign-in and starts watching the saved channels (at start-up).
     pub async fn watch_saved(&self) {
-        if lock(&self.twitch).is_none() && self.settings().twitch_client_id.is_some() {
-            self.load_twitch().await;
-        }
+        self.load_twitch().await;
+        self.sync_saved().await;
+    }
+
+    /// Starts the saved channels not yet watched, and stops the others.
+    async fn sync_saved(&self) {
         let specs: Vec<ChannelSpec> = self
             .settings()
             .channels
