@@ -34,6 +34,13 @@ impl CommunityReader {
     /// the store has never seen.
     pub async fn community(&self, platform: Platform, channel_id: &str) -> Result<Community, StoreError> {
         let mut community = Community::default();
+        // Every query below names the channel as ?1 (platform) and ?2 (platform id).
+        let rows = |sql: &'static str| {
+            sqlx::query(sql)
+                .bind(platform.as_str())
+                .bind(channel_id)
+                .fetch_all(&self.readers)
+        };
         let last: Option<i64> = sqlx::query_scalar(
             "SELECT max(e.received_at) FROM events e JOIN channels c ON c.id = e.channel_id \
              WHERE c.platform = ?1 AND c.platform_id = ?2",
@@ -44,28 +51,22 @@ impl CommunityReader {
         .await?;
         community.last_received_at = last.map(from_ns);
         // A follow counts unless an unfollow of the same viewer came after it.
-        let followers = sqlx::query(
+        let followers = rows(
             "SELECT DISTINCT v.platform_user_id FROM follower_history f \
              JOIN channels c ON c.id = f.channel_id JOIN viewers v ON v.id = f.viewer_id \
              WHERE c.platform = ?1 AND c.platform_id = ?2 AND f.action = 'follow' \
                AND NOT EXISTS (SELECT 1 FROM follower_history u WHERE u.channel_id = f.channel_id \
                                AND u.viewer_id = f.viewer_id AND u.action = 'unfollow' AND u.at > f.at)",
         )
-        .bind(platform.as_str())
-        .bind(channel_id)
-        .fetch_all(&self.readers)
         .await?;
         for row in followers {
             community.followers.insert(row.try_get(0)?);
         }
-        let roles = sqlx::query(
+        let roles = rows(
             "SELECT v.platform_user_id, v.login, v.display_name, r.role FROM viewer_roles r \
              JOIN channels c ON c.id = r.channel_id JOIN viewers v ON v.id = r.viewer_id \
              WHERE c.platform = ?1 AND c.platform_id = ?2 AND r.revoked_at IS NULL",
         )
-        .bind(platform.as_str())
-        .bind(channel_id)
-        .fetch_all(&self.readers)
         .await?;
         for row in roles {
             let viewer = viewer(&row)?;
@@ -74,14 +75,11 @@ impl CommunityReader {
                 _ => community.vips.insert(viewer.id.clone(), viewer),
             };
         }
-        let subscribers = sqlx::query(
+        let subscribers = rows(
             "SELECT v.platform_user_id, v.login, v.display_name, s.tier FROM viewer_subscriptions s \
              JOIN channels c ON c.id = s.channel_id JOIN viewers v ON v.id = s.viewer_id \
              WHERE c.platform = ?1 AND c.platform_id = ?2 AND s.ended_at IS NULL",
         )
-        .bind(platform.as_str())
-        .bind(channel_id)
-        .fetch_all(&self.readers)
         .await?;
         for row in subscribers {
             let viewer = viewer(&row)?;
