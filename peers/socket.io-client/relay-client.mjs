@@ -3,7 +3,8 @@
 // that happens: {connected}, {connect_error}, {subscribed}, {resumed}, {event}, {replay_done}, {shutdown},
 // {error}, {rate_limit}, {flood}, {disconnect}. With AFTER, it resumes from that offset once subscribed;
 // with ONAIR_TEST_FLOOD=N in the environment, it then sends N subscribe requests at once and prints what
-// each got (ok, an error code, or "no answer").
+// each got (ok, an error code, or "no answer"). With ONAIR_TEST_STATUS=1 it also prints each {status}; with
+// ONAIR_TEST_USER_AGENT it connects with that User-Agent.
 // Usage: node relay-client.mjs URL TOKEN FILTER [AFTER]
 import { io } from "socket.io-client";
 
@@ -14,7 +15,9 @@ const socket = io(url, {
   auth: token === "-" ? {} : { token },
   reconnection: false,
   transports: ["websocket"],
+  extraHeaders: process.env.ONAIR_TEST_USER_AGENT ? { "user-agent": process.env.ONAIR_TEST_USER_AGENT } : {},
 });
+if (process.env.ONAIR_TEST_STATUS) socket.on("status", (status) => say({ status }));
 socket.on("connect", async () => {
   say({ connected: socket.id });
   if (filter !== "-") say({ subscribed: await socket.emitWithAck("subscribe", JSON.parse(filter)) });

@@ -1,33 +1,43 @@
 //! OnAir's relay: a Socket.IO server (socketioxide on axum) on the loopback by default, through which
-//! overlays, bots and stream decks receive OnAir's unified events live. This first part owns the server's
-//! life (start, the address it listens on, a graceful shutdown that tells clients when to come back),
-//! the token check in the handshake (constant time; a bad token is refused with `connect_error`
-//! "unauthorized"), the clients' filters (`subscribe` / `unsubscribe`), and the delivery of each published
-//! event, in the public JSON form (v1, with its offset), to exactly the clients whose filter it matches.
-//! A client too slow to take its events is disconnected rather than silently skipped, so it comes back
-//! and resumes from the last offset it has: `resume { after }` replays every matching stored event after
-//! that offset, then continues live, with no gap and no duplicate at the seam (live events that arrive
-//! during the replay wait in the client's cursor; each is sent once, in offset order). Each client's
-//! requests are limited (`rate:limit` when over; disconnected when it keeps on).
+//! overlays, bots and stream decks receive OnAir's unified events live. This crate root owns the server's
+//! life (start, the address, a graceful shutdown that tells clients when to come back), its HTTP side
+//! (`GET /clients` and Prometheus `GET /metrics`, both behind the token) and the fan-out of each published
+//! event and status change to the connected clients. The messages are in [`protocol`], a client's session
+//! (filters, limits, resume) in `session`, who is connected and the handshake's token check in `clients`.
 
+mod clients;
+pub mod protocol;
+mod session;
+
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use async_trait::async_trait;
-use axum::Router;
-use onair_core::{Event, EventKind, Offset, Platform};
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use metrics_exporter_prometheus::PrometheusHandle;
+use onair_core::{ConnectionId, ConnectionState, Event};
 use secrecy::{ExposeSecret, SecretString};
-use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
-use socketioxide::extract::{AckSender, SocketRef, TryData};
+use serde::Deserialize;
+use socketioxide::SocketIo;
+use socketioxide::extract::{SocketRef, TryData};
 use socketioxide::handler::ConnectHandler;
-use socketioxide::{SendError, SocketError, SocketIo};
 use subtle::ConstantTimeEq;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tower_http::cors::CorsLayer;
+
+pub use protocol::{ConnectionStatus, Filter, RelayClient, RelayClients, RelayStatus};
+pub use session::StoredEvents;
+
+use clients::{Gate, Tracked};
+use protocol::ShutdownNotice;
+use session::{CursorHandle, Limits, Stored};
 
 /// How long a shutdown waits for clients to confirm the shutdown notice (and so everything before it).
 const SHUTDOWN_FLUSH: Duration = Duration::from_secs(1);
@@ -35,12 +45,30 @@ const SHUTDOWN_FLUSH: Duration = Duration::from_secs(1);
 /// The port the relay listens on unless told otherwise.
 pub const DEFAULT_PORT: u16 = 41490;
 
+/// The relay's metrics (Prometheus names), recorded through the `metrics` facade.
+pub mod metric {
+    /// Gauge: clients connected (read when `/metrics` is scraped).
+    pub const CLIENTS: &str = "onair_relay_clients";
+    /// Counter: events sent to clients, live and replayed (one per client).
+    pub const EVENTS_SENT: &str = "onair_relay_events_sent_total";
+    /// Counter: resumes started.
+    pub const REPLAYS: &str = "onair_relay_replays_total";
+    /// Counter: stored events sent by replays.
+    pub const REPLAYED_EVENTS: &str = "onair_relay_replayed_events_total";
+    /// Counter: requests refused for going over the limits, by `request`.
+    pub const RATE_LIMITED: &str = "onair_relay_rate_limited_total";
+    /// Counter: clients disconnected for falling behind.
+    pub const SLOW_CLIENTS: &str = "onair_relay_slow_clients_total";
+    /// Counter: handshakes refused (wrong token, or a throttled address).
+    pub const AUTH_REFUSED: &str = "onair_relay_auth_refused_total";
+}
+
 /// How the relay runs.
 #[derive(Debug, Clone)]
 pub struct RelayOptions {
     /// Where to listen: the loopback by default; another address exposes the relay to the network.
     pub addr: SocketAddr,
-    /// The token every client must present (`auth: { token }`).
+    /// The token every client must present (`auth: { token }`, or `Authorization: Bearer` over HTTP).
     pub token: SecretString,
     /// Events (packets) a client may have waiting; one more and the client is disconnected, to resume.
     pub client_buffer: usize,
@@ -53,6 +81,10 @@ pub struct RelayOptions {
     pub resumes_per_minute: u32,
     /// Refused requests after which a client is disconnected.
     pub strikes: u32,
+    /// Wrong tokens one address may give per minute; after that it is refused for a while.
+    pub wrong_tokens_per_minute: u32,
+    /// Renders the process's metrics for `GET /metrics`; `None` answers that metrics are off.
+    pub metrics: Option<PrometheusHandle>,
 }
 
 impl RelayOptions {
@@ -66,6 +98,8 @@ impl RelayOptions {
             requests_per_minute: 30,
             resumes_per_minute: 6,
             strikes: 10,
+            wrong_tokens_per_minute: 10,
+            metrics: None,
         }
     }
 }
@@ -85,155 +119,28 @@ pub enum RelayError {
     },
 }
 
-/// What a client asks to receive; an empty list means any.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Filter {
-    /// Only these platforms.
-    pub platforms: Vec<Platform>,
-    /// Only these kinds.
-    pub kinds: Vec<EventKind>,
-    /// Only these channels, by slug or platform id (case-insensitive slug).
-    pub channels: Vec<String>,
-}
-
-impl Filter {
-    /// Whether `event` is one the client asked for.
-    pub fn matches(&self, event: &Event) -> bool {
-        (self.platforms.is_empty() || self.platforms.contains(&event.platform))
-            && (self.kinds.is_empty() || self.kinds.contains(&event.kind()))
-            && (self.channels.is_empty()
-                || self
-                    .channels
-                    .iter()
-                    .any(|c| c.eq_ignore_ascii_case(&event.channel.slug) || *c == event.channel.platform_id))
-    }
-}
-
-/// A client's subscription, kept on its socket.
-#[derive(Debug, Clone)]
-struct Subscribed(Filter);
-
-/// Where the relay reads stored events, for clients that resume (the hub's store).
-#[async_trait]
-pub trait StoredEvents: Send + Sync {
-    /// Up to `limit` committed events after `after`, oldest first; the error is a sentence for the log.
-    async fn after(&self, after: Offset, limit: u32) -> Result<Vec<Event>, String>;
-}
-
-/// The stored events, kept on each socket for its resume, with the page size.
-#[derive(Clone)]
-struct Stored(Arc<dyn StoredEvents>, u32);
-
-/// Where a client is in the event log: the last offset it was sent (or that a replay passed), and while it
-/// replays, the live events waiting for the replay to end.
-#[derive(Debug, Default)]
-struct Cursor {
-    delivered: i64,
-    replaying: bool,
-    waiting: Vec<(i64, String)>,
-}
-
-/// A client's cursor, shared by the publisher and its replay.
-#[derive(Debug, Clone, Default)]
-struct CursorHandle(Arc<Mutex<Cursor>>);
-
-impl CursorHandle {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Cursor> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
-
-type Limiter = governor::RateLimiter<
-    governor::state::NotKeyed,
-    governor::state::InMemoryState,
-    governor::clock::DefaultClock,
->;
-
-/// A client's request limits, and how often it ran into them.
-#[derive(Clone)]
-struct Limits {
-    requests: Arc<Limiter>,
-    resumes: Arc<Limiter>,
-    strikes: Arc<std::sync::atomic::AtomicU32>,
-    most_strikes: u32,
-}
-
-impl Limits {
-    fn new(options: &RelayOptions) -> Limits {
-        let per_minute = |n: u32| {
-            governor::Quota::per_minute(std::num::NonZeroU32::new(n).unwrap_or(std::num::NonZeroU32::MIN))
-        };
-        Limits {
-            requests: Arc::new(governor::RateLimiter::direct(per_minute(
-                options.requests_per_minute,
-            ))),
-            resumes: Arc::new(governor::RateLimiter::direct(per_minute(
-                options.resumes_per_minute,
-            ))),
-            strikes: Arc::default(),
-            most_strikes: options.strikes,
-        }
-    }
-}
-
-/// Whether `socket` may make a request now (`resume`: also within the resume limit). A refused request is
-/// answered with `rate:limit { event, retry_after_ms }` and its ack; a client refused too often is
-/// disconnected.
-fn allowed(socket: &SocketRef, event: &'static str, ack: AckSender) -> Option<AckSender> {
-    let Some(limits) = socket.extensions.get::<Limits>() else {
-        return Some(ack);
-    };
-    let checked = limits.requests.check().and_then(|()| {
-        if event == "resume" {
-            limits.resumes.check()
-        } else {
-            Ok(())
-        }
-    });
-    let Err(not_until) = checked else {
-        return Some(ack);
-    };
-    let retry_after = not_until.wait_time_from(governor::clock::Clock::now(
-        &governor::clock::DefaultClock::default(),
-    ));
-    let notice = serde_json::json!({ "event": event, "retry_after_ms": retry_after.as_millis() as u64 });
-    let _ = socket.emit("rate:limit", &notice);
-    let _ = ack.send(
-        &serde_json::json!({ "ok": false, "error": { "code": "rate_limited", "message":
-        format!("too many requests: try {event} again in {} ms", retry_after.as_millis()) } }),
-    );
-    let strikes = limits.strikes.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-    if strikes > limits.most_strikes {
-        tracing::warn!(client = %socket.id, strikes, "a relay client kept going over its limits; disconnecting it");
-        let _ = socket.clone().disconnect();
-    }
-    None
-}
-
-/// `resume`'s request.
-#[derive(Debug, Deserialize)]
-struct ResumeRequest {
-    after: i64,
-}
-
 /// What a client sends in the handshake.
 #[derive(Deserialize)]
 struct Auth {
     token: Option<String>,
 }
 
-/// What the relay answers a request that cannot be carried out.
-#[derive(Debug, Serialize)]
-struct RelayFailure {
-    code: &'static str,
-    message: String,
+/// The watched connections' states, as clients are told them.
+type StatusBoard = Arc<Mutex<BTreeMap<ConnectionId, ConnectionState>>>;
+
+/// What the HTTP routes read.
+#[derive(Clone)]
+struct Http {
+    io: SocketIo,
+    token: SecretString,
+    metrics: Option<PrometheusHandle>,
 }
 
 /// A running relay.
 pub struct Relay {
     io: SocketIo,
     addr: SocketAddr,
+    status: StatusBoard,
     stop: oneshot::Sender<Duration>,
     server: JoinHandle<()>,
 }
@@ -257,26 +164,47 @@ impl Relay {
         let (layer, io) = SocketIo::builder()
             .max_buffer_size(options.client_buffer)
             .build_layer();
-        let token = options.token.clone();
+        let gate = Arc::new(Gate::new(options.token.clone(), options.wrong_tokens_per_minute));
         let replay_page = options.replay_page.max(1);
         let limits = options.clone();
         let check = move |s: SocketRef, TryData(auth): TryData<Auth>| {
-            let token = token.clone();
+            let gate = gate.clone();
             let stored = stored.clone();
             let limits = limits.clone();
             async move {
-                authorize(&s, auth.ok().and_then(|a| a.token), &token)?;
+                let token = auth.ok().and_then(|a| a.token);
+                gate.admit(&s, token.as_deref())?;
+                s.extensions.insert(Tracked::new(&s));
                 s.extensions.insert(CursorHandle::default());
                 s.extensions.insert(Limits::new(&limits));
                 if let Some(stored) = stored {
                     s.extensions.insert(Stored(stored, replay_page));
                 }
-                Ok::<(), &'static str>(())
+                Ok::<(), String>(())
             }
         };
-        io.ns("/", on_connect.with(check));
+        let status = StatusBoard::default();
+        let board = status.clone();
+        let connected = move |socket: SocketRef| {
+            let now = snapshot(&board);
+            async move {
+                let _ = socket.emit("status", &now);
+                session::on_connect(socket).await;
+            }
+        };
+        io.ns("/", connected.with(check));
+        let http = Http {
+            io: io.clone(),
+            token: options.token.clone(),
+            metrics: options.metrics.clone(),
+        };
         // Browser sources (OBS) load overlays from files or other origins.
-        let app = Router::new().layer(layer).layer(CorsLayer::permissive());
+        let app = Router::new()
+            .route("/clients", get(clients_route))
+            .route("/metrics", get(metrics_route))
+            .with_state(http)
+            .layer(layer)
+            .layer(CorsLayer::permissive());
         let (stop, stopped) = oneshot::channel::<Duration>();
         let closing = io.clone();
         let server = tokio::spawn(async move {
@@ -286,7 +214,9 @@ impl Relay {
                     // The notice follows every event already queued for a client; its answer (or the bound)
                     // says the client has them all before the connections close.
                     if let Some(all) = closing.of("/") {
-                        let notice = serde_json::json!({ "retry_after_ms": retry_after.as_millis() as u64 });
+                        let notice = ShutdownNotice {
+                            retry_after_ms: retry_after.as_millis() as u64,
+                        };
                         let answers = all.sockets().into_iter().filter_map(|socket| {
                             socket
                                 .timeout(SHUTDOWN_FLUSH)
@@ -306,6 +236,7 @@ impl Relay {
         Ok(Relay {
             io,
             addr,
+            status,
             stop,
             server,
         })
@@ -321,6 +252,11 @@ impl Relay {
         self.io.of("/").map_or(0, |all| all.sockets().len())
     }
 
+    /// Every connected client: where from, what it is, what it asked for, since when, how many events.
+    pub fn client_list(&self) -> RelayClients {
+        clients::list(&self.io)
+    }
+
     /// Sends `event` (committed: it has its offset) to every client whose filter matches. A client whose
     /// buffer is full is disconnected: it reconnects and resumes from its last offset, and never silently
     /// misses an event.
@@ -334,21 +270,20 @@ impl Relay {
         };
         let mut json: Option<String> = None;
         for socket in all.sockets() {
-            let (Some(Subscribed(filter)), Some(cursor)) = (
-                socket.extensions.get::<Subscribed>(),
-                socket.extensions.get::<CursorHandle>(),
-            ) else {
-                continue;
-            };
-            if !filter.matches(event) {
-                continue;
-            }
-            let json = json.get_or_insert_with(|| event.to_json_line());
-            let mut cursor = cursor.lock();
-            if cursor.replaying {
-                cursor.waiting.push((offset.0, json.clone()));
-            } else if offset.0 > cursor.delivered && send(&socket, json) {
-                cursor.delivered = offset.0;
+            session::publish_to(&socket, event, offset.0, &mut json);
+        }
+    }
+
+    /// Records that connection `id` is now in `state` and tells every client (`status`, the whole list).
+    pub fn set_status(&self, id: &ConnectionId, state: &ConnectionState) {
+        self.status
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id.clone(), state.clone());
+        let now = snapshot(&self.status);
+        if let Some(all) = self.io.of("/") {
+            for socket in all.sockets() {
+                let _ = socket.emit("status", &now);
             }
         }
     }
@@ -363,171 +298,69 @@ impl Relay {
     }
 }
 
-/// Sends one event's JSON to `socket`; `false` when it did not go (a client that fell behind is
-/// disconnected, so it resumes instead of silently missing events).
-fn send(socket: &SocketRef, json: &str) -> bool {
-    let raw = match RawValue::from_string(json.to_owned()) {
-        Ok(raw) => raw,
-        Err(e) => {
-            tracing::error!(error = %e, "an event could not be encoded for the relay");
-            return false;
-        }
-    };
-    match socket.emit("event", &raw) {
-        Ok(()) => true,
-        Err(SendError::Socket(SocketError::InternalChannelFull)) => {
-            tracing::warn!(client = %socket.id, "a relay client fell behind; disconnecting it so it resumes");
-            let _ = socket.clone().disconnect();
-            false
-        }
-        Err(e) => {
-            tracing::debug!(client = %socket.id, error = %e, "an event did not reach a relay client");
-            false
-        }
+/// The connections' states as the `status` message.
+fn snapshot(board: &StatusBoard) -> RelayStatus {
+    let board = board.lock().unwrap_or_else(|e| e.into_inner());
+    RelayStatus {
+        connections: board
+            .iter()
+            .map(|(id, state)| ConnectionStatus {
+                id: id.clone(),
+                state: state.clone(),
+            })
+            .collect(),
     }
 }
 
-/// `resume { after }`: every stored event after `after` that matches the client's filter, then what was
-/// published meanwhile (each once, in order), then `replay:done { last_offset }`; live from then on.
-async fn resume(socket: SocketRef, TryData(request): TryData<ResumeRequest>, ack: AckSender) {
-    let Some(ack) = allowed(&socket, "resume", ack) else {
-        return;
-    };
-    let refuse = |code: &'static str, message: String, ack: AckSender| {
-        let failure = RelayFailure { code, message };
-        let _ = socket.emit("error", &failure);
-        let _ = ack.send(&serde_json::json!({ "ok": false, "error": failure }));
-    };
-    let after = match request {
-        Ok(request) => request.after.max(0),
-        Err(e) => {
-            return refuse(
-                "bad_request",
-                format!("resume takes {{ after: OFFSET }}: {e}"),
-                ack,
-            );
-        }
-    };
-    let (Some(Subscribed(filter)), Some(cursor)) = (
-        socket.extensions.get::<Subscribed>(),
-        socket.extensions.get::<CursorHandle>(),
-    ) else {
-        return refuse(
-            "not_subscribed",
-            "subscribe first: resume replays what the filter matches".into(),
-            ack,
-        );
-    };
-    let Some(Stored(stored, page_size)) = socket.extensions.get::<Stored>() else {
-        return refuse(
-            "unavailable",
-            "this relay keeps no stored events to replay".into(),
-            ack,
-        );
-    };
-    {
-        let mut cursor = cursor.lock();
-        if cursor.replaying {
-            drop(cursor);
-            return refuse("busy", "a replay is under way: wait for replay:done".into(), ack);
-        }
-        cursor.replaying = true;
-        cursor.delivered = after;
-        cursor.waiting.clear();
-    }
-    let _ = ack.send(&serde_json::json!({ "ok": true }));
-    let mut position = after;
-    loop {
-        let page = match stored.after(Offset(position), page_size).await {
-            Ok(page) => page,
-            Err(e) => {
-                tracing::warn!(client = %socket.id, error = %e, "a replay could not read the stored events");
-                let failure = RelayFailure {
-                    code: "replay_failed",
-                    message: format!("the stored events could not be read ({e}); resume again"),
-                };
-                let _ = socket.emit("error", &failure);
-                break;
-            }
-        };
-        let Some(last) = page.last().and_then(|e| e.offset) else {
-            break;
-        };
-        for event in &page {
-            if filter.matches(event) && !send(&socket, &event.to_json_line()) {
-                return;
-            }
-        }
-        position = last.0;
-        cursor.lock().delivered = position;
-    }
-    // What was published during the replay and is past it, in order; then live.
-    let mut cursor = cursor.lock();
-    let mut waiting = std::mem::take(&mut cursor.waiting);
-    waiting.sort_by_key(|(offset, _)| *offset);
-    for (offset, json) in waiting {
-        if offset > cursor.delivered && send(&socket, &json) {
-            cursor.delivered = offset;
-        }
-    }
-    cursor.replaying = false;
-    let _ = socket.emit(
-        "replay:done",
-        &serde_json::json!({ "last_offset": cursor.delivered }),
-    );
+/// Whether the request carries `Authorization: Bearer TOKEN` with the relay's token (constant time).
+fn bearer_ok(headers: &HeaderMap, token: &SecretString) -> bool {
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    bool::from(given.trim().as_bytes().ct_eq(token.expose_secret().as_bytes()))
 }
 
-/// The handshake's check: the token, compared in constant time.
-fn authorize(socket: &SocketRef, given: Option<String>, token: &SecretString) -> Result<(), &'static str> {
-    let expected = token.expose_secret().as_bytes();
-    let given = given.unwrap_or_default();
-    if bool::from(given.as_bytes().ct_eq(expected)) {
-        Ok(())
-    } else {
-        tracing::info!(client = %socket.id, "a relay client gave a wrong token");
-        Err("unauthorized")
+/// The answer to a request without the token.
+fn unauthorized() -> Response {
+    (
+        StatusCode::UNAUTHORIZED,
+        [(header::WWW_AUTHENTICATE, "Bearer")],
+        "unauthorized: send the relay token as `Authorization: Bearer TOKEN` (`onair relay token` prints it)\n",
+    )
+        .into_response()
+}
+
+/// `GET /clients`: every connected client, as JSON.
+async fn clients_route(State(http): State<Http>, headers: HeaderMap) -> Response {
+    if !bearer_ok(&headers, &http.token) {
+        return unauthorized();
     }
+    Json(clients::list(&http.io)).into_response()
 }
 
-/// A client is in: it receives nothing until it subscribes.
-async fn on_connect(socket: SocketRef) {
-    tracing::debug!(client = %socket.id, "relay client connected");
-    socket.on("subscribe", subscribe);
-    socket.on("resume", resume);
-    socket.on("unsubscribe", async |socket: SocketRef, ack: AckSender| {
-        let Some(ack) = allowed(&socket, "unsubscribe", ack) else {
-            return;
-        };
-        socket.extensions.remove::<Subscribed>();
-        let _ = ack.send(&serde_json::json!({ "ok": true }));
-    });
-}
-
-/// `subscribe { platforms?, kinds?, channels? }`: the filter in force from now on, echoed in the ack.
-async fn subscribe(socket: SocketRef, TryData(filter): TryData<Filter>, ack: AckSender) {
-    let Some(ack) = allowed(&socket, "subscribe", ack) else {
-        return;
+/// `GET /metrics`: the process's metrics in Prometheus' text format.
+async fn metrics_route(State(http): State<Http>, headers: HeaderMap) -> Response {
+    if !bearer_ok(&headers, &http.token) {
+        return unauthorized();
+    }
+    let Some(handle) = &http.metrics else {
+        return (StatusCode::NOT_FOUND, "metrics are off in this OnAir process\n").into_response();
     };
-    match filter {
-        Ok(filter) => {
-            socket.extensions.insert(Subscribed(filter.clone()));
-            let _ = ack.send(&serde_json::json!({ "ok": true, "filter": filter }));
-        }
-        Err(e) => {
-            let failure = RelayFailure {
-                code: "bad_request",
-                message: format!("subscribe takes {{ platforms?, kinds?, channels? }}: {e}"),
-            };
-            let _ = socket.emit("error", &failure);
-            let _ = ack.send(&serde_json::json!({ "ok": false, "error": failure }));
-        }
-    }
+    let connected = http.io.of("/").map_or(0, |all| all.sockets().len());
+    metrics::gauge!(metric::CLIENTS).set(connected as f64);
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        handle.render(),
+    )
+        .into_response()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use onair_core::{ChannelRef, Empty, EventData};
+    use onair_core::{ChannelRef, Empty, Event, EventData, Platform};
 
     #[test]
     fn a_filter_matches_by_platform_kind_and_channel_slug_or_id() {

@@ -4,7 +4,9 @@
 //! offsets; a graceful shutdown tells every client when to come back before it closes them; a client that
 //! resumes gets every stored event after its offset and then the live ones, with events published during
 //! its replay neither lost nor doubled; a client flooding the relay with requests is limited, told so, and
-//! disconnected when it keeps on.
+//! disconnected when it keeps on; the hub sees every client (address, user agent, filter, events sent) and
+//! every client sees the watched connections' status; an address that keeps giving wrong tokens is
+//! throttled; `/metrics` counts what the relay did.
 #![allow(clippy::unwrap_used)]
 
 use std::path::PathBuf;
@@ -311,5 +313,145 @@ async fn a_flood_of_requests_is_limited_then_disconnected() {
         Some(Value::from("io server disconnect")),
         "disconnected for persisting"
     );
+    relay.shutdown(Duration::from_millis(100)).await;
+}
+
+/// The process's Prometheus recorder (one per test binary: the facade takes one global recorder).
+fn metrics_handle() -> metrics_exporter_prometheus::PrometheusHandle {
+    static HANDLE: std::sync::OnceLock<metrics_exporter_prometheus::PrometheusHandle> =
+        std::sync::OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            metrics_exporter_prometheus::PrometheusBuilder::new()
+                .install_recorder()
+                .unwrap()
+        })
+        .clone()
+}
+
+/// `GET path` on the relay with `token` (none: no Authorization header): the status and the body.
+async fn http_get(relay: &Relay, path: &str, token: Option<&str>) -> (u16, String) {
+    let mut request = reqwest::Client::new().get(format!("http://{}{path}", relay.local_addr()));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.unwrap();
+    (response.status().as_u16(), response.text().await.unwrap())
+}
+
+/// The value of the unlabelled sample `name` in a Prometheus text page.
+fn sample_value(page: &str, name: &str) -> f64 {
+    page.lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in\n{page}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_hub_sees_each_client_and_each_client_sees_the_connections_status() {
+    let mut options = RelayOptions::new(SecretString::from(TOKEN));
+    options.addr = "127.0.0.1:0".parse().unwrap();
+    options.metrics = Some(metrics_handle());
+    let relay = Relay::start(options, None).await.unwrap();
+    let twitch = onair_core::ConnectionId::new(Platform::Twitch, "nebulacast");
+    relay.set_status(&twitch, &onair_core::ConnectionState::Connecting);
+
+    let mut client = Client::spawn(
+        &relay,
+        &[TOKEN, r#"{"kinds": ["follow"]}"#],
+        &[
+            ("ONAIR_TEST_STATUS", "1"),
+            ("ONAIR_TEST_USER_AGENT", "StreamDeck-Plugin/2.1"),
+        ],
+    );
+    // The status comes at once, before the subscription's answer.
+    client.expect("connected").await;
+    let status = client.expect("status").await;
+    assert_eq!(
+        status,
+        serde_json::json!({ "connections": [
+            { "id": { "platform": "twitch", "name": "nebulacast" }, "state": { "state": "connecting" } }
+        ] })
+    );
+    assert_eq!(client.expect("subscribed").await["ok"], true);
+    relay.set_status(
+        &twitch,
+        &onair_core::ConnectionState::Connected {
+            session: Some("s1".into()),
+        },
+    );
+    assert_eq!(
+        client.expect("status").await["connections"][0]["state"],
+        serde_json::json!({ "state": "connected", "session": "s1" })
+    );
+    let events = committed();
+    for event in &events {
+        relay.publish(event);
+    }
+    let follows = events.iter().filter(|e| e.kind() == EventKind::Follow).count();
+    for _ in 0..follows {
+        client.expect("event").await;
+    }
+
+    // The hub's list, and the same over HTTP with the token.
+    let listed = relay.client_list().clients;
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    let seen = &listed[0];
+    assert_eq!(seen.user_agent.as_deref(), Some("StreamDeck-Plugin/2.1"));
+    assert!(
+        seen.address.as_deref().unwrap().starts_with("127.0.0.1:"),
+        "{seen:?}"
+    );
+    assert_eq!(seen.filter.as_ref().unwrap().kinds, vec![EventKind::Follow]);
+    assert_eq!(seen.events_sent, follows as u64);
+    assert!(seen.connected_at <= chrono::Utc::now());
+    let (code, body) = http_get(&relay, "/clients", Some(TOKEN)).await;
+    assert_eq!(code, 200, "{body}");
+    let over_http: onair_relay::RelayClients = serde_json::from_str(&body).unwrap();
+    assert_eq!(over_http.clients, listed);
+    for token in [None, Some("wrong-token")] {
+        let (code, body) = http_get(&relay, "/clients", token).await;
+        assert_eq!(code, 401, "{token:?}: {body}");
+        assert!(body.contains("Authorization: Bearer"), "{body}");
+    }
+
+    // The metrics page counts what happened (other tests of this binary may add to the counters).
+    let (code, page) = http_get(&relay, "/metrics", Some(TOKEN)).await;
+    assert_eq!(code, 200, "{page}");
+    assert!(sample_value(&page, "onair_relay_clients") >= 1.0, "{page}");
+    assert!(
+        sample_value(&page, "onair_relay_events_sent_total") >= follows as f64,
+        "{page}"
+    );
+    assert_eq!(http_get(&relay, "/metrics", None).await.0, 401);
+    relay.shutdown(Duration::from_millis(100)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_address_that_keeps_giving_wrong_tokens_is_refused_for_a_while() {
+    let mut options = RelayOptions::new(SecretString::from(TOKEN));
+    options.addr = "127.0.0.1:0".parse().unwrap();
+    options.wrong_tokens_per_minute = 3;
+    let relay = Relay::start(options, None).await.unwrap();
+    for attempt in 1..=3 {
+        let mut refused = Client::start(&relay, "guess", "-");
+        assert_eq!(
+            refused.expect("connect_error").await,
+            "unauthorized",
+            "attempt {attempt}"
+        );
+    }
+    let mut throttled = Client::start(&relay, "guess", "-");
+    let said = throttled.expect("connect_error").await;
+    assert!(
+        said.as_str()
+            .unwrap()
+            .starts_with("unauthorized: too many wrong tokens from this address"),
+        "{said}"
+    );
+    // Even the right token waits now: guessing cannot go on.
+    let mut right = Client::start(&relay, TOKEN, "-");
+    let said = right.expect("connect_error").await;
+    assert!(said.as_str().unwrap().contains("try again in"), "{said}");
+    assert_eq!(relay.clients(), 0);
     relay.shutdown(Duration::from_millis(100)).await;
 }

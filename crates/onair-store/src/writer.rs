@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use backon::{BackoffBuilder, ExponentialBuilder};
 use chrono::Utc;
-use onair_core::{ChannelRef, ConnectionId, ConnectionState, Event, Platform};
+use onair_core::{ChannelRef, ConnectionId, ConnectionState, Event, EventKind, Platform};
 use serde::Serialize;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
@@ -77,6 +77,12 @@ pub mod metric {
     pub const REJECTED: &str = "onair_store_events_rejected_total";
     /// Counter: failed tries of a transaction that was then retried.
     pub const RETRIES: &str = "onair_store_write_retries_total";
+    /// Counter: events newly recorded (not duplicates), by `platform` and `kind`.
+    pub const INGESTED: &str = "onair_events_ingested_total";
+    /// Gauge: commands waiting for the writer after its last commit (how far behind it is).
+    pub const QUEUED: &str = "onair_store_writer_queued";
+    /// Histogram: seconds from an event's arrival to its commit, for the oldest event of each batch.
+    pub const LAG_SECONDS: &str = "onair_store_writer_lag_seconds";
 }
 
 type Reply = oneshot::Sender<Result<Appended, StoreError>>;
@@ -252,6 +258,7 @@ impl WriterTask {
             }
             let close = batch.close.take();
             self.commit(batch).await;
+            metrics::gauge!(metric::QUEUED).set(rx.len() as f64);
             if let Some(done) = close {
                 let _ = done.send(());
                 break;
@@ -274,10 +281,13 @@ impl WriterTask {
                 .commit_retrying(&batch.channels, &events, &batch.states)
                 .await
             {
-                Ok(outcome) => answer(
-                    &self.status,
-                    batch.replies.into_iter().zip(outcome.into_iter().map(Ok)),
-                ),
+                Ok(outcome) => {
+                    count_ingested(&events, &outcome);
+                    answer(
+                        &self.status,
+                        batch.replies.into_iter().zip(outcome.into_iter().map(Ok)),
+                    );
+                }
                 Err(first_error) => {
                     // Something in the batch can never commit: commit the rest one by one, so only the
                     // events at fault are refused (answered with the error, and logged in full).
@@ -289,7 +299,10 @@ impl WriterTask {
                     }
                     for (event, reply) in events.into_iter().zip(batch.replies) {
                         let result = match self.commit_retrying(&[], &[event], &[]).await {
-                            Ok(mut one) => Ok(one.remove(0)),
+                            Ok(mut one) => {
+                                count_ingested(&[event], &one);
+                                Ok(one.remove(0))
+                            }
                             Err(e) => Err(reject(event, e)),
                         };
                         answer(&self.status, std::iter::once((reply, result)));
@@ -345,6 +358,30 @@ impl WriterTask {
                 }
             }
         }
+    }
+}
+
+/// Counts the newly recorded events of a commit by platform and kind, and the arrival-to-commit lag of the
+/// oldest.
+fn count_ingested(events: &[&Event], outcome: &[Appended]) {
+    let mut counts: Vec<((Platform, EventKind), u64)> = Vec::new();
+    for (event, appended) in events.iter().zip(outcome) {
+        if appended.duplicate {
+            continue;
+        }
+        let key = (event.platform, event.kind());
+        match counts.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((key, 1)),
+        }
+    }
+    for ((platform, kind), n) in counts {
+        metrics::counter!(metric::INGESTED, "platform" => platform.as_str(), "kind" => kind.as_str())
+            .increment(n);
+    }
+    if let Some(oldest) = events.iter().map(|e| e.received_at).min() {
+        let lag = (Utc::now() - oldest).to_std().unwrap_or_default();
+        metrics::histogram!(metric::LAG_SECONDS).record(lag.as_secs_f64());
     }
 }
 

@@ -5,7 +5,7 @@
 //! it ([`kick_signin`]), Twitch access and sign-in ([`twitch_signin`]), importing JSONL exports
 //! ([`import`]), the output formats of events ([`format`]), watching channels into the store through the
 //! platform faces ([`watch`]: resolve, connect, record, retry), which events notify ([`notify`]), the
-//! relay's token, replay source and feed ([`relay`]), and the shapes the dashboard sees ([`views`], with
+//! relay's token, replay source and feed ([`relay`]), the process's metrics ([`metrics`]), and the shapes the dashboard sees ([`views`], with
 //! their TypeScript declarations). It must hold no platform wire format and no Tauri code.
 
 pub mod accounts;
@@ -13,6 +13,7 @@ pub mod config;
 pub mod format;
 pub mod import;
 pub mod kick_signin;
+pub mod metrics;
 pub mod notify;
 pub mod paths;
 pub mod relay;

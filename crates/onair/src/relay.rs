@@ -1,16 +1,16 @@
 //! The relay in the hub: its token (given through `ONAIR_RELAY_TOKEN`, else kept in the secret store,
 //! made on first use), the store as the source a resuming client replays from, and the feed that hands
-//! every event the store commits to the relay, in offset order.
+//! every event the store commits to the relay, in offset order, and asking a running relay who is connected.
 
 use std::future::Future;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use onair_core::{Event, Offset};
-use onair_relay::{Relay, StoredEvents};
+use onair_relay::{Relay, RelayClients, StoredEvents};
 use onair_secrets::{Secrets, SecretsError};
 use onair_store::{EventQuery, Store, StoreError};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 
 use crate::notify::FreshEvents;
 
@@ -86,4 +86,71 @@ pub async fn feed(store: &Store, relay: &Relay, stop: impl Future<Output = ()>) 
         relay.publish(&event);
     }
     Ok(())
+}
+
+/// Why the running relay could not be asked who is connected.
+#[derive(Debug, thiserror::Error)]
+pub enum AskRelayError {
+    /// Nothing answers at the address.
+    #[error(
+        "no relay answers at {addr}: start one with `onair run --relay` (or the app), or give its address"
+    )]
+    NotRunning {
+        /// The address asked.
+        addr: std::net::SocketAddr,
+    },
+    /// The relay there has another token.
+    #[error(
+        "the relay at {addr} refused this token: it was started with another one (is ONAIR_RELAY_TOKEN set \
+         differently there?)"
+    )]
+    Refused {
+        /// The address asked.
+        addr: std::net::SocketAddr,
+    },
+    /// It answered something else.
+    #[error("the relay at {addr} gave an unexpected answer ({detail}); is something else listening there?")]
+    Unexpected {
+        /// The address asked.
+        addr: std::net::SocketAddr,
+        /// What went wrong, in the library's words.
+        detail: String,
+    },
+}
+
+/// The clients connected to the relay running at `addr`, asked with `token` (`GET /clients`).
+pub async fn connected_clients(
+    addr: std::net::SocketAddr,
+    token: &SecretString,
+) -> Result<RelayClients, AskRelayError> {
+    let unexpected = |detail: String| AskRelayError::Unexpected { addr, detail };
+    // Plain HTTP on the loopback, but the client is built like OnAir's others (the TLS setup they share).
+    let tls = onair_pusher::tls_config().map_err(|e| unexpected(e.to_string()))?;
+    let http = reqwest::Client::builder()
+        .use_preconfigured_tls((*tls).clone())
+        .build()
+        .map_err(|e| unexpected(e.to_string()))?;
+    let response = http
+        .get(format!("http://{addr}/clients"))
+        .bearer_auth(token.expose_secret())
+        .timeout(std::time::Duration::from_secs(10))
+        .send()
+        .await
+        .map_err(|e| {
+            if e.is_connect() {
+                AskRelayError::NotRunning { addr }
+            } else {
+                unexpected(e.without_url().to_string())
+            }
+        })?;
+    match response.status() {
+        reqwest::StatusCode::OK => {}
+        reqwest::StatusCode::UNAUTHORIZED => return Err(AskRelayError::Refused { addr }),
+        other => return Err(unexpected(format!("HTTP {other}"))),
+    }
+    let body = response
+        .text()
+        .await
+        .map_err(|e| unexpected(e.without_url().to_string()))?;
+    serde_json::from_str(&body).map_err(|e| unexpected(e.to_string()))
 }

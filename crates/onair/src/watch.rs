@@ -240,6 +240,7 @@ pub async fn watch(
                 retry_at = matches!(state, ConnectionState::Failed { .. })
                     .then(|| Instant::now() + options.retry_failed_after);
                 writer.record_state(&id, &state).await?;
+                crate::metrics::record_state(&id, &state);
                 on_state(&id, &state);
                 summary.state_changes += 1;
             }
@@ -271,6 +272,7 @@ pub async fn watch(
     let _ = closing.await;
     let last = ConnectionState::Disconnected;
     writer.record_state(&id, &last).await?;
+    crate::metrics::record_state(&id, &last);
     on_state(&id, &last);
     summary.state_changes += 1;
     writer.flush().await?;

@@ -33,3 +33,33 @@ fn the_bindings_declare_every_event_kind_with_its_data() {
     assert!(ts.contains("export type ConnectionState ="));
     assert!(ts.contains("export type DesktopSettings ="));
 }
+
+#[test]
+fn the_relay_declarations_match_the_rust_types() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/relay.d.ts");
+    let fresh = onair_relay::protocol::typescript();
+    if std::env::var_os("ONAIR_BLESS").is_some() {
+        std::fs::write(&path, &fresh).expect("write relay.d.ts");
+        return;
+    }
+    let current = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        current == fresh,
+        "{} is stale (the relay's messages changed): rewrite it with\n  \
+         ONAIR_BLESS=1 cargo test -p onair --test bindings\nand check it in",
+        path.display()
+    );
+    for event in [
+        "event",
+        "status",
+        "\"replay:done\"",
+        "\"rate:limit\"",
+        "error",
+        "\"server:shutdown\"",
+    ] {
+        assert!(
+            fresh.contains(&format!("  {event}: (")),
+            "{event} is not declared"
+        );
+    }
+}

@@ -2,7 +2,9 @@
 //! socket.io-client processes (node) connect with the token while it runs. One only listens live; the
 //! other resumes from offset 0. When the run ends (and the relay with it), the resuming one has received
 //! every stored event its filter matches, once each, in offset order, exactly as `onair events` prints
-//! them; the live one has every matching event from its first on; both got the shutdown notice.
+//! them; the live one has every matching event from its first on and the connection's status; both got
+//! the shutdown notice. While they are connected, `onair relay clients` lists both, and the relay's
+//! `/metrics` shows the events ingested and the connection's state.
 #![allow(clippy::unwrap_used)]
 
 use std::path::PathBuf;
@@ -32,17 +34,34 @@ fn client_script() -> PathBuf {
     script
 }
 
-/// Runs a socket.io-client until the relay closes it; returns the events it got and whether it saw the
-/// shutdown notice.
-async fn client(url: String, resume_after: Option<i64>) -> (Vec<Value>, bool) {
+/// What a client received until the relay closed it.
+struct Received {
+    events: Vec<Value>,
+    notice: bool,
+    statuses: Vec<Value>,
+}
+
+/// Runs a socket.io-client until the relay closes it, saying on `first` when the first event arrives.
+async fn client(url: String, resume_after: Option<i64>, first: tokio::sync::oneshot::Sender<()>) -> Received {
+    let mut first = Some(first);
     let mut command = Command::new("node");
-    command.arg(client_script()).arg(url).arg(TOKEN).arg(FILTER);
+    command
+        .env("ONAIR_TEST_STATUS", "1")
+        .env("ONAIR_TEST_USER_AGENT", "relay-e2e")
+        .arg(client_script())
+        .arg(url)
+        .arg(TOKEN)
+        .arg(FILTER);
     if let Some(after) = resume_after {
         command.arg(after.to_string());
     }
     let mut child = command.stdout(Stdio::piped()).kill_on_drop(true).spawn().unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let (mut events, mut notice) = (Vec::new(), false);
+    let mut got = Received {
+        events: Vec::new(),
+        notice: false,
+        statuses: Vec::new(),
+    };
     while let Some(line) = timeout(Duration::from_secs(60), lines.next_line())
         .await
         .unwrap()
@@ -50,14 +69,19 @@ async fn client(url: String, resume_after: Option<i64>) -> (Vec<Value>, bool) {
     {
         let line: Value = serde_json::from_str(&line).unwrap();
         if let Some(event) = line.get("event") {
-            events.push(event.clone());
+            got.events.push(event.clone());
+            if let Some(first) = first.take() {
+                let _ = first.send(());
+            }
+        } else if let Some(status) = line.get("status") {
+            got.statuses.push(status.clone());
         } else if line.get("shutdown").is_some() {
-            notice = true;
+            got.notice = true;
         } else if let Some(error) = line.get("connect_error").or(line.get("error")) {
             panic!("the relay refused: {error}");
         }
     }
-    (events, notice)
+    got
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -97,8 +121,72 @@ async fn simulate_serves_every_event_live_and_to_a_client_that_resumes() {
         }
     };
     assert!(!url.contains(TOKEN));
-    let live = tokio::spawn(client(url.clone(), None));
-    let resumed = tokio::spawn(client(url, Some(0)));
+    let (live_first, live_started) = tokio::sync::oneshot::channel();
+    let (resumed_first, resumed_started) = tokio::sync::oneshot::channel();
+    let live = tokio::spawn(client(url.clone(), None, live_first));
+    let resumed = tokio::spawn(client(url.clone(), Some(0), resumed_first));
+    live_started.await.unwrap();
+    resumed_started.await.unwrap();
+
+    // While both are connected: the hub lists them, and the metrics count what happened.
+    let addr = url.trim_start_matches("http://");
+    let listed = std::process::Command::new(&onair)
+        .args(["relay", "clients", "--json", "--addr", addr])
+        .env("ONAIR_RELAY_TOKEN", TOKEN)
+        .env("ONAIR_SECRET_STORE", "file")
+        .env("HOME", dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        listed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&listed.stderr)
+    );
+    let listed: Value = serde_json::from_slice(&listed.stdout).unwrap();
+    let clients = listed["clients"].as_array().unwrap();
+    assert_eq!(clients.len(), 2, "{listed}");
+    for client in clients {
+        assert_eq!(client["user_agent"], "relay-e2e");
+        assert_eq!(
+            client["filter"]["kinds"],
+            serde_json::json!(["follow", "chat_message", "subscription"])
+        );
+        assert!(client["address"].as_str().unwrap().starts_with("127.0.0.1:"));
+    }
+    let tls = onair_pusher::tls_config().unwrap();
+    let metrics = reqwest::Client::builder()
+        .use_preconfigured_tls((*tls).clone())
+        .build()
+        .unwrap()
+        .get(format!("{url}/metrics"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let sample = |name: &str, labels: &[&str]| -> f64 {
+        metrics
+            .lines()
+            .find(|l| {
+                l.strip_prefix(name)
+                    .is_some_and(|rest| rest.starts_with(['{', ' ']))
+                    && labels.iter().all(|label| l.contains(label))
+            })
+            .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+            .unwrap_or_else(|| panic!("no {name} {labels:?} in\n{metrics}"))
+    };
+    assert!(sample("onair_events_ingested_total", &["platform=\"kick\""]) >= 1.0);
+    assert_eq!(
+        sample(
+            "onair_connection_state",
+            &["platform=\"kick\"", "state=\"connected\""]
+        ),
+        1.0
+    );
+    assert!(sample("onair_relay_events_sent_total", &[]) >= 2.0, "{metrics}");
+
     let (live, resumed) = (live.await.unwrap(), resumed.await.unwrap());
     let mut printed = String::new();
     while let Ok(Some(line)) = stdout.next_line().await {
@@ -122,24 +210,30 @@ async fn simulate_serves_every_event_live_and_to_a_client_that_resumes() {
         "the simulated stream recorded {} matching events",
         stored.len()
     );
-    let (resumed, resumed_notice) = resumed;
-    assert!(resumed_notice, "the resuming client got the shutdown notice");
+    assert!(resumed.notice, "the resuming client got the shutdown notice");
     assert_eq!(
-        resumed, stored,
+        resumed.events, stored,
         "the resuming client got every matching stored event, once, in order"
     );
-    let (live, live_notice) = live;
     assert!(
-        live_notice && !live.is_empty(),
+        live.notice && !live.events.is_empty(),
         "the live client got events and the notice"
     );
-    let first = live[0]["offset"].as_i64().unwrap();
+    assert!(
+        live.statuses
+            .iter()
+            .any(|s| s["connections"][0]["state"]["state"] == "connected"
+                && s["connections"][0]["id"]["platform"] == "kick"),
+        "the live client was told the connection is up: {:?}",
+        live.statuses
+    );
+    let first = live.events[0]["offset"].as_i64().unwrap();
     let from_first: Vec<Value> = stored
         .into_iter()
         .filter(|e| e["offset"].as_i64().unwrap() >= first)
         .collect();
     assert_eq!(
-        live, from_first,
+        live.events, from_first,
         "the live client missed nothing from its first event on"
     );
 }

@@ -147,6 +147,15 @@ struct EventsArgs {
 enum RelayCommand {
     /// Print the token overlays and bots connect with (made on first use; ONAIR_RELAY_TOKEN overrides).
     Token,
+    /// List the overlays and bots connected to the running relay.
+    Clients {
+        /// The running relay's address.
+        #[arg(long, value_name = "ADDR:PORT", default_value = RELAY_DEFAULT)]
+        addr: std::net::SocketAddr,
+        /// Print the list as JSON (as `GET /clients` gives it).
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -256,6 +265,9 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             println!("{}", secrecy::ExposeSecret::expose_secret(&token));
             Ok(ExitCode::SUCCESS)
         }
+        Some(Command::Relay {
+            command: RelayCommand::Clients { addr, json },
+        }) => relay_clients(addr, json).await,
         Some(Command::Db {
             command: DbCommand::Path,
         }) => {
@@ -386,6 +398,10 @@ async fn watch(
             }
         })
     });
+    let relay = match args.relay {
+        Some(addr) => Some(start_relay(addr, &store).await?),
+        None => None,
+    };
     let kick_run = async {
         if kick_channels.is_empty() {
             return Ok(onair::watch::WatchSummary::default());
@@ -395,6 +411,7 @@ async fn watch(
             kick.as_ref(),
             &kick_channels,
             args.retry_failed_after,
+            relay.as_ref(),
             stop.clone().cancelled_owned(),
         )
         .await
@@ -408,13 +425,10 @@ async fn watch(
             access.platform.as_ref(),
             channels,
             args.retry_failed_after,
+            relay.as_ref(),
             stop.clone().cancelled_owned(),
         )
         .await
-    };
-    let relay = match args.relay {
-        Some(addr) => Some(start_relay(addr, &store).await?),
-        None => None,
     };
     let (kick_summary, twitch_summary) = with_relay(&store, relay.as_ref(), async {
         tokio::join!(kick_run, twitch_run)
@@ -470,12 +484,14 @@ fn stop_signal(duration: Option<Duration>) -> CancellationToken {
     stop
 }
 
-/// Records `channels` into `store` until `stop`, printing each state change and warning.
+/// Records `channels` into `store` until `stop`, printing each state change and warning (and telling the
+/// relay's clients each change).
 async fn record(
     store: &Store,
     platform: &dyn onair_core::Realtime,
     channels: &[onair_core::ChannelRef],
     retry_failed_after: Duration,
+    relay: Option<&onair_relay::Relay>,
     stop: impl Future<Output = ()>,
 ) -> Result<onair::watch::WatchSummary, onair::watch::WatchError> {
     let options = onair::watch::WatchOptions {
@@ -488,7 +504,12 @@ async fn record(
         channels,
         options,
         stop,
-        |id, state| print_state(id, state, retry_failed_after),
+        |id, state| {
+            print_state(id, state, retry_failed_after);
+            if let Some(relay) = relay {
+                relay.set_status(id, state);
+            }
+        },
         print_warnings,
     )
     .await
@@ -529,10 +550,17 @@ async fn simulate(path: &std::path::Path, args: SimulateArgs) -> Result<ExitCode
     };
     let stop = stop_signal(args.duration);
     let channels = [channel];
-    let recording = record(&store, &kick, &channels, Duration::from_secs(5), async {
-        stop.cancelled().await;
-        simulator.end_stream().await;
-    });
+    let recording = record(
+        &store,
+        &kick,
+        &channels,
+        Duration::from_secs(5),
+        relay.as_ref(),
+        async {
+            stop.cancelled().await;
+            simulator.end_stream().await;
+        },
+    );
     let summary = with_relay(&store, relay.as_ref(), recording).await;
     if let Some(relay) = relay {
         relay.shutdown(RELAY_RETRY_AFTER).await;
@@ -561,10 +589,12 @@ async fn start_relay(addr: std::net::SocketAddr, store: &Arc<Store>) -> Result<o
     let token = onair::relay::relay_token(&secrets).await?;
     let mut options = onair_relay::RelayOptions::new(token);
     options.addr = addr;
+    options.metrics = onair::metrics::install();
     let stored = Arc::new(onair::relay::StoreEvents(store.clone()));
     let relay = onair_relay::Relay::start(options, Some(stored)).await?;
     println!(
-        "relay: Socket.IO on http://{} (token: `onair relay token` prints it)",
+        "relay: Socket.IO on http://{} (token: `onair relay token` prints it; clients: `onair relay clients`; \
+         Prometheus: /metrics)",
         relay.local_addr()
     );
     if !addr.ip().is_loopback() {
@@ -574,6 +604,77 @@ async fn start_relay(addr: std::net::SocketAddr, store: &Arc<Store>) -> Result<o
         );
     }
     Ok(relay)
+}
+
+/// `onair relay clients`: who is connected to the relay running at `addr`.
+async fn relay_clients(addr: std::net::SocketAddr, json: bool) -> Result<ExitCode> {
+    let secrets = paths::secrets()
+        .await
+        .context("cannot find your home folder, where the relay's token is kept")?;
+    let token = onair::relay::relay_token(&secrets).await?;
+    let list = onair::relay::connected_clients(addr, &token).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&list)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    if list.clients.is_empty() {
+        println!("no clients are connected to the relay at {addr}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "{:<22} {:<21} {:<19} {:>8}  {:<30} USER AGENT",
+        "ID", "ADDRESS", "CONNECTED", "EVENTS", "SUBSCRIBED TO"
+    );
+    for client in &list.clients {
+        let filter = match &client.filter {
+            None => "(nothing yet)".to_owned(),
+            Some(f) => describe_filter(f),
+        };
+        println!(
+            "{:<22} {:<21} {:<19} {:>8}  {:<30} {}",
+            client.id,
+            client.address.as_deref().unwrap_or("?"),
+            client
+                .connected_at
+                .with_timezone(&chrono::Local)
+                .format("%Y-%m-%d %H:%M:%S"),
+            client.events_sent,
+            filter,
+            client.user_agent.as_deref().unwrap_or("-")
+        );
+    }
+    println!(
+        "{} client{} connected",
+        list.clients.len(),
+        if list.clients.len() == 1 { "" } else { "s" }
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A filter in a few words: `everything`, or `kinds follow,raid; platforms kick`.
+fn describe_filter(filter: &onair_relay::Filter) -> String {
+    let join = |items: Vec<String>| items.join(",");
+    let mut parts = Vec::new();
+    if !filter.platforms.is_empty() {
+        parts.push(format!(
+            "platforms {}",
+            join(filter.platforms.iter().map(|p| p.to_string()).collect())
+        ));
+    }
+    if !filter.kinds.is_empty() {
+        parts.push(format!(
+            "kinds {}",
+            join(filter.kinds.iter().map(|k| k.to_string()).collect())
+        ));
+    }
+    if !filter.channels.is_empty() {
+        parts.push(format!("channels {}", join(filter.channels.clone())));
+    }
+    if parts.is_empty() {
+        "everything".to_owned()
+    } else {
+        parts.join("; ")
+    }
 }
 
 /// Runs `work`, feeding the relay (when there is one) every event committed meanwhile, and the last ones

@@ -1,0 +1,245 @@
+//! The relay's messages on the wire: what clients send (`subscribe`, `resume`), what the relay answers and
+//! emits (acks, `status`, `replay:done`, `rate:limit`, `error`, `server:shutdown`), and what the hub reports
+//! of each client. Their TypeScript declarations (feature `ts`) are generated from these types into
+//! `docs/relay.d.ts`, so the documentation cannot drift from the server.
+
+use chrono::{DateTime, Utc};
+use onair_core::{ConnectionId, ConnectionState, Event, EventKind, Platform};
+use serde::{Deserialize, Serialize};
+
+/// What a client asks to receive (`subscribe`); an empty or absent list means any.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Filter {
+    /// Only these platforms.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub platforms: Vec<Platform>,
+    /// Only these kinds.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kinds: Vec<EventKind>,
+    /// Only these channels, by slug (any case) or platform id.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub channels: Vec<String>,
+}
+
+impl Filter {
+    /// Whether `event` is one the client asked for.
+    pub fn matches(&self, event: &Event) -> bool {
+        (self.platforms.is_empty() || self.platforms.contains(&event.platform))
+            && (self.kinds.is_empty() || self.kinds.contains(&event.kind()))
+            && (self.channels.is_empty()
+                || self
+                    .channels
+                    .iter()
+                    .any(|c| c.eq_ignore_ascii_case(&event.channel.slug) || *c == event.channel.platform_id))
+    }
+}
+
+/// `resume`: replay every matching stored event after `after`, then continue live.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResumeRequest {
+    /// The last offset the client has (0 for everything stored).
+    pub after: i64,
+}
+
+/// The answer (ack) to every request: `ok`, the filter in force after a `subscribe`, or what went wrong.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestAnswer {
+    /// Whether the request was carried out.
+    pub ok: bool,
+    /// After a `subscribe`: the filter now in force.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub filter: Option<Filter>,
+    /// When refused: why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub error: Option<RelayFailure>,
+}
+
+impl RequestAnswer {
+    /// Carried out.
+    pub fn ok() -> RequestAnswer {
+        RequestAnswer {
+            ok: true,
+            filter: None,
+            error: None,
+        }
+    }
+
+    /// Refused, with `failure`.
+    pub fn refused(failure: RelayFailure) -> RequestAnswer {
+        RequestAnswer {
+            ok: false,
+            filter: None,
+            error: Some(failure),
+        }
+    }
+}
+
+/// Why a request failed (`error`, and the refused request's ack).
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RelayFailure {
+    /// What kind of failure, for programs.
+    pub code: FailureCode,
+    /// What happened and what to do, for people.
+    pub message: String,
+}
+
+/// The failures a request can meet.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureCode {
+    /// The request's data has the wrong shape.
+    BadRequest,
+    /// `resume` before `subscribe`.
+    NotSubscribed,
+    /// This relay keeps no stored events to replay.
+    Unavailable,
+    /// A replay is already under way.
+    Busy,
+    /// Over the request limits (a `rate:limit` notice says when to try again).
+    RateLimited,
+    /// The stored events could not be read; resume again.
+    ReplayFailed,
+}
+
+/// `rate:limit`: a request was refused for going over the limits.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RateLimited {
+    /// The refused request: `subscribe`, `unsubscribe` or `resume`.
+    pub event: String,
+    /// When it may be tried again.
+    pub retry_after_ms: u64,
+}
+
+/// `replay:done`: a resume's replay is over; live events follow.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplayDone {
+    /// The last offset sent (or passed over by the filter); resume after it next time.
+    pub last_offset: i64,
+}
+
+/// `server:shutdown`: the relay is stopping; acknowledge it, then reconnect after `retry_after_ms`.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShutdownNotice {
+    /// How long to wait before reconnecting.
+    pub retry_after_ms: u64,
+}
+
+/// `status`: the state of every connection the hub watches, sent on connect and at every change.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RelayStatus {
+    /// One entry per connection, in a stable order.
+    pub connections: Vec<ConnectionStatus>,
+}
+
+/// One watched connection and where it is in its life.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectionStatus {
+    /// The connection (platform and channel).
+    pub id: ConnectionId,
+    /// Its state.
+    pub state: ConnectionState,
+}
+
+/// A connected relay client, as the hub shows it (`onair relay clients`, `GET /clients`, the app).
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RelayClient {
+    /// The Socket.IO id of its connection.
+    pub id: String,
+    /// Where it connects from (`ip:port`), when known.
+    pub address: Option<String>,
+    /// What it says it is (its `User-Agent`), when it says.
+    pub user_agent: Option<String>,
+    /// What it subscribed to; `None` until it subscribes.
+    pub filter: Option<Filter>,
+    /// When it connected.
+    pub connected_at: DateTime<Utc>,
+    /// Events sent to it so far (live and replayed).
+    pub events_sent: u64,
+}
+
+/// The answer of `GET /clients`.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RelayClients {
+    /// Every connected client, oldest connection first.
+    pub clients: Vec<RelayClient>,
+}
+
+/// The relay's TypeScript declarations (`docs/relay.d.ts`): the event shapes of onair-core, the messages
+/// above, and the two maps socket.io-client types a socket with.
+#[cfg(feature = "ts")]
+pub fn typescript() -> String {
+    use ts_rs::TS;
+    let cfg = onair_core::ts::config();
+    let mut decls = onair_core::ts::declarations(&cfg);
+    decls.extend([
+        Filter::decl(&cfg),
+        ResumeRequest::decl(&cfg),
+        FailureCode::decl(&cfg),
+        RelayFailure::decl(&cfg),
+        RequestAnswer::decl(&cfg),
+        RateLimited::decl(&cfg),
+        ReplayDone::decl(&cfg),
+        ShutdownNotice::decl(&cfg),
+        ConnectionStatus::decl(&cfg),
+        RelayStatus::decl(&cfg),
+        RelayClient::decl(&cfg),
+        RelayClients::decl(&cfg),
+    ]);
+    let mut out = String::from(
+        "// The OnAir relay's messages (docs/relay.md), generated from the Rust types \
+         (onair_relay::protocol::typescript); do not edit.\n\
+         // crates/onair/tests/bindings.rs fails when it is stale; ONAIR_BLESS=1 cargo test -p onair --test bindings rewrites it.\n\
+         // Use: `const socket: Socket<ServerToClientEvents, ClientToServerEvents> = io(url, { auth: { token } })`.\n",
+    );
+    for decl in decls {
+        out.push('\n');
+        let exported = match decl.strip_prefix("type ") {
+            Some(rest) => format!("export type {rest}"),
+            None => decl.replacen("\ntype ", "\nexport type ", 1),
+        };
+        out.push_str(&exported);
+        out.push('\n');
+    }
+    out.push_str(
+        "\n/** What the relay emits to a client. */\n\
+         export interface ServerToClientEvents {\n  \
+           /** A committed event that matches the client's filter, once, in offset order. */\n  \
+           event: (event: Event) => void;\n  \
+           /** The watched connections' states: on connect and at every change. */\n  \
+           status: (status: RelayStatus) => void;\n  \
+           /** A resume's replay is over; live events follow. */\n  \
+           \"replay:done\": (done: ReplayDone) => void;\n  \
+           /** A request was refused for going over the limits. */\n  \
+           \"rate:limit\": (notice: RateLimited) => void;\n  \
+           /** A request failed. */\n  \
+           error: (failure: RelayFailure) => void;\n  \
+           /** The relay is stopping: call `ack` (everything sent before it has arrived), reconnect later. */\n  \
+           \"server:shutdown\": (notice: ShutdownNotice, ack: (received: boolean) => void) => void;\n\
+         }\n\
+         \n/** What a client sends to the relay; each request is answered through its ack. */\n\
+         export interface ClientToServerEvents {\n  \
+           /** Receive the events that match `filter` from now on. */\n  \
+           subscribe: (filter: Filter, ack: (answer: RequestAnswer) => void) => void;\n  \
+           /** Receive nothing more. */\n  \
+           unsubscribe: (ack: (answer: RequestAnswer) => void) => void;\n  \
+           /** Replay the matching stored events after an offset, then continue live. */\n  \
+           resume: (request: ResumeRequest, ack: (answer: RequestAnswer) => void) => void;\n\
+         }\n",
+    );
+    out
+}

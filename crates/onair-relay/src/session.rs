@@ -1,0 +1,322 @@
+//! One client's session on the relay: its requests (`subscribe`, `unsubscribe`, `resume`) and their limits,
+//! its filter and its cursor in the event log, and the sending of each event to it. A resume replays the
+//! matching stored events after the client's offset while live events wait in its cursor; each is then
+//! sent once, in offset order, and `replay:done` marks the seam.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use async_trait::async_trait;
+use onair_core::{Event, Offset};
+use serde_json::value::RawValue;
+use socketioxide::extract::{AckSender, SocketRef, TryData};
+use socketioxide::{SendError, SocketError};
+
+use crate::RelayOptions;
+use crate::clients::Tracked;
+use crate::metric;
+use crate::protocol::{
+    FailureCode, Filter, RateLimited, RelayFailure, ReplayDone, RequestAnswer, ResumeRequest,
+};
+
+/// Where the relay reads stored events, for clients that resume (the hub's store).
+#[async_trait]
+pub trait StoredEvents: Send + Sync {
+    /// Up to `limit` committed events after `after`, oldest first; the error is a sentence for the log.
+    async fn after(&self, after: Offset, limit: u32) -> Result<Vec<Event>, String>;
+}
+
+/// A client's subscription, kept on its socket.
+#[derive(Debug, Clone)]
+pub(crate) struct Subscribed(pub(crate) Filter);
+
+/// The stored events, kept on each socket for its resume, with the page size.
+#[derive(Clone)]
+pub(crate) struct Stored(pub(crate) Arc<dyn StoredEvents>, pub(crate) u32);
+
+/// Where a client is in the event log: the last offset it was sent (or that a replay passed), and while it
+/// replays, the live events waiting for the replay to end.
+#[derive(Debug, Default)]
+pub(crate) struct Cursor {
+    delivered: i64,
+    replaying: bool,
+    waiting: Vec<(i64, String)>,
+}
+
+/// A client's cursor, shared by the publisher and its replay.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct CursorHandle(Arc<Mutex<Cursor>>);
+
+impl CursorHandle {
+    fn lock(&self) -> MutexGuard<'_, Cursor> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+type Limiter = governor::RateLimiter<
+    governor::state::NotKeyed,
+    governor::state::InMemoryState,
+    governor::clock::DefaultClock,
+>;
+
+/// A client's request limits, and how often it ran into them.
+#[derive(Clone)]
+pub(crate) struct Limits {
+    requests: Arc<Limiter>,
+    resumes: Arc<Limiter>,
+    strikes: Arc<AtomicU32>,
+    most_strikes: u32,
+}
+
+impl Limits {
+    pub(crate) fn new(options: &RelayOptions) -> Limits {
+        let per_minute = |n: u32| {
+            governor::Quota::per_minute(std::num::NonZeroU32::new(n).unwrap_or(std::num::NonZeroU32::MIN))
+        };
+        Limits {
+            requests: Arc::new(governor::RateLimiter::direct(per_minute(
+                options.requests_per_minute,
+            ))),
+            resumes: Arc::new(governor::RateLimiter::direct(per_minute(
+                options.resumes_per_minute,
+            ))),
+            strikes: Arc::default(),
+            most_strikes: options.strikes,
+        }
+    }
+}
+
+/// Publishes `event` (committed, at `offset`) to `socket` if its filter matches: queued in its cursor while
+/// it replays, sent otherwise unless it already has it.
+pub(crate) fn publish_to(socket: &SocketRef, event: &Event, offset: i64, json: &mut Option<String>) {
+    let (Some(Subscribed(filter)), Some(cursor)) = (
+        socket.extensions.get::<Subscribed>(),
+        socket.extensions.get::<CursorHandle>(),
+    ) else {
+        return;
+    };
+    if !filter.matches(event) {
+        return;
+    }
+    let json = json.get_or_insert_with(|| event.to_json_line());
+    let mut cursor = cursor.lock();
+    if cursor.replaying {
+        cursor.waiting.push((offset, json.clone()));
+    } else if offset > cursor.delivered && send(socket, json) {
+        cursor.delivered = offset;
+    }
+}
+
+/// Sends one event's JSON to `socket`; `false` when it did not go (a client that fell behind is
+/// disconnected, so it resumes instead of silently missing events).
+fn send(socket: &SocketRef, json: &str) -> bool {
+    let raw = match RawValue::from_string(json.to_owned()) {
+        Ok(raw) => raw,
+        Err(e) => {
+            tracing::error!(error = %e, "an event could not be encoded for the relay");
+            return false;
+        }
+    };
+    match socket.emit("event", &raw) {
+        Ok(()) => {
+            metrics::counter!(metric::EVENTS_SENT).increment(1);
+            if let Some(tracked) = socket.extensions.get::<Tracked>() {
+                tracked.sent();
+            }
+            true
+        }
+        Err(SendError::Socket(SocketError::InternalChannelFull)) => {
+            metrics::counter!(metric::SLOW_CLIENTS).increment(1);
+            tracing::warn!(client = %socket.id, "a relay client fell behind; disconnecting it so it resumes");
+            let _ = socket.clone().disconnect();
+            false
+        }
+        Err(e) => {
+            tracing::debug!(client = %socket.id, error = %e, "an event did not reach a relay client");
+            false
+        }
+    }
+}
+
+/// Whether `socket` may make a request now (`resume`: also within the resume limit). A refused request is
+/// answered with `rate:limit { event, retry_after_ms }` and its ack; a client refused too often is
+/// disconnected.
+fn allowed(socket: &SocketRef, event: &'static str, ack: AckSender) -> Option<AckSender> {
+    let Some(limits) = socket.extensions.get::<Limits>() else {
+        return Some(ack);
+    };
+    let checked = limits.requests.check().and_then(|()| {
+        if event == "resume" {
+            limits.resumes.check()
+        } else {
+            Ok(())
+        }
+    });
+    let Err(not_until) = checked else {
+        return Some(ack);
+    };
+    metrics::counter!(metric::RATE_LIMITED, "request" => event).increment(1);
+    let retry_after = not_until.wait_time_from(governor::clock::Clock::now(
+        &governor::clock::DefaultClock::default(),
+    ));
+    let retry_after_ms = retry_after.as_millis() as u64;
+    let _ = socket.emit(
+        "rate:limit",
+        &RateLimited {
+            event: event.to_owned(),
+            retry_after_ms,
+        },
+    );
+    let _ = ack.send(&RequestAnswer::refused(RelayFailure {
+        code: FailureCode::RateLimited,
+        message: format!("too many requests: try {event} again in {retry_after_ms} ms"),
+    }));
+    let strikes = limits.strikes.fetch_add(1, Ordering::Relaxed) + 1;
+    if strikes > limits.most_strikes {
+        tracing::warn!(client = %socket.id, strikes, "a relay client kept going over its limits; disconnecting it");
+        let _ = socket.clone().disconnect();
+    }
+    None
+}
+
+/// Answers a request that cannot be carried out: `error`, and the refusal in its ack.
+fn refuse(socket: &SocketRef, ack: AckSender, code: FailureCode, message: String) {
+    let failure = RelayFailure { code, message };
+    let _ = socket.emit("error", &failure);
+    let _ = ack.send(&RequestAnswer::refused(failure));
+}
+
+/// A client is in: it receives the connections' status at once, and events once it subscribes.
+pub(crate) async fn on_connect(socket: SocketRef) {
+    tracing::debug!(client = %socket.id, "relay client connected");
+    socket.on("subscribe", subscribe);
+    socket.on("resume", resume);
+    socket.on("unsubscribe", async |socket: SocketRef, ack: AckSender| {
+        let Some(ack) = allowed(&socket, "unsubscribe", ack) else {
+            return;
+        };
+        socket.extensions.remove::<Subscribed>();
+        let _ = ack.send(&RequestAnswer::ok());
+    });
+}
+
+/// `subscribe { platforms?, kinds?, channels? }`: the filter in force from now on, echoed in the ack.
+async fn subscribe(socket: SocketRef, TryData(filter): TryData<Filter>, ack: AckSender) {
+    let Some(ack) = allowed(&socket, "subscribe", ack) else {
+        return;
+    };
+    match filter {
+        Ok(filter) => {
+            socket.extensions.insert(Subscribed(filter.clone()));
+            let _ = ack.send(&RequestAnswer {
+                filter: Some(filter),
+                ..RequestAnswer::ok()
+            });
+        }
+        Err(e) => refuse(
+            &socket,
+            ack,
+            FailureCode::BadRequest,
+            format!("subscribe takes {{ platforms?, kinds?, channels? }}: {e}"),
+        ),
+    }
+}
+
+/// `resume { after }`: every stored event after `after` that matches the client's filter, then what was
+/// published meanwhile (each once, in order), then `replay:done { last_offset }`; live from then on.
+async fn resume(socket: SocketRef, TryData(request): TryData<ResumeRequest>, ack: AckSender) {
+    let Some(ack) = allowed(&socket, "resume", ack) else {
+        return;
+    };
+    let after = match request {
+        Ok(request) => request.after.max(0),
+        Err(e) => {
+            return refuse(
+                &socket,
+                ack,
+                FailureCode::BadRequest,
+                format!("resume takes {{ after: OFFSET }}: {e}"),
+            );
+        }
+    };
+    let (Some(Subscribed(filter)), Some(cursor)) = (
+        socket.extensions.get::<Subscribed>(),
+        socket.extensions.get::<CursorHandle>(),
+    ) else {
+        return refuse(
+            &socket,
+            ack,
+            FailureCode::NotSubscribed,
+            "subscribe first: resume replays what the filter matches".into(),
+        );
+    };
+    let Some(Stored(stored, page_size)) = socket.extensions.get::<Stored>() else {
+        return refuse(
+            &socket,
+            ack,
+            FailureCode::Unavailable,
+            "this relay keeps no stored events to replay".into(),
+        );
+    };
+    {
+        let mut cursor = cursor.lock();
+        if cursor.replaying {
+            drop(cursor);
+            return refuse(
+                &socket,
+                ack,
+                FailureCode::Busy,
+                "a replay is under way: wait for replay:done".into(),
+            );
+        }
+        cursor.replaying = true;
+        cursor.delivered = after;
+        cursor.waiting.clear();
+    }
+    metrics::counter!(metric::REPLAYS).increment(1);
+    let _ = ack.send(&RequestAnswer::ok());
+    let mut position = after;
+    loop {
+        let page = match stored.after(Offset(position), page_size).await {
+            Ok(page) => page,
+            Err(e) => {
+                tracing::warn!(client = %socket.id, error = %e, "a replay could not read the stored events");
+                let failure = RelayFailure {
+                    code: FailureCode::ReplayFailed,
+                    message: format!("the stored events could not be read ({e}); resume again"),
+                };
+                let _ = socket.emit("error", &failure);
+                break;
+            }
+        };
+        let Some(last) = page.last().and_then(|e| e.offset) else {
+            break;
+        };
+        for event in &page {
+            if filter.matches(event) {
+                if !send(&socket, &event.to_json_line()) {
+                    return;
+                }
+                metrics::counter!(metric::REPLAYED_EVENTS).increment(1);
+            }
+        }
+        position = last.0;
+        cursor.lock().delivered = position;
+    }
+    // What was published during the replay and is past it, in order; then live.
+    let mut cursor = cursor.lock();
+    let mut waiting = std::mem::take(&mut cursor.waiting);
+    waiting.sort_by_key(|(offset, _)| *offset);
+    for (offset, json) in waiting {
+        if offset > cursor.delivered && send(&socket, &json) {
+            cursor.delivered = offset;
+        }
+    }
+    cursor.replaying = false;
+    let _ = socket.emit(
+        "replay:done",
+        &ReplayDone {
+            last_offset: cursor.delivered,
+        },
+    );
+}
