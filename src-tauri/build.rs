@@ -16,6 +16,9 @@ const COMMANDS: &[&str] = &[
     "accounts",
     "login",
     "logout",
+    "relay",
+    "relay_token",
+    "rotate_relay_token",
     "painted",
 ];
 

@@ -188,6 +188,24 @@ pub async fn logout(
 
 /// `painted`: the dashboard has painted for the first time (logged with the time since start, which
 /// `cargo xtask bench app` reads).
+/// The relay: where it listens, who is connected, or why it does not run.
+#[tauri::command]
+pub fn relay(hub: State<'_, Hub>) -> onair::views::RelayView {
+    hub.relay()
+}
+
+/// The relay's token, to show and copy.
+#[tauri::command]
+pub async fn relay_token(hub: State<'_, Hub>) -> Result<String, String> {
+    hub.relay_token().await
+}
+
+/// A new relay token; clients with the old one are disconnected.
+#[tauri::command]
+pub async fn rotate_relay_token(hub: State<'_, Hub>) -> Result<(), String> {
+    hub.rotate_relay_token().await
+}
+
 #[tauri::command]
 pub fn painted() {
     static ONCE: std::sync::Once = std::sync::Once::new();

@@ -1,6 +1,7 @@
 //! The hub inside the app: the store, the channels it watches (one connection each, plus the simulator's),
 //! their cards for the dashboard, the settings in force, the notifier fed with every newly committed
-//! event, and the throttled signal that tells the window new events were committed.
+//! event, the relay for overlays and bots, and the throttled signal that tells the window new events were
+//! committed.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -26,6 +27,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::browser_check::WebviewBrowser;
 use crate::lock;
+use crate::relay::RelayHost;
 use crate::tray;
 
 /// The most "committed" signals the window gets per second.
@@ -58,6 +60,8 @@ pub struct Hub {
     /// The watched channels by their key (`kick:slug`, `twitch:login`).
     watches: Mutex<BTreeMap<String, Running>>,
     simulation: Mutex<Option<Running>>,
+    /// The relay for overlays and bots.
+    relay: Arc<RelayHost>,
     session_start: DateTime<Utc>,
 }
 
@@ -93,6 +97,7 @@ impl Hub {
             PusherConfig::new(onair_kick::endpoint(None)),
             None,
         ));
+        let relay_settings = settings.relay.clone();
         let hub = Hub {
             app,
             store,
@@ -105,8 +110,10 @@ impl Hub {
             settings: StdMutex::new(settings),
             watches: Mutex::default(),
             simulation: Mutex::default(),
+            relay: Arc::default(),
             session_start: Utc::now(),
         };
+        hub.relay.restart(&relay_settings, &hub.store).await;
         hub.signal_commits();
         hub.follow_new_events().await.map_err(|e| e.to_string())?;
         Ok(hub)
@@ -226,6 +233,7 @@ impl Hub {
         }
         settings.channels = specs.iter().map(ToString::to_string).collect();
         let twitch_app_changed = lock(&self.settings).twitch_client_id != settings.twitch_client_id;
+        let relay_changed = lock(&self.settings).relay != settings.relay;
         crate::settings::save(&self.app, &settings)?;
         lock(&self.notifier).set_rules(settings.notifications.clone());
         crate::autostart::set(&self.app, settings.launch_at_login);
@@ -234,6 +242,9 @@ impl Hub {
         if twitch_app_changed {
             self.load_twitch().await;
             self.stop_twitch_watches().await;
+        }
+        if relay_changed {
+            self.relay.restart(&settings.relay, &self.store).await;
         }
         self.sync_watches(&specs).await;
         let _ = self.app.emit(SETTINGS_EVENT, &settings);
@@ -391,6 +402,7 @@ impl Hub {
         let card = id.to_string();
         let store = self.store.clone();
         let connections = self.connections.clone();
+        let relay = self.relay.clone();
         let app = self.app.clone();
         let stopping = stop.clone();
         let asked = reconnect.clone();
@@ -399,6 +411,7 @@ impl Hub {
                 let view = lock(&connections).update(id, card_spec.as_deref(), state);
                 let _ = app.emit(CONNECTION_EVENT, view);
                 refresh_tray(&app, &connections);
+                relay.set_status(id, state);
             };
             let (platform, channel) = loop {
                 on_state(&id, &ConnectionState::Connecting);
@@ -571,6 +584,26 @@ impl Hub {
         for running in watches.into_values() {
             running.stop().await;
         }
+        self.relay.stop().await;
+    }
+
+    /// The relay as the app shows it: where it listens, who is connected, or why it does not run.
+    pub fn relay(&self) -> onair::views::RelayView {
+        self.relay.view()
+    }
+
+    /// The relay's token, for the app to show and copy.
+    pub async fn relay_token(&self) -> Result<String, String> {
+        crate::relay::token().await
+    }
+
+    /// Replaces the relay's token and restarts the relay with it: every client with the old token is
+    /// disconnected and refused from now on.
+    pub async fn rotate_relay_token(&self) -> Result<(), String> {
+        crate::relay::rotate_token().await?;
+        let settings = self.settings().relay;
+        self.relay.restart(&settings, &self.store).await;
+        Ok(())
     }
 }
 

@@ -8,6 +8,7 @@ mod autostart;
 mod browser_check;
 mod commands;
 mod hub;
+mod relay;
 mod settings;
 mod signin;
 mod tray;
@@ -119,6 +120,9 @@ pub fn run() {
         })
         .invoke_handler(tauri::generate_handler![
             commands::overview,
+            commands::relay,
+            commands::relay_token,
+            commands::rotate_relay_token,
             commands::list_events,
             commands::stats,
             commands::get_settings,

@@ -3,12 +3,15 @@
 // are in the page) and the connection turn connected, sees the notifications reach the daemon (chat
 // never), filters by kind, searches a word from a simulated chat line, opens an event's details, adds
 // and removes a channel, signs in to Kick and to Twitch (a device code, approved in the login window) and
-// watches the Twitch channel fill the feed, reads the stats, switches theme in the settings, and saves
-// screenshots to e2e/artifacts/.
+// watches the Twitch channel fill the feed, reads the stats, switches theme in the settings, sees a
+// socket.io-client receive the simulated stream through the relay and appear in the relay's client list,
+// replaces the relay token (the client is disconnected, and the old token refused), and saves screenshots
+// to e2e/artifacts/.
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { io } from "socket.io-client";
 import { remote } from "webdriverio";
 import { startFakeKick } from "./fake-kick.mjs";
 import { TWITCH_FOLLOWER, startFakeTwitch } from "./fake-twitch.mjs";
@@ -276,6 +279,48 @@ try {
   await browser.$("#theme").selectByAttribute("value", "system");
   await browser.$("#view-feed").click();
 
+  step = "relay";
+  await browser.$("#view-settings").click();
+  await waitFor("the relay listening", async () => (await browser.$("#relay-address").isExisting()));
+  const relayUrl = `http://${await browser.$("#relay-address").getText()}`;
+  assert.equal(relayUrl, "http://127.0.0.1:41490", "the default: this computer only, port 41490");
+  await browser.$("#relay-token-show").click();
+  await waitFor("the token shown", async () => (await browser.$("#relay-token").isExisting()));
+  const relayToken = await browser.$("#relay-token").getValue();
+  assert.match(relayToken, /^[0-9a-f]{64}$/);
+  const overlay = io(relayUrl, {
+    auth: { token: relayToken },
+    transports: ["websocket"],
+    reconnection: false,
+    extraHeaders: { "user-agent": "OnAir E2E overlay" },
+  });
+  const relayed = [];
+  overlay.on("event", (event) => relayed.push(event));
+  const overlayGone = new Promise((resolve) => overlay.on("disconnect", resolve));
+  await new Promise((resolve, reject) => {
+    overlay.on("connect", resolve);
+    overlay.on("connect_error", reject);
+  });
+  assert.equal((await overlay.emitWithAck("subscribe", { kinds: ["chat_message"] })).ok, true);
+  await waitFor("simulated chat through the relay", async () => relayed.length >= 3);
+  assert.ok(relayed.every((e) => e.kind === "chat_message" && e.platform === "kick" && e.offset > 0));
+  await waitFor("the overlay in the relay's clients", async () =>
+    (await browser.execute(() => document.querySelector("#relay-clients")?.textContent ?? "")).includes("OnAir E2E overlay"));
+  await browser.$("#relay-clients").scrollIntoView();
+  await shot("relay");
+  await browser.$("#relay-token-rotate").click();
+  await browser.$("#relay-token-rotate-confirm").click();
+  await overlayGone;
+  await waitFor("the relay back, with nobody connected", async () =>
+    (await browser.$("#relay-no-clients").isExisting()) && (await browser.$("#relay-address").isExisting()));
+  const refused = await new Promise((resolve) => {
+    const again = io(relayUrl, { auth: { token: relayToken }, transports: ["websocket"], reconnection: false });
+    again.on("connect", () => { again.close(); resolve("connected"); });
+    again.on("connect_error", (e) => { again.close(); resolve(e.message); });
+  });
+  assert.equal(refused, "unauthorized", "the old token is refused after a new one is made");
+  await browser.$("#view-feed").click();
+
   step = "stop";
   await browser.$("#simulate").click();
   await waitFor("the card disconnected", async () =>
@@ -288,6 +333,7 @@ try {
   console.log("e2e: dashboard passed (screenshots in ui/e2e/artifacts/)");
 } catch (e) {
   console.error(`e2e: failed at "${step}":`, e);
+  if (step === "relay") console.error("e2e: the relay section said", await browser.execute(() => document.querySelector("#relay")?.textContent).catch((x) => String(x)));
   if (fakeKick) console.error("e2e: the stand-in Kick saw", JSON.stringify(fakeKick.seen));
   if (fakeTwitch) console.error("e2e: the stand-in Twitch saw", JSON.stringify(fakeTwitch.seen));
   await shot(`failure-${step.replaceAll(" ", "-")}`).catch(() => {});

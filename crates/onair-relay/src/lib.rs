@@ -141,8 +141,8 @@ pub struct Relay {
     io: SocketIo,
     addr: SocketAddr,
     status: StatusBoard,
-    stop: oneshot::Sender<Duration>,
-    server: JoinHandle<()>,
+    stop: Mutex<Option<oneshot::Sender<Duration>>>,
+    server: tokio::sync::Mutex<Option<JoinHandle<()>>>,
 }
 
 impl Relay {
@@ -237,8 +237,8 @@ impl Relay {
             io,
             addr,
             status,
-            stop,
-            server,
+            stop: Mutex::new(Some(stop)),
+            server: tokio::sync::Mutex::new(Some(server)),
         })
     }
 
@@ -289,10 +289,16 @@ impl Relay {
     }
 
     /// Tells every client the relay is going away (`server:shutdown { retry_after_ms }`), closes their
-    /// connections and stops listening.
-    pub async fn shutdown(self, retry_after: Duration) {
-        let _ = self.stop.send(retry_after);
-        if let Err(e) = self.server.await {
+    /// connections and stops listening. Later calls wait for the first to finish.
+    pub async fn shutdown(&self, retry_after: Duration) {
+        let stop = self.stop.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(stop) = stop {
+            let _ = stop.send(retry_after);
+        }
+        let mut server = self.server.lock().await;
+        if let Some(task) = server.take()
+            && let Err(e) = task.await
+        {
             tracing::error!(error = %e, "the relay's task failed");
         }
     }

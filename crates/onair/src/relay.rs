@@ -38,6 +38,28 @@ pub async fn relay_token(secrets: &Secrets) -> Result<SecretString, SecretsError
     Ok(token)
 }
 
+/// Replaces the kept token with a new random one, and returns it (clients with the old one are refused
+/// from the relay's next start). Refused while [`RELAY_TOKEN_ENV`] sets the token.
+pub async fn rotate_token(secrets: &Secrets) -> Result<SecretString, RotateError> {
+    if std::env::var_os(RELAY_TOKEN_ENV).is_some_and(|t| !t.is_empty()) {
+        return Err(RotateError::FromEnvironment);
+    }
+    let token = new_token();
+    secrets.set(TOKEN_KEY, &token).await?;
+    Ok(token)
+}
+
+/// Why the token could not be replaced.
+#[derive(Debug, thiserror::Error)]
+pub enum RotateError {
+    /// The environment gives the token.
+    #[error("the relay token comes from {RELAY_TOKEN_ENV}: change it there")]
+    FromEnvironment,
+    /// The secret store failed.
+    #[error(transparent)]
+    Secrets(#[from] SecretsError),
+}
+
 /// A new token: 244 random bits from the system's generator, as hex.
 fn new_token() -> SecretString {
     let bits = [uuid::Uuid::new_v4(), uuid::Uuid::new_v4()];

@@ -272,6 +272,55 @@ pub struct DesktopSettings {
     pub kick_client_id: Option<String>,
     /// The Twitch app's client id (a public client: no secret), for signing in and watching Twitch.
     pub twitch_client_id: Option<String>,
+    /// The relay for overlays and bots.
+    pub relay: RelaySettings,
+}
+
+/// The relay's settings (its token is kept in the keychain, never here).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase", default)]
+pub struct RelaySettings {
+    /// Serve events to overlays and bots.
+    pub enabled: bool,
+    /// The port it listens on.
+    pub port: u16,
+    /// Listen on every network interface, so other computers on the network (a second PC running OBS)
+    /// can connect with the token; otherwise only this computer can.
+    pub lan: bool,
+}
+
+impl Default for RelaySettings {
+    fn default() -> RelaySettings {
+        RelaySettings {
+            enabled: true,
+            port: onair_relay::DEFAULT_PORT,
+            lan: false,
+        }
+    }
+}
+
+impl RelaySettings {
+    /// The address to listen on.
+    pub fn addr(&self) -> std::net::SocketAddr {
+        let ip: std::net::IpAddr = if self.lan {
+            std::net::Ipv4Addr::UNSPECIFIED.into()
+        } else {
+            std::net::Ipv4Addr::LOCALHOST.into()
+        };
+        std::net::SocketAddr::new(ip, self.port)
+    }
+}
+
+/// The relay as the app shows it.
+#[derive(Debug, Clone, Default, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct RelayView {
+    /// Where it listens (`127.0.0.1:41490`), while it runs.
+    pub address: Option<String>,
+    /// Why it does not run although it is on: what happened and what to do.
+    pub problem: Option<String>,
+    /// Who is connected, oldest first.
+    pub clients: Vec<onair_relay::RelayClient>,
 }
 
 /// Every declaration the UI uses, as the text of `ui/src/lib/bindings.ts`.
@@ -289,6 +338,10 @@ pub fn typescript() -> String {
         StatsView::decl(&cfg),
         Theme::decl(&cfg),
         NotifyRules::decl(&cfg),
+        onair_relay::Filter::decl(&cfg),
+        onair_relay::RelayClient::decl(&cfg),
+        RelaySettings::decl(&cfg),
+        RelayView::decl(&cfg),
         DesktopSettings::decl(&cfg),
     ]);
     let mut out = String::from(

@@ -2,7 +2,7 @@
 // so no component imports @tauri-apps/* itself. The shapes come from bindings.ts, generated from Rust.
 import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
-import type { AccountView, ConnectionView, DesktopSettings, Event, FeedQuery, Overview, Platform, StatsView } from "./bindings";
+import type { AccountView, ConnectionView, DesktopSettings, Event, FeedQuery, Overview, Platform, RelayView, StatsView } from "./bindings";
 
 export function overview(): Promise<Overview> {
   return invoke<Overview>("overview");
@@ -90,4 +90,19 @@ export function onAccounts(handler: () => void): Promise<UnlistenFn> {
 /** Tells the shell the dashboard has painted (it logs the time since start). */
 export function painted(): Promise<void> {
   return invoke<void>("painted");
+}
+
+/** The relay: where it listens, who is connected, or why it does not run. */
+export function relay(): Promise<RelayView> {
+  return invoke<RelayView>("relay");
+}
+
+/** The relay's token, to show and copy. */
+export function relayToken(): Promise<string> {
+  return invoke<string>("relay_token");
+}
+
+/** Replaces the relay's token; clients holding the old one are disconnected. */
+export function rotateRelayToken(): Promise<void> {
+  return invoke<void>("rotate_relay_token");
 }

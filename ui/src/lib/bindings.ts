@@ -540,6 +540,75 @@ kinds: Array<EventKind>,
  */
 muted: boolean, };
 
+export type Filter = { 
+/**
+ * Only these platforms.
+ */
+platforms?: Array<Platform>, 
+/**
+ * Only these kinds.
+ */
+kinds?: Array<EventKind>, 
+/**
+ * Only these channels, by slug (any case) or platform id.
+ */
+channels?: Array<string>, };
+
+export type RelayClient = { 
+/**
+ * The Socket.IO id of its connection.
+ */
+id: string, 
+/**
+ * Where it connects from (`ip:port`), when known.
+ */
+address: string | null, 
+/**
+ * What it says it is (its `User-Agent`), when it says.
+ */
+user_agent: string | null, 
+/**
+ * What it subscribed to; `None` until it subscribes.
+ */
+filter: Filter | null, 
+/**
+ * When it connected.
+ */
+connected_at: string, 
+/**
+ * Events sent to it so far (live and replayed).
+ */
+events_sent: number, };
+
+export type RelaySettings = { 
+/**
+ * Serve events to overlays and bots.
+ */
+enabled: boolean, 
+/**
+ * The port it listens on.
+ */
+port: number, 
+/**
+ * Listen on every network interface, so other computers on the network (a second PC running OBS)
+ * can connect with the token; otherwise only this computer can.
+ */
+lan: boolean, };
+
+export type RelayView = { 
+/**
+ * Where it listens (`127.0.0.1:41490`), while it runs.
+ */
+address: string | null, 
+/**
+ * Why it does not run although it is on: what happened and what to do.
+ */
+problem: string | null, 
+/**
+ * Who is connected, oldest first.
+ */
+clients: Array<RelayClient>, };
+
 export type DesktopSettings = { 
 /**
  * The channels watched, as specs (`kick:slug`, `kick:slug@CHANNEL_ID/CHATROOM_ID`, `twitch:login`).
@@ -568,4 +637,8 @@ kickClientId: string | null,
 /**
  * The Twitch app's client id (a public client: no secret), for signing in and watching Twitch.
  */
-twitchClientId: string | null, };
+twitchClientId: string | null, 
+/**
+ * The relay for overlays and bots.
+ */
+relay: RelaySettings, };
