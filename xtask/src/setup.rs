@@ -235,6 +235,9 @@ pub const NPM_PROJECTS: &[&str] = &[
     "peers/pusher-js",
     // socket.io-client, the reference Socket.IO client: the other side of onair-relay's tests.
     "peers/socket.io-client",
+    // The relay's overlays: socket.io-client's browser bundle, which onair-relay's build.rs embeds, and
+    // playwright-core, which drives Chromium in their tests.
+    "crates/onair-relay/overlays",
     // The dashboard (Svelte, Vite), its checks and unit tests, and webdriverio for the app's E2E test.
     "ui",
 ];
