@@ -39,6 +39,9 @@ pub const APT_PACKAGES: &[&str] = &[
     "dunst",
     "fonts-noto-color-emoji",
     "fonts-noto-cjk",
+    // The relay's overlays are tested in headless Chromium (Debian's, at /usr/bin/chromium), driven by
+    // playwright-core, which downloads no browser of its own.
+    "chromium",
 ];
 
 /// How apt commands get root: already root, `sudo` without a password, or not at all (the user must run them).
