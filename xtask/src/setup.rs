@@ -39,6 +39,9 @@ pub const APT_PACKAGES: &[&str] = &[
     "dunst",
     "fonts-noto-color-emoji",
     "fonts-noto-cjk",
+    // The relay's overlays are tested in headless Chromium (Debian's, at /usr/bin/chromium), driven by
+    // playwright-core, which downloads no browser of its own.
+    "chromium",
 ];
 
 /// How apt commands get root: already root, `sudo` without a password, or not at all (the user must run them).
@@ -235,6 +238,9 @@ pub const NPM_PROJECTS: &[&str] = &[
     "peers/pusher-js",
     // socket.io-client, the reference Socket.IO client: the other side of onair-relay's tests.
     "peers/socket.io-client",
+    // The relay's overlays: socket.io-client's browser bundle, which onair-relay's build.rs embeds, and
+    // playwright-core, which drives Chromium in their tests.
+    "crates/onair-relay/overlays",
     // The dashboard (Svelte, Vite), its checks and unit tests, and webdriverio for the app's E2E test.
     "ui",
 ];

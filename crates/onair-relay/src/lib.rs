@@ -3,9 +3,11 @@
 //! life (start, the address, a graceful shutdown that tells clients when to come back), its HTTP side
 //! (`GET /clients` and Prometheus `GET /metrics`, both behind the token) and the fan-out of each published
 //! event and status change to the connected clients. The messages are in [`protocol`], a client's session
-//! (filters, limits, resume) in `session`, who is connected and the handshake's token check in `clients`.
+//! (filters, limits, resume) in `session`, who is connected and the handshake's token check in `clients`,
+//! the ready-made overlays it serves (`/overlays/alerts`, `/overlays/chat`) in `overlays`.
 
 mod clients;
+mod overlays;
 pub mod protocol;
 mod session;
 
@@ -203,6 +205,7 @@ impl Relay {
             .route("/clients", get(clients_route))
             .route("/metrics", get(metrics_route))
             .with_state(http)
+            .merge(overlays::routes())
             .layer(layer)
             .layer(CorsLayer::permissive());
         let (stop, stopped) = oneshot::channel::<Duration>();
