@@ -235,6 +235,8 @@ pub const NPM_PROJECTS: &[&str] = &[
     "peers/pusher-js",
     // socket.io-client, the reference Socket.IO client: the other side of onair-relay's tests.
     "peers/socket.io-client",
+    // socket.io, the reference Socket.IO server: the side-by-side reference of onair-relay's benchmark.
+    "peers/socket.io-server",
     // The dashboard (Svelte, Vite), its checks and unit tests, and webdriverio for the app's E2E test.
     "ui",
 ];
