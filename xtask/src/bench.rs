@@ -42,6 +42,12 @@ const BENCHES: &[Bench] = &[
         desktop: false,
     },
     Bench {
+        name: "relay",
+        package: "onair-relay",
+        target: "relay",
+        desktop: false,
+    },
+    Bench {
         name: "app",
         package: "onair-desktop",
         target: "app",

@@ -241,6 +241,8 @@ pub const NPM_PROJECTS: &[&str] = &[
     // The relay's overlays: socket.io-client's browser bundle, which onair-relay's build.rs embeds, and
     // playwright-core, which drives Chromium in their tests.
     "crates/onair-relay/overlays",
+    // socket.io, the reference Socket.IO server: the side-by-side reference of onair-relay's benchmark.
+    "peers/socket.io-server",
     // The dashboard (Svelte, Vite), its checks and unit tests, and webdriverio for the app's E2E test.
     "ui",
 ];
