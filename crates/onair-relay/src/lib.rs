@@ -271,7 +271,7 @@ impl Relay {
             );
             return;
         };
-        let mut json: Option<String> = None;
+        let mut json = None;
         for socket in all.sockets() {
             session::publish_to(&socket, event, offset.0, &mut json);
         }

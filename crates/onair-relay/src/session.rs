@@ -40,7 +40,7 @@ pub(crate) struct Stored(pub(crate) Arc<dyn StoredEvents>, pub(crate) u32);
 pub(crate) struct Cursor {
     delivered: i64,
     replaying: bool,
-    waiting: Vec<(i64, String)>,
+    waiting: Vec<(i64, Box<RawValue>)>,
 }
 
 /// A client's cursor, shared by the publisher and its replay.
@@ -87,8 +87,9 @@ impl Limits {
 }
 
 /// Publishes `event` (committed, at `offset`) to `socket` if its filter matches: queued in its cursor while
-/// it replays, sent otherwise unless it already has it.
-pub(crate) fn publish_to(socket: &SocketRef, event: &Event, offset: i64, json: &mut Option<String>) {
+/// it replays, sent otherwise unless it already has it. `json` is the event's JSON, encoded by the first
+/// client that needs it and shared by the others.
+pub(crate) fn publish_to(socket: &SocketRef, event: &Event, offset: i64, json: &mut Option<Box<RawValue>>) {
     let (Some(Subscribed(filter)), Some(cursor)) = (
         socket.extensions.get::<Subscribed>(),
         socket.extensions.get::<CursorHandle>(),
@@ -98,7 +99,13 @@ pub(crate) fn publish_to(socket: &SocketRef, event: &Event, offset: i64, json: &
     if !filter.matches(event) {
         return;
     }
-    let json = json.get_or_insert_with(|| event.to_json_line());
+    let json = match json {
+        Some(json) => json,
+        None => match encode(event) {
+            Some(encoded) => json.insert(encoded),
+            None => return,
+        },
+    };
     let mut cursor = cursor.lock();
     if cursor.replaying {
         cursor.waiting.push((offset, json.clone()));
@@ -107,17 +114,17 @@ pub(crate) fn publish_to(socket: &SocketRef, event: &Event, offset: i64, json: &
     }
 }
 
+/// The event's JSON form v1, ready to send; `None` (logged) if it cannot be encoded.
+fn encode(event: &Event) -> Option<Box<RawValue>> {
+    RawValue::from_string(event.to_json_line())
+        .inspect_err(|e| tracing::error!(error = %e, "an event could not be encoded for the relay"))
+        .ok()
+}
+
 /// Sends one event's JSON to `socket`; `false` when it did not go (a client that fell behind is
 /// disconnected, so it resumes instead of silently missing events).
-fn send(socket: &SocketRef, json: &str) -> bool {
-    let raw = match RawValue::from_string(json.to_owned()) {
-        Ok(raw) => raw,
-        Err(e) => {
-            tracing::error!(error = %e, "an event could not be encoded for the relay");
-            return false;
-        }
-    };
-    match socket.emit("event", &raw) {
+fn send(socket: &SocketRef, json: &RawValue) -> bool {
+    match socket.emit("event", json) {
         Ok(()) => {
             metrics::counter!(metric::EVENTS_SENT).increment(1);
             if let Some(tracked) = socket.extensions.get::<Tracked>() {
@@ -294,7 +301,8 @@ async fn resume(socket: SocketRef, TryData(request): TryData<ResumeRequest>, ack
         };
         for event in &page {
             if filter.matches(event) {
-                if !send(&socket, &event.to_json_line()) {
+                let Some(json) = encode(event) else { continue };
+                if !send(&socket, &json) {
                     return;
                 }
                 metrics::counter!(metric::REPLAYED_EVENTS).increment(1);

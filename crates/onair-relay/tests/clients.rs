@@ -331,7 +331,17 @@ fn metrics_handle() -> metrics_exporter_prometheus::PrometheusHandle {
 
 /// `GET path` on the relay with `token` (none: no Authorization header): the status and the body.
 async fn http_get(relay: &Relay, path: &str, token: Option<&str>) -> (u16, String) {
-    let mut request = reqwest::Client::new().get(format!("http://{}{path}", relay.local_addr()));
+    // Plain HTTP; reqwest still wants its TLS set up (the workspace builds it without a default provider).
+    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(rustls::RootCertStore::empty())
+        .with_no_client_auth();
+    let http = reqwest::Client::builder()
+        .use_preconfigured_tls(tls)
+        .build()
+        .unwrap();
+    let mut request = http.get(format!("http://{}{path}", relay.local_addr()));
     if let Some(token) = token {
         request = request.bearer_auth(token);
     }
