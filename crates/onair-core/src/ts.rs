@@ -71,3 +71,18 @@ pub fn declarations(cfg: &Config) -> Vec<String> {
     );
     out
 }
+
+/// A declaration file: `header` (comment lines), then each of `decls` exported, separated by blank lines.
+pub fn module(header: &str, decls: Vec<String>) -> String {
+    let mut out = header.to_owned();
+    for decl in decls {
+        out.push('\n');
+        let exported = match decl.strip_prefix("type ") {
+            Some(rest) => format!("export type {rest}"),
+            None => decl.replacen("\ntype ", "\nexport type ", 1),
+        };
+        out.push_str(&exported);
+        out.push('\n');
+    }
+    out
+}

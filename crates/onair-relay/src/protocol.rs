@@ -200,21 +200,13 @@ pub fn typescript() -> String {
         RelayClient::decl(&cfg),
         RelayClients::decl(&cfg),
     ]);
-    let mut out = String::from(
+    let mut out = onair_core::ts::module(
         "// The OnAir relay's messages (docs/relay.md), generated from the Rust types \
          (onair_relay::protocol::typescript); do not edit.\n\
          // crates/onair/tests/bindings.rs fails when it is stale; ONAIR_BLESS=1 cargo test -p onair --test bindings rewrites it.\n\
          // Use: `const socket: Socket<ServerToClientEvents, ClientToServerEvents> = io(url, { auth: { token } })`.\n",
+        decls,
     );
-    for decl in decls {
-        out.push('\n');
-        let exported = match decl.strip_prefix("type ") {
-            Some(rest) => format!("export type {rest}"),
-            None => decl.replacen("\ntype ", "\nexport type ", 1),
-        };
-        out.push_str(&exported);
-        out.push('\n');
-    }
     out.push_str(
         "\n/** What the relay emits to a client. */\n\
          export interface ServerToClientEvents {\n  \

@@ -344,18 +344,9 @@ pub fn typescript() -> String {
         RelayView::decl(&cfg),
         DesktopSettings::decl(&cfg),
     ]);
-    let mut out = String::from(
+    onair_core::ts::module(
         "// Generated from the Rust types (onair::views::typescript); do not edit. crates/onair/tests/bindings.rs\n\
          // fails when it is stale; ONAIR_BLESS=1 cargo test -p onair --test bindings rewrites it.\n",
-    );
-    for decl in decls {
-        out.push('\n');
-        let exported = match decl.strip_prefix("type ") {
-            Some(rest) => format!("export type {rest}"),
-            None => decl.replacen("\ntype ", "\nexport type ", 1),
-        };
-        out.push_str(&exported);
-        out.push('\n');
-    }
-    out
+        decls,
+    )
 }
