@@ -408,7 +408,13 @@ filter?: Filter,
 /**
  * When refused: why.
  */
-error?: RelayFailure, };
+error?: RelayFailure, 
+/**
+ * After a `subscribe`: the offset of the last event committed before the filter took effect, when the
+ * relay knows it. Keep it as the client's position: a later `resume { after: head }` then misses
+ * nothing from the moment of subscribing, even if no event came before the client was cut off.
+ */
+head?: number, };
 
 export type RateLimited = { 
 /**

@@ -123,6 +123,9 @@ export function connect(params, onEvent) {
     socket.emit("subscribe", params.filter, (answer) => {
       if (!answer?.ok) return refused("subscribe", answer);
       if (last === null) {
+        // A fresh page starts live, from the relay's head: a later reconnect resumes from there even if
+        // no event was shown before it.
+        if (typeof answer.head === "number") last = answer.head;
         gated = false;
         setState("live");
         return;

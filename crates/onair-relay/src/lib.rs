@@ -22,7 +22,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use metrics_exporter_prometheus::PrometheusHandle;
-use onair_core::{ConnectionId, ConnectionState, Event};
+use onair_core::{ConnectionId, ConnectionState, Event, Offset};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use socketioxide::SocketIo;
@@ -39,7 +39,7 @@ pub use session::StoredEvents;
 
 use clients::{Gate, Tracked};
 use protocol::ShutdownNotice;
-use session::{CursorHandle, Limits, Stored};
+use session::{CursorHandle, Head, Limits, Stored};
 
 /// How long a shutdown waits for clients to confirm the shutdown notice (and so everything before it).
 const SHUTDOWN_FLUSH: Duration = Duration::from_secs(1);
@@ -143,6 +143,7 @@ pub struct Relay {
     io: SocketIo,
     addr: SocketAddr,
     status: StatusBoard,
+    head: Head,
     stop: Mutex<Option<oneshot::Sender<Duration>>>,
     server: tokio::sync::Mutex<Option<JoinHandle<()>>>,
 }
@@ -169,7 +170,10 @@ impl Relay {
         let gate = Arc::new(Gate::new(options.token.clone(), options.wrong_tokens_per_minute));
         let replay_page = options.replay_page.max(1);
         let limits = options.clone();
+        let head = Head::unknown();
+        let heads = head.clone();
         let check = move |s: SocketRef, TryData(auth): TryData<Auth>| {
+            let head = heads.clone();
             let gate = gate.clone();
             let stored = stored.clone();
             let limits = limits.clone();
@@ -178,6 +182,7 @@ impl Relay {
                 gate.admit(&s, token.as_deref())?;
                 s.extensions.insert(Tracked::new(&s));
                 s.extensions.insert(CursorHandle::default());
+                s.extensions.insert(head);
                 s.extensions.insert(Limits::new(&limits));
                 if let Some(stored) = stored {
                     s.extensions.insert(Stored(stored, replay_page));
@@ -240,6 +245,7 @@ impl Relay {
             io,
             addr,
             status,
+            head,
             stop: Mutex::new(Some(stop)),
             server: tokio::sync::Mutex::new(Some(server)),
         })
@@ -271,10 +277,18 @@ impl Relay {
             );
             return;
         };
+        // The head moves before the clients are looked at (see `subscribe`).
+        self.head.reach(offset.0);
         let mut json = None;
         for socket in all.sockets() {
             session::publish_to(&socket, event, offset.0, &mut json);
         }
+    }
+
+    /// Tells the relay the offset of the last event committed before it started publishing, so clients
+    /// that subscribe before the next event learn where they are (`head` in the answer).
+    pub fn set_head(&self, last_committed: Offset) {
+        self.head.reach(last_committed.0);
     }
 
     /// Records that connection `id` is now in `state` and tells every client (`status`, the whole list).

@@ -58,6 +58,12 @@ pub struct RequestAnswer {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "ts", ts(optional))]
     pub error: Option<RelayFailure>,
+    /// After a `subscribe`: the offset of the last event committed before the filter took effect, when the
+    /// relay knows it. Keep it as the client's position: a later `resume { after: head }` then misses
+    /// nothing from the moment of subscribing, even if no event came before the client was cut off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub head: Option<i64>,
 }
 
 impl RequestAnswer {
@@ -67,6 +73,7 @@ impl RequestAnswer {
             ok: true,
             filter: None,
             error: None,
+            head: None,
         }
     }
 
@@ -76,6 +83,7 @@ impl RequestAnswer {
             ok: false,
             filter: None,
             error: Some(failure),
+            head: None,
         }
     }
 }

@@ -30,6 +30,27 @@ pub trait StoredEvents: Send + Sync {
 #[derive(Debug, Clone)]
 pub(crate) struct Subscribed(pub(crate) Filter);
 
+/// The offset of the last event published or known committed (-1 while unknown), shared by the relay and
+/// every socket.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Head(pub(crate) Arc<std::sync::atomic::AtomicI64>);
+
+impl Head {
+    pub(crate) fn unknown() -> Head {
+        Head(Arc::new(std::sync::atomic::AtomicI64::new(-1)))
+    }
+
+    /// Moves the head up to `offset` (never down).
+    pub(crate) fn reach(&self, offset: i64) {
+        self.0.fetch_max(offset, Ordering::SeqCst);
+    }
+
+    /// The head, when known.
+    pub(crate) fn get(&self) -> Option<i64> {
+        Some(self.0.load(Ordering::SeqCst)).filter(|&h| h >= 0)
+    }
+}
+
 /// The stored events, kept on each socket for its resume, with the page size.
 #[derive(Clone)]
 pub(crate) struct Stored(pub(crate) Arc<dyn StoredEvents>, pub(crate) u32);
@@ -215,8 +236,12 @@ async fn subscribe(socket: SocketRef, TryData(filter): TryData<Filter>, ack: Ack
     match filter {
         Ok(filter) => {
             socket.extensions.insert(Subscribed(filter.clone()));
+            // Read after the filter is in place: a publish moves the head before it looks at the clients,
+            // so every event past this head reaches the client live.
+            let head = socket.extensions.get::<Head>().and_then(|h| h.get());
             let _ = ack.send(&RequestAnswer {
                 filter: Some(filter),
+                head,
                 ..RequestAnswer::ok()
             });
         }

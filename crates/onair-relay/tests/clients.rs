@@ -382,7 +382,12 @@ async fn the_hub_sees_each_client_and_each_client_sees_the_connections_status() 
             { "id": { "platform": "twitch", "name": "nebulacast" }, "state": { "state": "connecting" } }
         ] })
     );
-    assert_eq!(client.expect("subscribed").await["ok"], true);
+    let subscribed = client.expect("subscribed").await;
+    assert_eq!(subscribed["ok"], true);
+    assert!(
+        subscribed.get("head").is_none(),
+        "no head before anything is known: {subscribed}"
+    );
     relay.set_status(
         &twitch,
         &onair_core::ConnectionState::Connected {
@@ -433,6 +438,12 @@ async fn the_hub_sees_each_client_and_each_client_sees_the_connections_status() 
         "{page}"
     );
     assert_eq!(http_get(&relay, "/metrics", None).await.0, 401);
+
+    // A client subscribing now learns where the log stands, to resume from there later.
+    let mut later = Client::start(&relay, TOKEN, "{}");
+    later.expect("connected").await;
+    let last = events.last().unwrap().offset.unwrap().0;
+    assert_eq!(later.expect("subscribed").await["head"], last);
     relay.shutdown(Duration::from_millis(100)).await;
 }
 

@@ -299,6 +299,12 @@ async fn alerts_show_every_alert_once_in_order_across_a_relay_restart() {
         Some(&relay),
         event(Platform::Twitch, EventKind::Follow, Some("pixelwitch")),
     );
+    // A page that shows nothing before the restart still resumes from where it started (the relay's head).
+    let query = format!("token={TOKEN}&kinds=raid&duration=1");
+    let opened = driver
+        .open("quiet", &url(&relay, "alerts", &query), (1920, 1080))
+        .await;
+    assert_eq!(opened.0, "live");
     let shown = driver.shown("alerts", first).await;
     let text = shown["text"].as_str().unwrap();
     assert!(
@@ -367,6 +373,14 @@ async fn alerts_show_every_alert_once_in_order_across_a_relay_restart() {
     );
     let shown = driver.shown("alerts", live).await;
     assert!(shown["text"].as_str().unwrap().contains("back_live"));
+    let raid = missed[3];
+    let shown = driver.shown("quiet", raid).await;
+    assert!(shown["text"].as_str().unwrap().contains("raidleader"), "{shown}");
+    assert_eq!(
+        driver.offsets("quiet"),
+        vec![raid],
+        "the quiet page's one alert, once"
+    );
 
     let expected: Vec<i64> = [first, resub]
         .into_iter()

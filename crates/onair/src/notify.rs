@@ -74,6 +74,11 @@ impl FreshEvents {
         })
     }
 
+    /// The offset it continues after: the last event it returned, or the store's end when it started.
+    pub fn position(&self) -> Offset {
+        self.after
+    }
+
     /// The next events committed since the last call (at most [`FreshEvents::PAGE`], oldest first; empty
     /// when there is nothing new).
     pub async fn next(&mut self, store: &Store) -> Result<Vec<Event>, StoreError> {

@@ -86,6 +86,7 @@ impl StoredEvents for StoreEvents {
 /// Hands every event `store` commits from now on to `relay`, in offset order, until `stop`.
 pub async fn feed(store: &Store, relay: &Relay, stop: impl Future<Output = ()>) -> Result<(), StoreError> {
     let mut fresh = FreshEvents::start(store).await?;
+    relay.set_head(fresh.position());
     let mut status = store.writer().status();
     tokio::pin!(stop);
     loop {
