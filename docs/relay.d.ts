@@ -378,6 +378,24 @@ kinds?: Array<EventKind>,
  */
 channels?: Array<string>, };
 
+export type SubscribeRequest = { 
+/**
+ * Replay every matching stored event after this offset first, then go live.
+ */
+after?: number, 
+/**
+ * Only these platforms.
+ */
+platforms?: Array<Platform>, 
+/**
+ * Only these kinds.
+ */
+kinds?: Array<EventKind>, 
+/**
+ * Only these channels, by slug (any case) or platform id.
+ */
+channels?: Array<string>, };
+
 export type ResumeRequest = { 
 /**
  * The last offset the client has (0 for everything stored).
@@ -504,8 +522,8 @@ export interface ServerToClientEvents {
 
 /** What a client sends to the relay; each request is answered through its ack. */
 export interface ClientToServerEvents {
-  /** Receive the events that match `filter` from now on. */
-  subscribe: (filter: Filter, ack: (answer: RequestAnswer) => void) => void;
+  /** Receive the events that match the filter from now on; with `after`, replay the stored ones after it first. */
+  subscribe: (request: SubscribeRequest, ack: (answer: RequestAnswer) => void) => void;
   /** Receive nothing more. */
   unsubscribe: (ack: (answer: RequestAnswer) => void) => void;
   /** Replay the matching stored events after an offset, then continue live. */

@@ -32,5 +32,9 @@ fn main() {
             fs::read(&stand_in).unwrap_or_else(|e| panic!("cannot read {}: {e}", stand_in.display()))
         }
     };
-    fs::write(&out, script).unwrap_or_else(|e| panic!("cannot write {}: {e}", out.display()));
+    // Written only when it differs, so a build without the bundle (the script reruns each time) does not
+    // recompile the crate and everything above it every time.
+    if fs::read(&out).ok().as_deref() != Some(script.as_slice()) {
+        fs::write(&out, script).unwrap_or_else(|e| panic!("cannot write {}: {e}", out.display()));
+    }
 }

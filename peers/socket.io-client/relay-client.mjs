@@ -1,7 +1,8 @@
 // A relay client for onair-relay's tests, on the real socket.io-client: connects with the token ("-" for
 // none), subscribes with the filter (JSON; "-" for none) and prints one JSON line on stdout per thing
 // that happens: {connected}, {connect_error}, {subscribed}, {resumed}, {event}, {replay_done}, {shutdown},
-// {error}, {rate_limit}, {flood}, {disconnect}. With AFTER, it resumes from that offset once subscribed;
+// {error}, {rate_limit}, {flood}, {disconnect}. With AFTER, it subscribes with `after` (replay, then live,
+// in one step), or with ONAIR_TEST_SEPARATE_RESUME=1 subscribes and then sends `resume { after }`;
 // with ONAIR_TEST_FLOOD=N in the environment, it then sends N subscribe requests at once and prints what
 // each got (ok, an error code, or "no answer"). With ONAIR_TEST_STATUS=1 it also prints each {status}; with
 // ONAIR_TEST_USER_AGENT it connects with that User-Agent.
@@ -20,8 +21,10 @@ const socket = io(url, {
 if (process.env.ONAIR_TEST_STATUS) socket.on("status", (status) => say({ status }));
 socket.on("connect", async () => {
   say({ connected: socket.id });
-  if (filter !== "-") say({ subscribed: await socket.emitWithAck("subscribe", JSON.parse(filter)) });
-  if (after !== undefined) say({ resumed: await socket.emitWithAck("resume", { after: Number(after) }) });
+  const separate = process.env.ONAIR_TEST_SEPARATE_RESUME === "1";
+  const atomic = after !== undefined && !separate ? { after: Number(after) } : {};
+  if (filter !== "-") say({ subscribed: await socket.emitWithAck("subscribe", { ...JSON.parse(filter), ...atomic }) });
+  if (after !== undefined && separate) say({ resumed: await socket.emitWithAck("resume", { after: Number(after) }) });
   if (flood > 0) {
     const asks = Array.from({ length: flood }, () => socket.timeout(3000).emitWithAck("subscribe", {}));
     const answers = await Promise.allSettled(asks);

@@ -113,7 +113,7 @@ impl Hub {
             relay: Arc::default(),
             session_start: Utc::now(),
         };
-        hub.relay.restart(&relay_settings, &hub.store).await;
+        hub.relay.restart(|| relay_settings.clone(), &hub.store).await;
         hub.signal_commits();
         hub.follow_new_events().await.map_err(|e| e.to_string())?;
         Ok(hub)
@@ -244,7 +244,7 @@ impl Hub {
             self.stop_twitch_watches().await;
         }
         if relay_changed {
-            self.relay.restart(&settings.relay, &self.store).await;
+            self.relay.restart(|| self.settings().relay, &self.store).await;
         }
         self.sync_watches(&specs).await;
         let _ = self.app.emit(SETTINGS_EVENT, &settings);
@@ -601,8 +601,7 @@ impl Hub {
     /// disconnected and refused from now on.
     pub async fn rotate_relay_token(&self) -> Result<(), String> {
         crate::relay::rotate_token().await?;
-        let settings = self.settings().relay;
-        self.relay.restart(&settings, &self.store).await;
+        self.relay.restart(|| self.settings().relay, &self.store).await;
         Ok(())
     }
 }

@@ -33,22 +33,29 @@ pub struct RelayHost {
     /// Every connection's last state, handed to a relay when it starts.
     states: StdMutex<Vec<(ConnectionId, ConnectionState)>>,
     problem: StdMutex<Option<String>>,
+    /// Set at quit: no restart may start a relay after it.
+    stopped: std::sync::atomic::AtomicBool,
 }
 
 impl RelayHost {
-    /// Starts the relay as `settings` say (nothing when it is off), stopping the one running first.
-    pub async fn restart(&self, settings: &RelaySettings, store: &Arc<Store>) {
+    /// Starts the relay as the settings in force say (`settings`, read once this restart's turn comes, so
+    /// restarts asked for in a row end with the latest settings), stopping the one running first; nothing
+    /// when it is off or the app is quitting.
+    pub async fn restart(&self, settings: impl Fn() -> RelaySettings, store: &Arc<Store>) {
         let mut running = self.running.lock().await;
         if let Some(old) = running.take() {
             self.stop_running(old).await;
         }
         *lock(&self.problem) = None;
-        if !settings.enabled {
+        let settings = settings();
+        if !settings.enabled || self.stopped.load(std::sync::atomic::Ordering::SeqCst) {
             return;
         }
-        match start(settings, store).await {
+        match start(&settings, store).await {
             Ok(relay) => {
                 let relay = Arc::new(relay);
+                // Published first: a state that changes meanwhile reaches it either way.
+                *lock(&self.current) = Some(relay.clone());
                 for (id, state) in lock(&self.states).iter() {
                     relay.set_status(id, state);
                 }
@@ -61,7 +68,6 @@ impl RelayHost {
                         }
                     }
                 });
-                *lock(&self.current) = Some(relay.clone());
                 *running = Some(Running {
                     relay,
                     stop_feed,
@@ -77,6 +83,7 @@ impl RelayHost {
 
     /// Stops the relay (at quit): the events committed so far go out, then clients are told to come back.
     pub async fn stop(&self) {
+        self.stopped.store(true, std::sync::atomic::Ordering::SeqCst);
         if let Some(old) = self.running.lock().await.take() {
             self.stop_running(old).await;
         }

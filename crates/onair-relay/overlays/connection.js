@@ -1,9 +1,9 @@
 // The connection both overlays share. It reads the page's URL parameters, connects to the relay that
 // served the page with socket.io-client (the global `io` of socket.io.min.js), subscribes with the
-// filters, and hands each event on exactly once, in offset order. It keeps the offset of the last event
-// handed on and, after any disconnect (a cut connection, a relay restart), resumes from it: the relay
-// replays what was missed, then goes live. Events that arrive on a new connection before the resume is
-// answered are dropped: the replay sends them again, in their place.
+// filters, and hands each event on exactly once, in offset order. It keeps its position (the offset of the
+// last event handed on, or the relay's head when it started) and, after any disconnect (a cut connection,
+// a relay restart), subscribes again with `after` set to it: the relay replays what was missed, then goes
+// live, in one step.
 //
 // A fresh page is live only; `after=N` makes it replay the stored events after offset N first.
 //
@@ -84,12 +84,13 @@ export function connect(params, onEvent) {
     return null;
   }
 
-  // The offset of the last event handed on; where a new connection resumes from.
+  // The page's position: the offset of the last event handed on (or where it started); where a new
+  // connection resumes from.
   let last = params.after;
-  // Whether events are dropped: from a (re)connection until the relay answers the resume.
+  // Whether events are dropped: from a (re)connection until the relay answers the subscription.
   let gated = true;
-  // The replay broke off (a store read failed): resume again once it reports done.
-  let replayBroken = false;
+  // The relay keeps no stored events: subscribe without `after` (live is all it has).
+  let noStore = false;
   let retryAfter = RETRY_MS;
   let connectedOnce = false;
 
@@ -106,36 +107,32 @@ export function connect(params, onEvent) {
     if (error.code === "rate_limited" || error.code === "busy" || error.code === "no_answer") {
       retry(retryAfter);
       retryAfter = RETRY_MS;
-    } else if (request === "resume" && error.code === "unavailable") {
+    } else if (error.code === "unavailable" && !noStore) {
       // This relay keeps no stored events: live is all it has.
       console.warn(`OnAir: cannot resume (${error.message}); going on live`);
-      gated = false;
-      setState("live");
+      noStore = true;
+      start();
     } else {
       setState("failed");
       showNotice(`The relay refused this overlay's ${request}: ${error.message}`);
     }
   };
 
-  // Subscribes, then resumes from the last offset (when there is one); live after that.
+  // Subscribes, resuming from the page's position when it has one (the replay, then live).
   const start = () => {
     gated = true;
-    socket.emit("subscribe", params.filter, (answer) => {
+    const resuming = last !== null && !noStore;
+    const request = resuming ? { ...params.filter, after: last } : params.filter;
+    socket.emit("subscribe", request, (answer) => {
       if (!answer?.ok) return refused("subscribe", answer);
-      if (last === null) {
+      if (last === null && typeof answer.head === "number") {
         // A fresh page starts live, from the relay's head: a later reconnect resumes from there even if
         // no event was shown before it.
-        if (typeof answer.head === "number") last = answer.head;
-        gated = false;
-        setState("live");
-        return;
+        last = answer.head;
       }
-      socket.emit("resume", { after: last }, (answer) => {
-        if (!answer?.ok) return refused("resume", answer);
-        // The replay follows this answer; anything dropped before it is in the replay.
-        gated = false;
-        setState("replaying");
-      });
+      // The answer comes before any event of this subscription: nothing was dropped.
+      gated = false;
+      setState(resuming ? "replaying" : "live");
     });
   };
 
@@ -154,20 +151,10 @@ export function connect(params, onEvent) {
       console.error("OnAir: an event could not be shown", error);
     }
   });
-  socket.on("replay:done", () => {
-    if (replayBroken) {
-      replayBroken = false;
-      retry(RETRY_MS);
-    } else {
-      setState("live");
-    }
-  });
+  socket.on("replay:done", () => setState("live"));
   socket.on("error", (error) => {
-    if (error?.code === "replay_failed") {
-      // What follows until replay:done may skip past the break: resume again from the last event shown.
-      gated = true;
-      replayBroken = true;
-    }
+    // A replay that broke off is followed by a disconnect; the reconnect resumes from the page's position.
+    console.warn("OnAir: the relay reported", error?.code, error?.message);
   });
   socket.on("rate:limit", (notice) => {
     retryAfter = Math.max(RETRY_MS, Number(notice?.retry_after_ms) || 0);

@@ -94,13 +94,18 @@ type FailureLimiter = governor::RateLimiter<
     governor::clock::DefaultClock,
 >;
 
-/// The token check of the handshake: the token compared in constant time, and an address that gives wrong
-/// tokens more often than the limit allows refused outright until it calms down.
+/// The token check of the handshake: the token compared in constant time. An address that gives wrong
+/// tokens more often than the limit allows is throttled: each further wrong token is answered only after a
+/// delay, and no longer logged. The right token always gets in at once, so a stale client on the same
+/// machine (still holding a replaced token) never locks the others out.
 pub(crate) struct Gate {
     token: SecretString,
     failures: FailureLimiter,
     blocked: Mutex<HashMap<IpAddr, Instant>>,
 }
+
+/// The longest a throttled wrong token waits for its answer.
+const MOST_DELAY: Duration = Duration::from_secs(2);
 
 impl Gate {
     /// A gate for `token`, letting each address get it wrong `failures_per_minute` times a minute.
@@ -114,43 +119,45 @@ impl Gate {
         }
     }
 
-    /// Lets `socket` in if it gave the token and its address is not throttled; the error is the
-    /// `connect_error` message.
-    pub(crate) fn admit(&self, socket: &SocketRef, given: Option<&str>) -> Result<(), String> {
-        let ip = address_of(socket).map(|a| a.ip());
-        let now = Instant::now();
-        if let Some(ip) = ip {
-            let mut blocked = self.blocked.lock().unwrap_or_else(|e| e.into_inner());
-            blocked.retain(|_, until| *until > now);
-            if let Some(until) = blocked.get(&ip) {
-                metrics::counter!(crate::metric::AUTH_REFUSED).increment(1);
-                return Err(throttled(until.saturating_duration_since(now)));
-            }
-        }
+    /// Lets `socket` in if it gave the token; the error is the `connect_error` message.
+    pub(crate) async fn admit(&self, socket: &SocketRef, given: Option<&str>) -> Result<(), String> {
         let expected = self.token.expose_secret().as_bytes();
         if bool::from(given.unwrap_or_default().as_bytes().ct_eq(expected)) {
             return Ok(());
         }
         metrics::counter!(crate::metric::AUTH_REFUSED).increment(1);
-        tracing::info!(client = %socket.id, address = ?ip, "a relay client gave a wrong token");
+        let ip = address_of(socket).map(|a| a.ip());
         let Some(ip) = ip else {
+            tracing::info!(client = %socket.id, "a relay client gave a wrong token");
             return Err("unauthorized".into());
         };
-        self.failures.retain_recent();
-        match self.failures.check_key(&ip) {
-            Ok(()) => Err("unauthorized".into()),
-            Err(not_until) => {
+        let now = Instant::now();
+        let blocked_until = {
+            let mut blocked = self.blocked.lock().unwrap_or_else(|e| e.into_inner());
+            blocked.retain(|_, until| *until > now);
+            blocked.get(&ip).copied()
+        };
+        let wait = match blocked_until {
+            Some(until) => until.saturating_duration_since(now),
+            None => {
+                tracing::info!(client = %socket.id, address = %ip, "a relay client gave a wrong token");
+                self.failures.retain_recent();
+                let Err(not_until) = self.failures.check_key(&ip) else {
+                    return Err("unauthorized".into());
+                };
                 let wait = not_until.wait_time_from(governor::clock::Clock::now(
                     &governor::clock::DefaultClock::default(),
                 ));
-                tracing::warn!(address = %ip, "too many wrong relay tokens from one address; refusing it for a while");
+                tracing::warn!(address = %ip, "too many wrong relay tokens from one address; slowing it down");
                 self.blocked
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
                     .insert(ip, now + wait);
-                Err(throttled(wait))
+                wait
             }
-        }
+        };
+        tokio::time::sleep(wait.min(MOST_DELAY)).await;
+        Err(throttled(wait))
     }
 }
 

@@ -79,7 +79,7 @@ pub struct RelayOptions {
     /// Requests (subscribe, unsubscribe, resume) a client may make per minute; one more is refused with
     /// `rate:limit`.
     pub requests_per_minute: u32,
-    /// Of those, resumes (each reads the store) per minute.
+    /// Of those, replays (a `resume`, or a `subscribe` with `after`: each reads the store) per minute.
     pub resumes_per_minute: u32,
     /// Refused requests after which a client is disconnected.
     pub strikes: u32,
@@ -172,14 +172,21 @@ impl Relay {
         let limits = options.clone();
         let head = Head::unknown();
         let heads = head.clone();
+        // Set when the shutdown begins: connections that arrive during its flush are turned away.
+        let closing_down = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let refusing = closing_down.clone();
         let check = move |s: SocketRef, TryData(auth): TryData<Auth>| {
             let head = heads.clone();
+            let refusing = refusing.clone();
             let gate = gate.clone();
             let stored = stored.clone();
             let limits = limits.clone();
             async move {
+                if refusing.load(std::sync::atomic::Ordering::SeqCst) {
+                    return Err("the relay is shutting down: connect again in a moment".to_owned());
+                }
                 let token = auth.ok().and_then(|a| a.token);
-                gate.admit(&s, token.as_deref())?;
+                gate.admit(&s, token.as_deref()).await?;
                 s.extensions.insert(Tracked::new(&s));
                 s.extensions.insert(CursorHandle::default());
                 s.extensions.insert(head);
@@ -219,6 +226,7 @@ impl Relay {
             let served = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
                 .with_graceful_shutdown(async move {
                     let retry_after = stopped.await.unwrap_or_default();
+                    closing_down.store(true, std::sync::atomic::Ordering::SeqCst);
                     // The notice follows every event already queued for a client; its answer (or the bound)
                     // says the client has them all before the connections close.
                     if let Some(all) = closing.of("/") {

@@ -36,6 +36,20 @@ impl Filter {
     }
 }
 
+/// `subscribe`: the filter, and optionally where to resume from (in the same step, so nothing is sent live
+/// before the replay).
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubscribeRequest {
+    /// What to receive.
+    #[serde(flatten)]
+    pub filter: Filter,
+    /// Replay every matching stored event after this offset first, then go live.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub after: Option<i64>,
+}
+
 /// `resume`: replay every matching stored event after `after`, then continue live.
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -196,6 +210,7 @@ pub fn typescript() -> String {
     let mut decls = onair_core::ts::declarations(&cfg);
     decls.extend([
         Filter::decl(&cfg),
+        SubscribeRequest::decl(&cfg),
         ResumeRequest::decl(&cfg),
         FailureCode::decl(&cfg),
         RelayFailure::decl(&cfg),
@@ -233,8 +248,8 @@ pub fn typescript() -> String {
          }\n\
          \n/** What a client sends to the relay; each request is answered through its ack. */\n\
          export interface ClientToServerEvents {\n  \
-           /** Receive the events that match `filter` from now on. */\n  \
-           subscribe: (filter: Filter, ack: (answer: RequestAnswer) => void) => void;\n  \
+           /** Receive the events that match the filter from now on; with `after`, replay the stored ones after it first. */\n  \
+           subscribe: (request: SubscribeRequest, ack: (answer: RequestAnswer) => void) => void;\n  \
            /** Receive nothing more. */\n  \
            unsubscribe: (ack: (answer: RequestAnswer) => void) => void;\n  \
            /** Replay the matching stored events after an offset, then continue live. */\n  \

@@ -17,6 +17,7 @@ use crate::clients::Tracked;
 use crate::metric;
 use crate::protocol::{
     FailureCode, Filter, RateLimited, RelayFailure, ReplayDone, RequestAnswer, ResumeRequest,
+    SubscribeRequest,
 };
 
 /// Where the relay reads stored events, for clients that resume (the hub's store).
@@ -71,6 +72,21 @@ pub(crate) struct CursorHandle(Arc<Mutex<Cursor>>);
 impl CursorHandle {
     fn lock(&self) -> MutexGuard<'_, Cursor> {
         self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Cursor {
+    /// A replay from `after` begins: live events wait from now on.
+    fn start_replay(&mut self, after: i64) {
+        self.replaying = true;
+        self.delivered = after.max(0);
+        self.waiting.clear();
+    }
+
+    /// A replay that broke off: nothing waits any more (the client is disconnected to resume).
+    fn abandon_replay(&mut self) {
+        self.replaying = false;
+        self.waiting.clear();
     }
 }
 
@@ -166,20 +182,17 @@ fn send(socket: &SocketRef, json: &RawValue) -> bool {
     }
 }
 
-/// Whether `socket` may make a request now (`resume`: also within the resume limit). A refused request is
-/// answered with `rate:limit { event, retry_after_ms }` and its ack; a client refused too often is
-/// disconnected.
-fn allowed(socket: &SocketRef, event: &'static str, ack: AckSender) -> Option<AckSender> {
+/// Whether `socket` may make a request now (one that `replays`: also within the replay limit). A refused
+/// request is answered with `rate:limit { event, retry_after_ms }` and its ack; a client refused too often
+/// is disconnected.
+fn allowed(socket: &SocketRef, event: &'static str, replays: bool, ack: AckSender) -> Option<AckSender> {
     let Some(limits) = socket.extensions.get::<Limits>() else {
         return Some(ack);
     };
-    let checked = limits.requests.check().and_then(|()| {
-        if event == "resume" {
-            limits.resumes.check()
-        } else {
-            Ok(())
-        }
-    });
+    let checked = limits
+        .requests
+        .check()
+        .and_then(|()| if replays { limits.resumes.check() } else { Ok(()) });
     let Err(not_until) = checked else {
         return Some(ack);
     };
@@ -220,7 +233,7 @@ pub(crate) async fn on_connect(socket: SocketRef) {
     socket.on("subscribe", subscribe);
     socket.on("resume", resume);
     socket.on("unsubscribe", async |socket: SocketRef, ack: AckSender| {
-        let Some(ack) = allowed(&socket, "unsubscribe", ack) else {
+        let Some(ack) = allowed(&socket, "unsubscribe", false, ack) else {
             return;
         };
         socket.extensions.remove::<Subscribed>();
@@ -228,40 +241,78 @@ pub(crate) async fn on_connect(socket: SocketRef) {
     });
 }
 
-/// `subscribe { platforms?, kinds?, channels? }`: the filter in force from now on, echoed in the ack.
-async fn subscribe(socket: SocketRef, TryData(filter): TryData<Filter>, ack: AckSender) {
-    let Some(ack) = allowed(&socket, "subscribe", ack) else {
+/// `subscribe { platforms?, kinds?, channels?, after? }`: the filter in force from now on, echoed in the
+/// ack with the head. With `after`, it also replays every matching stored event after that offset before
+/// going live, in one step: nothing is sent live before the replay, so nothing comes twice or out of order.
+async fn subscribe(socket: SocketRef, TryData(request): TryData<SubscribeRequest>, ack: AckSender) {
+    let replays = request.as_ref().is_ok_and(|r| r.after.is_some());
+    let Some(ack) = allowed(&socket, "subscribe", replays, ack) else {
         return;
     };
-    match filter {
-        Ok(filter) => {
-            socket.extensions.insert(Subscribed(filter.clone()));
-            // Read after the filter is in place: a publish moves the head before it looks at the clients,
-            // so every event past this head reaches the client live.
-            let head = socket.extensions.get::<Head>().and_then(|h| h.get());
-            let _ = ack.send(&RequestAnswer {
-                filter: Some(filter),
-                head,
-                ..RequestAnswer::ok()
-            });
+    let SubscribeRequest { filter, after } = match request {
+        Ok(request) => request,
+        Err(e) => {
+            return refuse(
+                &socket,
+                ack,
+                FailureCode::BadRequest,
+                format!("subscribe takes {{ platforms?, kinds?, channels?, after? }}: {e}"),
+            );
         }
-        Err(e) => refuse(
+    };
+    let Some(cursor) = socket.extensions.get::<CursorHandle>() else {
+        return;
+    };
+    let stored = socket.extensions.get::<Stored>();
+    if after.is_some() && stored.is_none() {
+        return refuse(
             &socket,
             ack,
-            FailureCode::BadRequest,
-            format!("subscribe takes {{ platforms?, kinds?, channels? }}: {e}"),
-        ),
+            FailureCode::Unavailable,
+            "this relay keeps no stored events to replay: subscribe without `after`".into(),
+        );
+    }
+    {
+        // The cursor stays locked until the answer is queued: a publish sends to this client only after
+        // it (so the answer's head comes first), and queues into the replay when there is one.
+        let mut locked = cursor.lock();
+        if locked.replaying {
+            drop(locked);
+            return refuse(
+                &socket,
+                ack,
+                FailureCode::Busy,
+                "a replay is under way: wait for replay:done".into(),
+            );
+        }
+        if let Some(after) = after {
+            locked.start_replay(after);
+        }
+        socket.extensions.insert(Subscribed(filter.clone()));
+        // Read after the filter is in place: a publish moves the head before it looks at the clients, so
+        // every event past this head reaches the client.
+        let head = socket.extensions.get::<Head>().and_then(|h| h.get());
+        let _ = ack.send(&RequestAnswer {
+            filter: Some(filter.clone()),
+            head,
+            ..RequestAnswer::ok()
+        });
+    }
+    if let (Some(after), Some(stored)) = (after, stored) {
+        metrics::counter!(metric::REPLAYS).increment(1);
+        replay(&socket, &filter, &cursor, &stored, after).await;
     }
 }
 
 /// `resume { after }`: every stored event after `after` that matches the client's filter, then what was
-/// published meanwhile (each once, in order), then `replay:done { last_offset }`; live from then on.
+/// published meanwhile (each once, in order), then `replay:done { last_offset }`; live from then on. Events
+/// sent live between the `subscribe` and this request may come again (`subscribe { after }` avoids that).
 async fn resume(socket: SocketRef, TryData(request): TryData<ResumeRequest>, ack: AckSender) {
-    let Some(ack) = allowed(&socket, "resume", ack) else {
+    let Some(ack) = allowed(&socket, "resume", true, ack) else {
         return;
     };
     let after = match request {
-        Ok(request) => request.after.max(0),
+        Ok(request) => request.after,
         Err(e) => {
             return refuse(
                 &socket,
@@ -282,7 +333,7 @@ async fn resume(socket: SocketRef, TryData(request): TryData<ResumeRequest>, ack
             "subscribe first: resume replays what the filter matches".into(),
         );
     };
-    let Some(Stored(stored, page_size)) = socket.extensions.get::<Stored>() else {
+    let Some(stored) = socket.extensions.get::<Stored>() else {
         return refuse(
             &socket,
             ack,
@@ -291,9 +342,9 @@ async fn resume(socket: SocketRef, TryData(request): TryData<ResumeRequest>, ack
         );
     };
     {
-        let mut cursor = cursor.lock();
-        if cursor.replaying {
-            drop(cursor);
+        let mut locked = cursor.lock();
+        if locked.replaying {
+            drop(locked);
             return refuse(
                 &socket,
                 ack,
@@ -301,15 +352,22 @@ async fn resume(socket: SocketRef, TryData(request): TryData<ResumeRequest>, ack
                 "a replay is under way: wait for replay:done".into(),
             );
         }
-        cursor.replaying = true;
-        cursor.delivered = after;
-        cursor.waiting.clear();
+        locked.start_replay(after);
     }
     metrics::counter!(metric::REPLAYS).increment(1);
     let _ = ack.send(&RequestAnswer::ok());
-    let mut position = after;
+    replay(&socket, &filter, &cursor, &stored, after).await;
+}
+
+/// Sends every stored event after `after` that matches `filter`, then the live ones that waited in the
+/// cursor (each once, in order), then `replay:done`. When the store cannot be read, the client is told
+/// (`error` replay_failed) and disconnected, so it comes back and resumes from what it has: going on would
+/// skip the events not read.
+async fn replay(socket: &SocketRef, filter: &Filter, cursor: &CursorHandle, stored: &Stored, after: i64) {
+    let Stored(stored, page_size) = stored;
+    let mut position = after.max(0);
     loop {
-        let page = match stored.after(Offset(position), page_size).await {
+        let page = match stored.after(Offset(position), *page_size).await {
             Ok(page) => page,
             Err(e) => {
                 tracing::warn!(client = %socket.id, error = %e, "a replay could not read the stored events");
@@ -318,7 +376,9 @@ async fn resume(socket: SocketRef, TryData(request): TryData<ResumeRequest>, ack
                     message: format!("the stored events could not be read ({e}); resume again"),
                 };
                 let _ = socket.emit("error", &failure);
-                break;
+                cursor.lock().abandon_replay();
+                let _ = socket.clone().disconnect();
+                return;
             }
         };
         let Some(last) = page.last().and_then(|e| e.offset) else {
@@ -327,7 +387,7 @@ async fn resume(socket: SocketRef, TryData(request): TryData<ResumeRequest>, ack
         for event in &page {
             if filter.matches(event) {
                 let Some(json) = encode(event) else { continue };
-                if !send(&socket, &json) {
+                if !send(socket, &json) {
                     return;
                 }
                 metrics::counter!(metric::REPLAYED_EVENTS).increment(1);
@@ -341,7 +401,7 @@ async fn resume(socket: SocketRef, TryData(request): TryData<ResumeRequest>, ack
     let mut waiting = std::mem::take(&mut cursor.waiting);
     waiting.sort_by_key(|(offset, _)| *offset);
     for (offset, json) in waiting {
-        if offset > cursor.delivered && send(&socket, &json) {
+        if offset > cursor.delivered && send(socket, &json) {
             cursor.delivered = offset;
         }
     }

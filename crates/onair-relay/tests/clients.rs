@@ -46,11 +46,12 @@ struct Client {
 
 impl Client {
     fn start(relay: &Relay, token: &str, filter: &str) -> Client {
-        Client::start_with(relay, &[token, filter])
+        Client::spawn(relay, &[token, filter], &[])
     }
 
-    fn start_with(relay: &Relay, args: &[&str]) -> Client {
-        Client::spawn(relay, args, &[])
+    /// A client that subscribes with `filter` and `after` (one step).
+    fn start_resuming(relay: &Relay, filter: &str, after: &str) -> Client {
+        Client::spawn(relay, &[TOKEN, filter, after], &[])
     }
 
     fn spawn(relay: &Relay, args: &[&str], env: &[(&str, &str)]) -> Client {
@@ -132,7 +133,18 @@ impl StoredEvents for Gated {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscribe_with_after_replays_then_goes_live_with_nothing_lost_or_doubled_at_the_seam() {
+    replay_then_live(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_resume_replays_then_goes_live_with_nothing_lost_or_doubled_at_the_seam() {
+    replay_then_live(true).await;
+}
+
+/// A client resumes from offset 5 (in its subscribe, or by a resume after it: `separate`) while events are
+/// published in the middle of the replay; it gets 6 to 24, each once, in order.
+async fn replay_then_live(separate: bool) {
     let (asked_tx, mut asked) = mpsc::unbounded_channel();
     let stored = Arc::new(Gated {
         events: Mutex::new((1..=20).map(follow).collect()),
@@ -143,7 +155,11 @@ async fn a_resume_replays_then_goes_live_with_nothing_lost_or_doubled_at_the_sea
     options.addr = "127.0.0.1:0".parse().unwrap();
     options.replay_page = 4;
     let relay = Arc::new(Relay::start(options, Some(stored.clone())).await.unwrap());
-    let mut client = Client::start_with(&relay, &[TOKEN, r#"{"kinds": ["follow"]}"#, "5"]);
+    let mut client = Client::spawn(
+        &relay,
+        &[TOKEN, r#"{"kinds": ["follow"]}"#, "5"],
+        &[("ONAIR_TEST_SEPARATE_RESUME", if separate { "1" } else { "0" })],
+    );
 
     // Each read of the replay is let through; during the first three, an event is committed and published
     // (it waits in the client's cursor, and is also in the store the replay reads next).
@@ -191,8 +207,8 @@ async fn a_resume_replays_then_goes_live_with_nothing_lost_or_doubled_at_the_sea
         let line = client.next().await;
         match line.get("event") {
             Some(event) => got.push(event["offset"].as_i64().unwrap()),
-            // The client prints the resume's answer when its promise settles, which may be after events.
-            None if line.get("resumed").is_some() => {}
+            // The client prints the answers when their promises settle, which may be after events.
+            None if line.get("resumed").or(line.get("subscribed")).is_some() => {}
             None => break line,
         }
     };
@@ -300,8 +316,15 @@ async fn a_flood_of_requests_is_limited_then_disconnected() {
         }
     };
     let count = |what: &str| answers.iter().filter(|a| *a == what).count();
-    assert_eq!(count("ok"), allowed, "{answers:?}");
-    assert!(count("rate_limited") > strikes, "{answers:?}");
+    // The requests are handled concurrently, so which ones pass is not their order; and the limit gives back
+    // one request every two seconds, so a slow machine may see one or two more pass. An answer can also be
+    // cut by the disconnect ("no answer").
+    assert!(count("ok") <= allowed + 2, "{answers:?}");
+    assert!(count("ok") + count("no answer") >= allowed, "{answers:?}");
+    assert!(
+        count("rate_limited") + count("no answer") > strikes,
+        "{answers:?}"
+    );
     // Each refusal comes with rate:limit (one whose answer was cut by the disconnect too).
     assert!(
         notices >= count("rate_limited") && notices <= count("rate_limited") + count("no answer"),
@@ -448,7 +471,7 @@ async fn the_hub_sees_each_client_and_each_client_sees_the_connections_status() 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_address_that_keeps_giving_wrong_tokens_is_refused_for_a_while() {
+async fn an_address_that_keeps_giving_wrong_tokens_is_slowed_down_but_the_right_token_gets_in() {
     let mut options = RelayOptions::new(SecretString::from(TOKEN));
     options.addr = "127.0.0.1:0".parse().unwrap();
     options.wrong_tokens_per_minute = 3;
@@ -469,10 +492,49 @@ async fn an_address_that_keeps_giving_wrong_tokens_is_refused_for_a_while() {
             .starts_with("unauthorized: too many wrong tokens from this address"),
         "{said}"
     );
-    // Even the right token waits now: guessing cannot go on.
+    // The right token still gets in at once: a stale client cannot lock the others on its machine out.
     let mut right = Client::start(&relay, TOKEN, "-");
-    let said = right.expect("connect_error").await;
-    assert!(said.as_str().unwrap().contains("try again in"), "{said}");
-    assert_eq!(relay.clients(), 0);
+    right.expect("connected").await;
+    assert_eq!(relay.clients(), 1);
+    relay.shutdown(Duration::from_millis(100)).await;
+}
+
+/// Stored events that cannot be read.
+struct Unreadable;
+
+#[async_trait]
+impl StoredEvents for Unreadable {
+    async fn after(&self, _: Offset, _: u32) -> Result<Vec<Event>, String> {
+        Err("disk I/O error".into())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replay_that_cannot_read_the_store_disconnects_rather_than_skip() {
+    let mut options = RelayOptions::new(SecretString::from(TOKEN));
+    options.addr = "127.0.0.1:0".parse().unwrap();
+    let relay = Relay::start(options, Some(Arc::new(Unreadable))).await.unwrap();
+    let mut client = Client::start_resuming(&relay, "{}", "3");
+    client.expect("connected").await;
+    // The error, then the disconnect: no replay:done (it would claim a position past the unread events),
+    // and no event.
+    let mut seen = Vec::new();
+    let reason = loop {
+        let line = client.next().await;
+        if let Some(reason) = line.get("disconnect") {
+            break reason.clone();
+        }
+        assert!(
+            line.get("event").is_none() && line.get("replay_done").is_none(),
+            "{line}"
+        );
+        seen.push(line);
+    };
+    assert_eq!(reason, "io server disconnect");
+    assert!(
+        seen.iter().any(|l| l["error"]["code"] == "replay_failed"
+            && l["error"]["message"].as_str().unwrap().contains("disk I/O error")),
+        "{seen:?}"
+    );
     relay.shutdown(Duration::from_millis(100)).await;
 }

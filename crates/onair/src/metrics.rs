@@ -12,6 +12,9 @@ pub const CONNECTION_STATE: &str = "onair_connection_state";
 /// Counter: times a connection was lost and began reconnecting (`platform`, `connection`).
 pub const RECONNECTS: &str = "onair_connection_reconnects_total";
 
+/// How often the recorder folds the histograms' samples in.
+const UPKEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Every state's name, for the gauge's labels.
 const STATES: [&str; 5] = [
     "connecting",
@@ -27,7 +30,23 @@ pub fn install() -> Option<PrometheusHandle> {
     static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
     HANDLE
         .get_or_init(|| match PrometheusBuilder::new().install_recorder() {
-            Ok(handle) => Some(handle),
+            Ok(handle) => {
+                // Histograms gather their samples until upkeep folds them in; without a scrape they would
+                // grow for as long as the process runs.
+                let upkeep = handle.clone();
+                let spawned = std::thread::Builder::new()
+                    .name("metrics-upkeep".into())
+                    .spawn(move || {
+                        loop {
+                            std::thread::sleep(UPKEEP_EVERY);
+                            upkeep.run_upkeep();
+                        }
+                    });
+                if let Err(e) = spawned {
+                    tracing::warn!(error = %e, "the metrics' upkeep could not start; histograms grow until scraped");
+                }
+                Some(handle)
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "metrics are off: the recorder could not be installed");
                 None
