@@ -105,11 +105,20 @@ async fn simulate_serves_every_event_live_and_to_a_client_that_resumes() {
         .env("ONAIR_SECRET_STORE", "file")
         .env("XDG_DATA_HOME", dir.path().join("data"))
         .env("HOME", dir.path())
+        // The most detailed log, every library's included: the token must not be in it either.
+        .env("RUST_LOG", "trace")
         .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
         .unwrap();
     let mut stdout = BufReader::new(run.stdout.take().unwrap()).lines();
+    let mut stderr = run.stderr.take().unwrap();
+    let logged = tokio::spawn(async move {
+        let mut log = String::new();
+        tokio::io::AsyncReadExt::read_to_string(&mut stderr, &mut log).await.unwrap();
+        log
+    });
     let url = loop {
         let line = timeout(Duration::from_secs(30), stdout.next_line())
             .await
@@ -195,6 +204,9 @@ async fn simulate_serves_every_event_live_and_to_a_client_that_resumes() {
     }
     assert!(run.wait().await.unwrap().success(), "{printed}");
     assert!(!printed.contains(TOKEN), "the token is never printed by a run");
+    let logged = logged.await.unwrap();
+    assert!(logged.contains("relay listening"), "the trace log was captured");
+    assert!(!logged.contains(TOKEN), "the token is never logged, even at trace level");
 
     let stored: Vec<Value> = common::stored_events(&onair, &db)
         .into_iter()
