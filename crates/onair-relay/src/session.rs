@@ -227,6 +227,16 @@ fn refuse(socket: &SocketRef, ack: AckSender, code: FailureCode, message: String
     let _ = ack.send(&RequestAnswer::refused(failure));
 }
 
+/// Refuses a request that would start a replay while one is under way.
+fn refuse_busy(socket: &SocketRef, ack: AckSender) {
+    refuse(
+        socket,
+        ack,
+        FailureCode::Busy,
+        "a replay is under way: wait for replay:done".into(),
+    );
+}
+
 /// A client is in: it receives the connections' status at once, and events once it subscribes.
 pub(crate) async fn on_connect(socket: SocketRef) {
     tracing::debug!(client = %socket.id, "relay client connected");
@@ -278,12 +288,7 @@ async fn subscribe(socket: SocketRef, TryData(request): TryData<SubscribeRequest
         let mut locked = cursor.lock();
         if locked.replaying {
             drop(locked);
-            return refuse(
-                &socket,
-                ack,
-                FailureCode::Busy,
-                "a replay is under way: wait for replay:done".into(),
-            );
+            return refuse_busy(&socket, ack);
         }
         if let Some(after) = after {
             locked.start_replay(after);
@@ -345,12 +350,7 @@ async fn resume(socket: SocketRef, TryData(request): TryData<ResumeRequest>, ack
         let mut locked = cursor.lock();
         if locked.replaying {
             drop(locked);
-            return refuse(
-                &socket,
-                ack,
-                FailureCode::Busy,
-                "a replay is under way: wait for replay:done".into(),
-            );
+            return refuse_busy(&socket, ack);
         }
         locked.start_replay(after);
     }

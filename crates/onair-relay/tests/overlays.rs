@@ -11,7 +11,6 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -22,46 +21,21 @@ use onair_core::{
 use onair_relay::{Relay, RelayOptions, StoredEvents};
 use secrecy::SecretString;
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, Lines};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::process::{Child, ChildStdin, ChildStdout, Command};
-use tokio::time::timeout;
+
+#[path = "support/overlay_driver.rs"]
+mod overlay_driver;
+
+use overlay_driver::{OverlayDriver, chromium};
 
 const TOKEN: &str = "overlay-test-token";
-
-fn overlays_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("overlays")
-}
 
 /// Where the screenshots go.
 fn artifacts() -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("overlay-artifacts");
     std::fs::create_dir_all(&dir).unwrap();
     dir
-}
-
-/// Whether this runs on CI, as `cargo xtask test` decides it.
-fn on_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && !v.eq_ignore_ascii_case("false"))
-}
-
-/// The Chromium to drive (`CHROMIUM`, or Debian's), or `None` (said loudly) when it is absent off CI.
-fn chromium() -> Option<PathBuf> {
-    let path = std::env::var_os("CHROMIUM").map_or_else(|| PathBuf::from("/usr/bin/chromium"), PathBuf::from);
-    if path.is_file() {
-        return Some(path);
-    }
-    assert!(
-        !on_ci(),
-        "no Chromium at {} on CI: `cargo xtask setup` installs Debian's `chromium`",
-        path.display()
-    );
-    eprintln!(
-        "\n!!!!!!!! SKIPPED: no Chromium at {}; the overlays are NOT tested. Install it (`cargo xtask setup` \
-         installs Debian's `chromium`) or point CHROMIUM at one. !!!!!!!!\n",
-        path.display()
-    );
-    None
 }
 
 /// Stored events in memory: what the relay replays from when a client resumes.
@@ -137,9 +111,7 @@ fn chat(platform: Platform, actor: &str, text: &str, emotes: &[(&str, &str)]) ->
 
 /// The driver (node + playwright-core + Chromium), and what it has reported.
 struct Driver {
-    _child: Child,
-    stdin: ChildStdin,
-    lines: Lines<BufReader<ChildStdout>>,
+    inner: OverlayDriver,
     /// Each page's latest state.
     states: HashMap<String, String>,
     /// Every alert or chat line shown, in order: (page, what the driver said).
@@ -148,48 +120,20 @@ struct Driver {
 
 impl Driver {
     fn start(chromium: &Path) -> Driver {
-        let dir = overlays_dir();
-        assert!(
-            dir.join("node_modules/playwright-core").is_dir(),
-            "the overlays' npm packages are not installed: run `cargo xtask setup` (no {})",
-            dir.join("node_modules/playwright-core").display()
-        );
-        let mut child = Command::new("node")
-            .arg(dir.join("test/driver.mjs"))
-            .env("CHROMIUM", chromium)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap();
         Driver {
-            stdin: child.stdin.take().unwrap(),
-            lines: BufReader::new(child.stdout.take().unwrap()).lines(),
-            _child: child,
+            inner: OverlayDriver::start(chromium),
             states: HashMap::new(),
             shown: Vec::new(),
         }
     }
 
     async fn send(&mut self, command: Value) {
-        self.stdin
-            .write_all(format!("{command}\n").as_bytes())
-            .await
-            .unwrap();
-        self.stdin.flush().await.unwrap();
+        self.inner.send(command).await;
     }
 
     /// The next line, after noting states and shown lines; a page or driver error fails the test.
     async fn next(&mut self) -> Value {
-        let line = timeout(Duration::from_secs(30), self.lines.next_line())
-            .await
-            .expect("the driver said nothing for 30 s")
-            .unwrap()
-            .expect("the driver ended");
-        let line: Value = serde_json::from_str(&line).unwrap();
-        for failure in ["page_error", "driver_error"] {
-            assert!(line.get(failure).is_none(), "{line}");
-        }
+        let line = self.inner.next().await;
         if let Some(state) = line.get("state") {
             self.states.insert(
                 state["page"].as_str().unwrap().to_owned(),

@@ -6,41 +6,22 @@
 //! each, in offset order: none lost across the cut, none doubled by the resume.
 #![allow(clippy::unwrap_used)]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
-use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::Command;
 use tokio::time::timeout;
 
 mod common;
+#[path = "../../onair-relay/tests/support/overlay_driver.rs"]
+mod overlay_driver;
+
+use overlay_driver::{OverlayDriver, chromium};
 
 const TOKEN: &str = "overlay-e2e-token";
-
-/// Whether this runs on CI, as `cargo xtask test` decides it.
-fn on_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && !v.eq_ignore_ascii_case("false"))
-}
-
-/// The Chromium to drive, or `None` (said loudly) when it is absent off CI.
-fn chromium() -> Option<PathBuf> {
-    let path = std::env::var_os("CHROMIUM").map_or_else(|| PathBuf::from("/usr/bin/chromium"), PathBuf::from);
-    if path.is_file() {
-        return Some(path);
-    }
-    assert!(
-        !on_ci(),
-        "no Chromium at {} on CI: `cargo xtask setup` installs it",
-        path.display()
-    );
-    eprintln!(
-        "\n!!!!!!!! SKIPPED: no Chromium at {}; the overlay is NOT tested !!!!!!!!\n",
-        path.display()
-    );
-    None
-}
 
 /// A port free now, for two runs in a row to serve on.
 fn free_port() -> u16 {
@@ -95,58 +76,6 @@ async fn simulate(
     })
 }
 
-/// The overlays' test driver (headless Chromium through playwright-core), and what it says.
-struct Driver {
-    _child: Child,
-    stdin: ChildStdin,
-    lines: Lines<BufReader<ChildStdout>>,
-}
-
-impl Driver {
-    fn start(chromium: &Path) -> Driver {
-        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../onair-relay/overlays");
-        assert!(
-            dir.join("node_modules/playwright-core").is_dir(),
-            "the overlays' npm packages are not installed: run `cargo xtask setup`"
-        );
-        let mut child = Command::new("node")
-            .arg(dir.join("test/driver.mjs"))
-            .env("CHROMIUM", chromium)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap();
-        Driver {
-            stdin: child.stdin.take().unwrap(),
-            lines: BufReader::new(child.stdout.take().unwrap()).lines(),
-            _child: child,
-        }
-    }
-
-    async fn send(&mut self, command: Value) {
-        self.stdin
-            .write_all(format!("{command}\n").as_bytes())
-            .await
-            .unwrap();
-        self.stdin.flush().await.unwrap();
-    }
-
-    /// The next thing the driver says; a page error fails the test.
-    async fn next(&mut self) -> Value {
-        let line = timeout(Duration::from_secs(60), self.lines.next_line())
-            .await
-            .expect("the driver said nothing for 60 s")
-            .unwrap()
-            .expect("the driver ended");
-        let line: Value = serde_json::from_str(&line).unwrap();
-        for failure in ["page_error", "driver_error"] {
-            assert!(line.get(failure).is_none(), "{line}");
-        }
-        line
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_alerts_overlay_shows_every_simulated_follow_once_across_a_relay_restart() {
     let Some(chromium) = chromium() else { return };
@@ -155,7 +84,7 @@ async fn the_alerts_overlay_shows_every_simulated_follow_once_across_a_relay_res
     let port = free_port();
     let first_done = simulate(dir.path(), &db, port, 11, 6).await;
 
-    let mut driver = Driver::start(&chromium);
+    let mut driver = OverlayDriver::start(&chromium);
     let url = format!("http://127.0.0.1:{port}/overlays/alerts?token={TOKEN}&kinds=follow&duration=1");
     let mut shown: Vec<i64> = Vec::new();
     let mut states: Vec<String> = Vec::new();

@@ -116,7 +116,9 @@ async fn simulate_serves_every_event_live_and_to_a_client_that_resumes() {
     let mut stderr = run.stderr.take().unwrap();
     let logged = tokio::spawn(async move {
         let mut log = String::new();
-        tokio::io::AsyncReadExt::read_to_string(&mut stderr, &mut log).await.unwrap();
+        tokio::io::AsyncReadExt::read_to_string(&mut stderr, &mut log)
+            .await
+            .unwrap();
         log
     });
     let url = loop {
@@ -206,7 +208,10 @@ async fn simulate_serves_every_event_live_and_to_a_client_that_resumes() {
     assert!(!printed.contains(TOKEN), "the token is never printed by a run");
     let logged = logged.await.unwrap();
     assert!(logged.contains("relay listening"), "the trace log was captured");
-    assert!(!logged.contains(TOKEN), "the token is never logged, even at trace level");
+    assert!(
+        !logged.contains(TOKEN),
+        "the token is never logged, even at trace level"
+    );
 
     let stored: Vec<Value> = common::stored_events(&onair, &db)
         .into_iter()
