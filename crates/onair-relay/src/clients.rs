@@ -16,7 +16,7 @@ use socketioxide::SocketIo;
 use socketioxide::extract::SocketRef;
 use subtle::ConstantTimeEq;
 
-use crate::protocol::{RelayClient, RelayClients};
+use crate::protocol::{Filter, RelayClient, RelayClients};
 use crate::session::Subscribed;
 
 /// What the relay knows of a connected client, kept on its socket.
@@ -78,7 +78,10 @@ pub(crate) fn list(io: &SocketIo) -> RelayClients {
                 id: socket.id.to_string(),
                 address: record.address.map(|a| a.to_string()),
                 user_agent: record.user_agent.clone(),
-                filter: socket.extensions.get::<Subscribed>().map(|Subscribed(f)| f),
+                filter: socket
+                    .extensions
+                    .get::<Subscribed>()
+                    .map(|Subscribed(f)| Filter::clone(&f)),
                 connected_at: record.connected_at,
                 events_sent: record.events_sent.load(Ordering::Relaxed),
             })

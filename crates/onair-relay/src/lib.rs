@@ -266,7 +266,7 @@ impl Relay {
 
     /// How many clients are connected.
     pub fn clients(&self) -> usize {
-        self.io.of("/").map_or(0, |all| all.sockets().len())
+        connected(&self.io)
     }
 
     /// Every connected client: where from, what it is, what it asked for, since when, how many events.
@@ -329,6 +329,11 @@ impl Relay {
     }
 }
 
+/// How many clients are connected to `io`.
+fn connected(io: &SocketIo) -> usize {
+    io.of("/").map_or(0, |all| all.sockets().len())
+}
+
 /// The connections' states as the `status` message.
 fn snapshot(board: &StatusBoard) -> RelayStatus {
     let board = board.lock().unwrap_or_else(|e| e.into_inner());
@@ -379,8 +384,7 @@ async fn metrics_route(State(http): State<Http>, headers: HeaderMap) -> Response
     let Some(handle) = &http.metrics else {
         return (StatusCode::NOT_FOUND, "metrics are off in this OnAir process\n").into_response();
     };
-    let connected = http.io.of("/").map_or(0, |all| all.sockets().len());
-    metrics::gauge!(metric::CLIENTS).set(connected as f64);
+    metrics::gauge!(metric::CLIENTS).set(connected(&http.io) as f64);
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
         handle.render(),

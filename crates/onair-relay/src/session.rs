@@ -27,9 +27,9 @@ pub trait StoredEvents: Send + Sync {
     async fn after(&self, after: Offset, limit: u32) -> Result<Vec<Event>, String>;
 }
 
-/// A client's subscription, kept on its socket.
+/// A client's subscription, kept on its socket (shared: every publish reads it for every client).
 #[derive(Debug, Clone)]
-pub(crate) struct Subscribed(pub(crate) Filter);
+pub(crate) struct Subscribed(pub(crate) Arc<Filter>);
 
 /// The offset of the last event published or known committed (-1 while unknown), shared by the relay and
 /// every socket.
@@ -293,7 +293,7 @@ async fn subscribe(socket: SocketRef, TryData(request): TryData<SubscribeRequest
         if let Some(after) = after {
             locked.start_replay(after);
         }
-        socket.extensions.insert(Subscribed(filter.clone()));
+        socket.extensions.insert(Subscribed(Arc::new(filter.clone())));
         // Read after the filter is in place: a publish moves the head before it looks at the clients, so
         // every event past this head reaches the client.
         let head = socket.extensions.get::<Head>().and_then(|h| h.get());

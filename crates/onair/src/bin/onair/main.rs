@@ -258,10 +258,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Relay {
             command: RelayCommand::Token,
         }) => {
-            let secrets = paths::secrets()
-                .await
-                .context("cannot find your home folder, where the relay's token is kept")?;
-            let token = onair::relay::relay_token(&secrets).await?;
+            let token = relay_token().await?;
             println!("{}", secrecy::ExposeSecret::expose_secret(&token));
             Ok(ExitCode::SUCCESS)
         }
@@ -581,12 +578,17 @@ async fn simulate(path: &std::path::Path, args: SimulateArgs) -> Result<ExitCode
 /// How long clients are told to wait before reconnecting when the relay stops.
 const RELAY_RETRY_AFTER: Duration = Duration::from_secs(5);
 
-/// Starts the relay at `addr`, replaying from `store`.
-async fn start_relay(addr: std::net::SocketAddr, store: &Arc<Store>) -> Result<onair_relay::Relay> {
+/// The relay's token (ONAIR_RELAY_TOKEN, else the one kept in the secret store, made on first use).
+async fn relay_token() -> Result<secrecy::SecretString> {
     let secrets = paths::secrets()
         .await
         .context("cannot find your home folder, where the relay's token is kept")?;
-    let token = onair::relay::relay_token(&secrets).await?;
+    Ok(onair::relay::relay_token(&secrets).await?)
+}
+
+/// Starts the relay at `addr`, replaying from `store`.
+async fn start_relay(addr: std::net::SocketAddr, store: &Arc<Store>) -> Result<onair_relay::Relay> {
+    let token = relay_token().await?;
     let mut options = onair_relay::RelayOptions::new(token);
     options.addr = addr;
     options.metrics = onair::metrics::install();
@@ -608,10 +610,7 @@ async fn start_relay(addr: std::net::SocketAddr, store: &Arc<Store>) -> Result<o
 
 /// `onair relay clients`: who is connected to the relay running at `addr`.
 async fn relay_clients(addr: std::net::SocketAddr, json: bool) -> Result<ExitCode> {
-    let secrets = paths::secrets()
-        .await
-        .context("cannot find your home folder, where the relay's token is kept")?;
-    let token = onair::relay::relay_token(&secrets).await?;
+    let token = relay_token().await?;
     let list = onair::relay::connected_clients(addr, &token).await?;
     if json {
         println!("{}", serde_json::to_string_pretty(&list)?);
