@@ -122,7 +122,12 @@ color: string | null,
 /**
  * The message this one replies to, if any.
  */
-reply_to: ReplyTo | null, };
+reply_to: ReplyTo | null, 
+/**
+ * The chat room inside the channel, where a channel has several: the Discord text channel's id.
+ * Omitted from JSON when absent (Kick and Twitch).
+ */
+room_id?: string, };
 
 export type MessageRef = { 
 /**

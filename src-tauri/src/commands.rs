@@ -69,6 +69,12 @@ pub async fn set_settings(hub: State<'_, Hub>, settings: DesktopSettings) -> Res
 #[tauri::command]
 pub async fn watch_channel(hub: State<'_, Hub>, spec: String) -> Result<DesktopSettings, String> {
     let spec = spec.trim().parse::<ChannelSpec>().map_err(|e| e.to_string())?;
+    if let ChannelSpec::Discord(discord) = &spec {
+        return Err(format!(
+            "the app does not watch Discord servers yet: record this one with `onair run --watch {discord}` \
+             (after `onair login discord`)"
+        ));
+    }
     let mut settings = hub.settings();
     forget_channel(&mut settings, &spec.key());
     settings.channels.push(spec.to_string());

@@ -376,13 +376,18 @@ impl Hub {
             }
         }
         for (key, spec) in wanted {
-            watches.entry(key).or_insert_with(|| {
-                let target = match spec {
-                    ChannelSpec::Kick(kick) => Target::Kick(self.kick.clone(), kick.clone()),
-                    ChannelSpec::Twitch(login) => Target::Twitch(self.twitch.clone(), login.clone()),
-                };
-                self.spawn_watch(target, Some(spec.to_string()), async {})
-            });
+            let target = match spec {
+                ChannelSpec::Kick(kick) => Target::Kick(self.kick.clone(), kick.clone()),
+                ChannelSpec::Twitch(login) => Target::Twitch(self.twitch.clone(), login.clone()),
+                // `watch_channel` refuses them; a settings file edited by hand is told in the log.
+                ChannelSpec::Discord(discord) => {
+                    tracing::warn!(channel = %discord, "the app does not watch Discord servers yet; use `onair run`");
+                    continue;
+                }
+            };
+            watches
+                .entry(key)
+                .or_insert_with(|| self.spawn_watch(target, Some(spec.to_string()), async {}));
         }
         drop(watches);
         self.refresh_tray();

@@ -58,6 +58,11 @@ pub struct ChatMessage {
     pub color: Option<String>,
     /// The message this one replies to, if any.
     pub reply_to: Option<ReplyTo>,
+    /// The chat room inside the channel, where a channel has several: the Discord text channel's id.
+    /// Omitted from JSON when absent (Kick and Twitch).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub room_id: Option<String>,
 }
 
 /// `message_deleted`.

@@ -244,6 +244,7 @@ mod tests {
                     login: "alice".into(),
                     text: "hi".into(),
                 }),
+                room_id: None,
             }),
             raw: None,
         }

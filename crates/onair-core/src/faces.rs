@@ -175,6 +175,15 @@ pub trait LiveConnection: Send {
 pub trait Realtime: Send + Sync {
     /// The platform this connects to.
     fn platform(&self) -> Platform;
+    /// The connection's name for people and for the connection log: the channels' names by default
+    /// (a Discord shard adds its number).
+    fn connection_name(&self, channels: &[ChannelRef]) -> String {
+        channels
+            .iter()
+            .map(|c| c.slug.as_str())
+            .collect::<Vec<_>>()
+            .join(",")
+    }
     /// Connects to `channels` (each as the platform's look-up resolved it), sending every event to
     /// `events` (waiting when it is full: back-pressure, never a drop). Returns at once; the connection
     /// publishes its progress through [`LiveConnection::state`].

@@ -153,6 +153,7 @@ fn data_of(kind: EventKind, at: DateTime<Utc>) -> EventData {
                 login: "alice_k".into(),
                 text: "crosshair?".into(),
             }),
+            room_id: None,
         }),
         EventKind::MessageDeleted => EventData::MessageDeleted(MessageRef {
             message_id: "3f1c9a52".into(),
@@ -367,6 +368,7 @@ impl Iterator for Traffic {
                     badges,
                     color: Some(format!("#{:06X}", self.below(0xFF_FFFF))),
                     reply_to,
+                    room_id: None,
                 });
                 (data, None)
             }

@@ -1,12 +1,26 @@
-//! OnAir's Discord platform. This first part owns the Gateway's wire format, with no I/O: the payloads
-//! and the sequence they carry ([`frame`]), the commands OnAir sends (Identify, Resume, Heartbeat), the
-//! zlib-stream transport compression ([`inflate`]), what each close code means for the next connection
-//! ([`close`]), and which shard serves a guild ([`shard_for`]). The connection, its sessions and limits
-//! follow (issue 8).
+//! OnAir's Discord platform: a Gateway client with heartbeats, resume, zlib-stream and shards.
+//!
+//! [`frame`] owns the payloads and the commands OnAir sends, [`inflate`] the zlib-stream transport
+//! compression, [`close`] what each close code means for the next connection, [`config`] where Discord is,
+//! [`rest`] the few REST calls (`/gateway/bot`, a guild and its channels), [`limits`] the command and
+//! Identify limits, [`events`] the mapping from dispatches to unified events, [`shard`] one shard's
+//! connection that keeps itself up, and [`platform`] puts them behind OnAir's platform faces.
 
 pub mod close;
+pub mod config;
+pub mod events;
 pub mod frame;
 pub mod inflate;
+pub mod limits;
+pub mod platform;
+pub mod rest;
+pub mod shard;
+
+pub use config::{DiscordConfig, Shards};
+pub use events::Watched;
+pub use platform::{DiscordPlatform, ShardConnector, ShardPlan};
+pub use rest::{DiscordRest, GatewayBot, SessionStartLimit, authorize_url};
+pub use shard::{DiscordShard, ShardId, ShardOptions};
 
 /// The shard that receives a guild's events among `shards`: `(guild_id >> 22) % shards`. `None` when the
 /// id is not a snowflake or there are no shards.

@@ -466,6 +466,7 @@ fn chat_message(data: &str) -> Result<Decoded, serde_json::Error> {
             .collect(),
         color: identity.color,
         reply_to,
+        room_id: None,
     };
     Ok(Draft::new(EventData::ChatMessage(message))
         .actor(chat.sender.user.actor())

@@ -105,6 +105,7 @@ fn chat(platform: Platform, actor: &str, text: &str, emotes: &[(&str, &str)]) ->
         badges: Vec::new(),
         color: None,
         reply_to: None,
+        room_id: None,
     });
     event
 }

@@ -180,6 +180,26 @@ impl Accounts {
     }
 }
 
+impl Accounts {
+    /// The Discord bot's token, if kept.
+    pub async fn bot_token(&self) -> Result<Option<SecretString>, AccountError> {
+        Ok(self.secrets.get(BOT_TOKEN_KEY).await?)
+    }
+
+    /// Keeps the Discord bot's token, replacing the previous one.
+    pub async fn set_bot_token(&self, token: &SecretString) -> Result<(), AccountError> {
+        Ok(self.secrets.set(BOT_TOKEN_KEY, token).await?)
+    }
+
+    /// Forgets the Discord bot's token; `false` when there was none.
+    pub async fn forget_bot_token(&self) -> Result<bool, AccountError> {
+        Ok(self.secrets.delete(BOT_TOKEN_KEY).await?)
+    }
+}
+
+/// The secret holding the Discord bot's token.
+const BOT_TOKEN_KEY: &str = "discord.bot-token";
+
 fn session_key(platform: Platform) -> String {
     format!("{platform}.session")
 }

@@ -24,6 +24,56 @@ pub struct Config {
     /// Twitch's app and endpoints (the environment variables win over these).
     #[serde(default)]
     pub twitch: TwitchSettings,
+    /// Discord's endpoints and shards (the environment variables win over these).
+    #[serde(default)]
+    pub discord: DiscordSettings,
+}
+
+/// Discord's endpoints and shard count.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiscordSettings {
+    /// The REST API's base URL (default `https://discord.com/api/v10`).
+    pub api_url: Option<String>,
+    /// The Gateway URL for new sessions (default: the one Discord gives).
+    pub gateway_url: Option<String>,
+    /// How many shards: a number, or `"auto"` for Discord's recommendation (the default).
+    pub shards: Option<ShardCount>,
+}
+
+/// A shard count in the settings: a number, or `"auto"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum ShardCount {
+    /// Exactly this many.
+    Fixed(u32),
+    /// `"auto"`.
+    Named(AutoShards),
+}
+
+/// The word `auto`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AutoShards {
+    /// Discord's recommendation.
+    Auto,
+}
+
+impl DiscordSettings {
+    /// The Discord configuration these settings describe, the environment variables winning.
+    pub fn config(&self) -> onair_discord::DiscordConfig {
+        let defaults = onair_discord::DiscordConfig::default();
+        let configured = onair_discord::DiscordConfig {
+            api_url: self.api_url.clone().unwrap_or(defaults.api_url.clone()),
+            gateway_url: self.gateway_url.clone().filter(|u| !u.trim().is_empty()),
+            shards: match self.shards {
+                Some(ShardCount::Fixed(n)) if n > 0 => onair_discord::Shards::Fixed(n),
+                _ => onair_discord::Shards::Auto,
+            },
+            ..defaults
+        };
+        onair_discord::DiscordConfig::from_env(&configured)
+    }
 }
 
 /// Twitch's sign-in app, endpoints and connection settings.
@@ -161,6 +211,23 @@ mod tests {
             Some("ws://127.0.0.1:6001/app/k")
         );
         assert_eq!(config.kick.api_url, None);
+    }
+
+    #[test]
+    fn discord_shards_are_a_number_or_auto() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        for (text, shards) in [
+            ("[discord]\nshards = 4\n", onair_discord::Shards::Fixed(4)),
+            ("[discord]\nshards = \"auto\"\n", onair_discord::Shards::Auto),
+            ("", onair_discord::Shards::Auto),
+        ] {
+            std::fs::write(&path, text).unwrap();
+            let (_, config) = load(Some(&path)).unwrap();
+            assert_eq!(config.discord.config().shards, shards, "{text}");
+        }
+        std::fs::write(&path, "[discord]\nshards = \"many\"\n").unwrap();
+        assert!(load(Some(&path)).is_err());
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //!
 //! It owns where OnAir keeps its data ([`paths`]), its headless settings ([`config`]), the signed-in
 //! accounts ([`accounts`]), the sign-in's return on localhost ([`signin`]) and the Kick sign-in built on
-//! it ([`kick_signin`]), Twitch access and sign-in ([`twitch_signin`]), importing JSONL exports
+//! it ([`kick_signin`]), Twitch access and sign-in ([`twitch_signin`]), the Discord bot token and watch spec
+//! ([`discord`]), importing JSONL exports
 //! ([`import`]), the output formats of events ([`format`]), watching channels into the store through the
 //! platform faces ([`watch`]: resolve, connect, record, retry), which events notify ([`notify`]), the
 //! relay's token, replay source and feed ([`relay`]), the process's metrics ([`metrics`]), and the shapes the dashboard sees ([`views`], with
@@ -10,6 +11,7 @@
 
 pub mod accounts;
 pub mod config;
+pub mod discord;
 pub mod format;
 pub mod import;
 pub mod kick_signin;

@@ -53,13 +53,16 @@ pub struct WatchSummary {
     pub state_changes: u64,
 }
 
-/// A channel to watch on any platform: `kick:SLUG[@CHANNEL_ID/CHATROOM_ID]` or `twitch:LOGIN`.
+/// A channel to watch on any platform: `kick:SLUG[@CHANNEL_ID/CHATROOM_ID]`, `twitch:LOGIN` or
+/// `discord:SERVER_ID[/CHANNEL_ID,...]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ChannelSpec {
     /// A Kick channel.
     Kick(WatchSpec),
     /// A Twitch channel by its login (lower case).
     Twitch(String),
+    /// A Discord server, with the channels whose messages are recorded.
+    Discord(crate::discord::DiscordSpec),
 }
 
 /// A channel spec that names no platform OnAir watches, or a malformed one.
@@ -82,6 +85,9 @@ impl std::str::FromStr for ChannelSpec {
             }
             return Ok(ChannelSpec::Twitch(login.to_ascii_lowercase()));
         }
+        if input.starts_with("discord:") {
+            return input.parse().map(ChannelSpec::Discord).map_err(ChannelSpecError);
+        }
         if input.starts_with("kick:") {
             return input
                 .parse()
@@ -89,7 +95,7 @@ impl std::str::FromStr for ChannelSpec {
                 .map_err(|e: onair_kick::SpecError| ChannelSpecError(e.to_string()));
         }
         Err(ChannelSpecError(format!(
-            "{input:?} names no platform: write kick:SLUG or twitch:LOGIN"
+            "{input:?} names no platform: write kick:SLUG, twitch:LOGIN or discord:SERVER_ID[/CHANNEL_ID,...]"
         )))
     }
 }
@@ -101,6 +107,7 @@ impl ChannelSpec {
         match self {
             ChannelSpec::Kick(spec) => format!("kick:{}", spec.slug),
             ChannelSpec::Twitch(login) => format!("twitch:{login}"),
+            ChannelSpec::Discord(spec) => format!("discord:{}", spec.guild_id),
         }
     }
 
@@ -109,6 +116,7 @@ impl ChannelSpec {
         match self {
             ChannelSpec::Kick(_) => Platform::Kick,
             ChannelSpec::Twitch(_) => Platform::Twitch,
+            ChannelSpec::Discord(_) => Platform::Discord,
         }
     }
 }
@@ -118,6 +126,7 @@ impl std::fmt::Display for ChannelSpec {
         match self {
             ChannelSpec::Kick(spec) => spec.fmt(f),
             ChannelSpec::Twitch(login) => write!(f, "twitch:{login}"),
+            ChannelSpec::Discord(spec) => spec.fmt(f),
         }
     }
 }
@@ -194,14 +203,7 @@ pub async fn watch(
     mut on_warnings: impl FnMut(&ConnectionId, &[String]),
 ) -> Result<WatchSummary, WatchError> {
     let writer = store.writer();
-    let id = ConnectionId::new(
-        platform.platform(),
-        channels
-            .iter()
-            .map(|c| c.slug.as_str())
-            .collect::<Vec<_>>()
-            .join(","),
-    );
+    let id = ConnectionId::new(platform.platform(), platform.connection_name(channels));
     let (sink, mut events) = mpsc::channel::<Event>(1024);
     let mut live = platform
         .connect(channels, sink)
@@ -283,6 +285,8 @@ pub async fn watch(
 fn hint(spec: &str) -> &'static str {
     if spec.starts_with("kick:") {
         " on kick.com (to skip the look-up, give the ids by hand: kick:SLUG@CHANNEL_ID/CHATROOM_ID)"
+    } else if spec.starts_with("discord:") {
+        " on Discord"
     } else {
         " on Twitch"
     }

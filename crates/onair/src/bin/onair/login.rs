@@ -17,7 +17,7 @@ use onair::twitch_signin::{TwitchSignIn, twitch_sign_out};
 use onair_core::LoginChallenge;
 use onair_core::Platform;
 use onair_kick::{KickLogin, KickPlatform};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use tokio_util::sync::CancellationToken;
 
 /// The environment variable with the Kick app's client id.
@@ -31,7 +31,7 @@ const BROWSER_WAIT: Duration = Duration::from_secs(5 * 60);
 /// `onair login`'s options.
 #[derive(clap::Args)]
 pub struct LoginArgs {
-    /// The platform: kick or twitch.
+    /// The platform: kick, twitch or discord (discord: paste your bot's token).
     #[arg(value_parser = parse_login_platform)]
     platform: Platform,
     /// Your app's client id [default: $ONAIR_KICK_CLIENT_ID or $ONAIR_TWITCH_CLIENT_ID, else the settings
@@ -48,13 +48,7 @@ pub struct LoginArgs {
 }
 
 fn parse_login_platform(s: &str) -> Result<Platform, String> {
-    match s.parse::<Platform>() {
-        Ok(platform @ (Platform::Kick | Platform::Twitch)) => Ok(platform),
-        Ok(other) => Err(format!(
-            "signing in to {other} comes with its own support; for now: kick or twitch"
-        )),
-        Err(e) => Err(e.to_string()),
-    }
+    s.parse::<Platform>().map_err(|e| e.to_string())
 }
 
 /// The accounts, in the keychain (or this machine's secrets file).
@@ -79,8 +73,10 @@ async fn client_secret(accounts: &Accounts) -> Result<Option<SecretString>> {
 
 /// `onair login kick` or `onair login twitch`.
 pub async fn login(args: LoginArgs, settings: &Config) -> Result<ExitCode> {
-    if args.platform == Platform::Twitch {
-        return twitch_login(args, settings).await;
+    match args.platform {
+        Platform::Twitch => return twitch_login(args, settings).await,
+        Platform::Discord => return discord_login(args, settings).await,
+        Platform::Kick => {}
     }
     let accounts = accounts().await?;
     let port = args
@@ -191,6 +187,78 @@ async fn twitch_login(args: LoginArgs, settings: &Config) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `onair login discord`: the bot's token (pasted without echo, or one line on stdin), checked with
+/// Discord and kept in the keychain; then the page that adds the bot to a server, and the servers it is in
+/// with their channels as watch specs.
+async fn discord_login(args: LoginArgs, settings: &Config) -> Result<ExitCode> {
+    let accounts = accounts().await?;
+    let token = if std::io::stdin().is_terminal() {
+        println!(
+            "OnAir reads your Discord server through your own bot. Create one at \
+             https://discord.com/developers/applications (New Application > Bot), turn on the Server \
+             Members and Message Content intents there (Bot > Privileged Gateway Intents), then copy its \
+             token (Bot > Reset Token)."
+        );
+        rpassword::prompt_password("The bot's token (not shown; kept in the keychain): ")
+            .context("could not read the token")?
+    } else {
+        let mut line = String::new();
+        std::io::stdin()
+            .read_line(&mut line)
+            .context("could not read the token from stdin")?;
+        line
+    };
+    let token = SecretString::from(token.trim().to_owned());
+    if token.expose_secret().is_empty() {
+        bail!("no token given; copy it from the Developer Portal (your app > Bot > Reset Token)");
+    }
+    let discord = onair_discord::DiscordPlatform::new(settings.discord.config(), token.clone())?;
+    let bot = discord.rest().current_user().await?;
+    accounts.set_bot_token(&token).await?;
+    println!(
+        "Discord bot {} ({}) kept in {}.",
+        bot.username,
+        bot.id,
+        accounts.secrets().backend()
+    );
+    let invite = onair_discord::authorize_url(&bot.id);
+    println!("\nAdd the bot to your server on this page:\n\n  {invite}\n");
+    if !args.no_browser
+        && let Err(e) = webbrowser::open(&invite)
+    {
+        println!("(the browser did not open: {e}; open the address above yourself)");
+    }
+    let guilds = discord.rest().current_user_guilds().await?;
+    if guilds.is_empty() {
+        println!("The bot is in no server yet. Once added, see them with: onair login discord again.");
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("The bot is in these servers; watch one (and the channels whose messages to record) with:");
+    for guild in guilds {
+        let channels = discord.rest().guild_channels(&guild.id).await.unwrap_or_default();
+        let ids: Vec<&str> = channels
+            .iter()
+            .filter(|c| c.has_messages())
+            .map(|c| c.id.as_str())
+            .collect();
+        let names: Vec<String> = channels
+            .iter()
+            .filter(|c| c.has_messages())
+            .map(|c| format!("#{}", c.name.as_deref().unwrap_or("?")))
+            .collect();
+        println!(
+            "  {}: onair run --watch discord:{}/{}",
+            guild.name,
+            guild.id,
+            ids.join(",")
+        );
+        if !names.is_empty() {
+            println!("      ({}; keep the ones you want)", names.join(", "));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 /// Reads the client secret from the terminal without echoing it.
 fn ask_client_secret() -> Result<SecretString> {
     if !std::io::stdin().is_terminal() {
@@ -211,6 +279,17 @@ fn ask_client_secret() -> Result<SecretString> {
 /// `onair logout kick` or `onair logout twitch`.
 pub async fn logout(platform: Platform, settings: &Config) -> Result<ExitCode> {
     let accounts = accounts().await?;
+    if platform == Platform::Discord {
+        if accounts.forget_bot_token().await? {
+            println!(
+                "Forgot the Discord bot's token. It still works wherever else it is used: reset it in the \
+                 Developer Portal (Bot > Reset Token) to end it."
+            );
+        } else {
+            println!("OnAir keeps no Discord bot token.");
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     let outcome = if platform == Platform::Twitch {
         twitch_sign_out(&settings.twitch.config(), &accounts).await?
     } else {

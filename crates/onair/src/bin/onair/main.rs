@@ -59,7 +59,7 @@ enum Command {
     Login(login::LoginArgs),
     /// Sign out of a platform: its tokens are revoked and forgotten.
     Logout {
-        /// The platform: kick.
+        /// The platform: kick, twitch or discord (discord: forgets the bot token).
         #[arg(value_parser = parse_platform)]
         platform: Platform,
     },
@@ -77,9 +77,9 @@ enum Command {
 
 #[derive(clap::Args)]
 struct RunArgs {
-    /// A channel to watch: kick:SLUG (kick:SLUG@CHANNEL_ID/CHATROOM_ID to give its ids by hand) or
-    /// twitch:LOGIN (repeat for more channels) [default: the settings file's `watch` list, else your own
-    /// channels when signed in]
+    /// A channel to watch: kick:SLUG (kick:SLUG@CHANNEL_ID/CHATROOM_ID to give its ids by hand),
+    /// twitch:LOGIN, or discord:SERVER_ID[/CHANNEL_ID,...] (the channels whose messages are recorded);
+    /// repeat for more [default: the settings file's `watch` list, else your own channels when signed in]
     #[arg(long = "watch", value_name = "CHANNEL")]
     watch: Vec<ChannelSpec>,
     /// Stop after this long (30s, 2h...); without it, run until Ctrl-C.
@@ -328,20 +328,34 @@ async fn watch(
             .map(|dir| dir.join(onair::config::CONFIG_FILE).display().to_string())
             .unwrap_or_else(|| onair::config::CONFIG_FILE.to_owned());
         bail!(
-            "nothing to watch: pass --watch kick:SLUG or --watch twitch:LOGIN, or list the channels in {file} \
-             (watch = [\"kick:SLUG\"])"
+            "nothing to watch: pass --watch kick:SLUG, --watch twitch:LOGIN or --watch discord:SERVER_ID, or \
+             list the channels in {file} (watch = [\"kick:SLUG\"])"
         );
     }
     let mut kick_specs = Vec::new();
     let mut twitch_logins = Vec::new();
+    let mut discord_specs: Vec<onair::discord::DiscordSpec> = Vec::new();
     for spec in specs {
         match spec {
             ChannelSpec::Kick(spec) => kick_specs.push(spec),
             ChannelSpec::Twitch(login) if !twitch_logins.contains(&login) => twitch_logins.push(login),
             ChannelSpec::Twitch(_) => {}
+            ChannelSpec::Discord(spec) => {
+                match discord_specs.iter_mut().find(|s| s.guild_id == spec.guild_id) {
+                    Some(known) => known.channels.extend(spec.channels),
+                    None => discord_specs.push(spec),
+                }
+            }
         }
     }
     let store = Arc::new(Store::open(path).await?);
+    // Discord next: it needs the bot's token, and a missing one should stop the run before anything
+    // connects.
+    let discord = if discord_specs.is_empty() {
+        None
+    } else {
+        Some(discord_shards(&store, &settings, &discord_specs).await?)
+    };
     // Twitch first: it needs a sign-in, and a missing one should stop the run before anything connects.
     let twitch = if twitch_logins.is_empty() {
         None
@@ -427,8 +441,28 @@ async fn watch(
         )
         .await
     };
-    let (kick_summary, twitch_summary) = with_relay(&store, relay.as_ref(), async {
-        tokio::join!(kick_run, twitch_run)
+    let discord_run = async {
+        let Some(plan) = &discord else {
+            return Ok::<_, onair::watch::WatchError>(onair::watch::WatchSummary::default());
+        };
+        let runs = plan.shards.iter().map(|shard| {
+            let guilds = shard.guilds();
+            let stop = stop.clone();
+            let store = &store;
+            let relay = relay.as_ref();
+            let retry = args.retry_failed_after;
+            async move { record(store, shard, &guilds, retry, relay, stop.cancelled_owned()).await }
+        });
+        let mut total = onair::watch::WatchSummary::default();
+        for summary in futures_util::future::join_all(runs).await {
+            let summary = summary?;
+            total.events += summary.events;
+            total.state_changes += summary.state_changes;
+        }
+        Ok(total)
+    };
+    let (kick_summary, twitch_summary, discord_summary) = with_relay(&store, relay.as_ref(), async {
+        tokio::join!(kick_run, twitch_run, discord_run)
     })
     .await;
     if let Some(relay) = relay {
@@ -444,10 +478,10 @@ async fn watch(
         access.close().await;
     }
     close(store).await;
-    let (kick_summary, twitch_summary) = (kick_summary?, twitch_summary?);
+    let summaries: [onair::watch::WatchSummary; 3] = [kick_summary?, twitch_summary?, discord_summary?];
     let summary = onair::watch::WatchSummary {
-        events: kick_summary.events + twitch_summary.events,
-        state_changes: kick_summary.state_changes + twitch_summary.state_changes,
+        events: summaries.iter().map(|s| s.events).sum(),
+        state_changes: summaries.iter().map(|s| s.state_changes).sum(),
     };
     println!(
         "stopped: {} event{} received and recorded in {}",
@@ -456,6 +490,59 @@ async fn watch(
         path.display()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// The Discord shards serving `specs`' servers: the bot's token (else a clear error), each server looked
+/// up and its chosen channels checked, then the shard plan from `GET /gateway/bot`, all said on stdout.
+async fn discord_shards(
+    store: &Store,
+    settings: &onair::config::Config,
+    specs: &[onair::discord::DiscordSpec],
+) -> Result<onair_discord::ShardPlan> {
+    let accounts = login::accounts().await?;
+    let Some(token) = onair::discord::bot_token(&accounts).await? else {
+        bail!(
+            "Discord cannot be watched: OnAir has no bot token. Run `onair login discord` to paste your bot's \
+             token (or set {})",
+            onair_discord::config::BOT_TOKEN_ENV
+        );
+    };
+    let discord = onair_discord::DiscordPlatform::new(settings.discord.config(), token)?;
+    let mut watched = onair_discord::Watched::default();
+    for spec in specs {
+        let (guild, channels) = onair::discord::resolve(store, &discord, spec).await?;
+        let messages = if channels.is_empty() {
+            "no messages (add /CHANNEL_ID,... to record a channel's messages)".to_owned()
+        } else {
+            format!("messages in {}", channels.join(", "))
+        };
+        println!(
+            "watching discord:{} ({}): joins, leaves, bans and {messages}",
+            guild.platform_id, guild.slug
+        );
+        watched.add(guild, spec.channels.iter().cloned());
+    }
+    let plan = discord
+        .plan(&watched)
+        .await
+        .context("Discord cannot be watched")?;
+    let starts = plan.starts_left();
+    println!(
+        "Discord: {} shard{} ({} recommended), opening {}; new sessions left: {} of {} (back to {} in {})",
+        plan.total,
+        if plan.total == 1 { "" } else { "s" },
+        plan.gateway.shards,
+        plan.shards
+            .iter()
+            .map(|s| s.shard().to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
+        starts.remaining,
+        starts.total,
+        starts.total,
+        humantime::format_duration(Duration::from_secs(starts.resets_in.as_secs()))
+    );
+    Ok(plan)
 }
 
 /// Cancelled at Ctrl-C (or SIGTERM) or at the end of `duration`.
@@ -780,11 +867,28 @@ async fn overview(path: &std::path::Path) -> Result<ExitCode> {
             println!("Twitch: not signed in (watching needs the channel owner's sign-in; onair login twitch)")
         }
     }
+    let bot = match login::accounts().await {
+        Ok(accounts) => onair::discord::bot_token(&accounts)
+            .await
+            .ok()
+            .flatten()
+            .is_some(),
+        Err(_) => false,
+    };
+    if bot {
+        println!("Discord: a bot token is kept (onair run --watch discord:SERVER_ID/CHANNEL_ID)");
+    } else {
+        println!("Discord: no bot token (watching a server needs your bot's token; onair login discord)");
+    }
     println!("\nTry: onair run --watch kick:SLUG  record a Kick channel's events");
     println!("     onair run --watch twitch:LOGIN  record your Twitch channel's events (signed in)");
+    println!(
+        "     onair run --watch discord:SERVER_ID/CHANNEL_ID  record a Discord server's joins and messages"
+    );
     println!("     onair events            the latest events");
     println!("     onair login kick        sign in with your Kick app");
     println!("     onair login twitch      sign in to Twitch (a code to enter on twitch.tv/activate)");
+    println!("     onair login discord     paste your Discord bot's token, add it to your server");
     println!("     onair events --help     filters and formats");
     println!("     onair import FILE.jsonl import an export");
     println!("     onair db stats          what the database holds");

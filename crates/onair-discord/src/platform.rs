@@ -1,0 +1,182 @@
+//! `DiscordPlatform`: Discord behind OnAir's platform faces. [`DiscordPlatform::plan`] asks
+//! `GET /gateway/bot` where to connect and how many shards to open (`auto`: as many as Discord
+//! recommends), then makes one [`ShardConnector`] for each shard that serves a watched guild (the shard of
+//! a guild is `(guild_id >> 22) % shards`), all sharing one [`IdentifyGate`]. Each connector is a
+//! [`Realtime`] of its own, so the hub records each shard's state under its own name. [`Lookup`] names a
+//! guild from its id.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use onair_core::{
+    Actor, ChannelInfo, ChannelRef, EventSink, LiveConnection, Lookup, Platform, PlatformError, Realtime,
+};
+use secrecy::SecretString;
+
+use crate::config::{DiscordConfig, Shards};
+use crate::events::Watched;
+use crate::frame::INTENTS;
+use crate::limits::{IdentifyGate, StartsLeft};
+use crate::rest::{DiscordRest, GatewayBot};
+use crate::shard::{DiscordShard, ShardId, ShardOptions};
+use crate::shard_for;
+
+/// Discord, as the hub sees it.
+pub struct DiscordPlatform {
+    config: DiscordConfig,
+    rest: DiscordRest,
+    token: SecretString,
+}
+
+/// The shards to open for a set of guilds.
+pub struct ShardPlan {
+    /// What `GET /gateway/bot` said.
+    pub gateway: GatewayBot,
+    /// The bot's shard count in use.
+    pub total: u32,
+    /// One connector per shard that serves a watched guild, by shard number.
+    pub shards: Vec<ShardConnector>,
+    gate: Arc<IdentifyGate>,
+}
+
+impl ShardPlan {
+    /// The session start allowance now.
+    pub fn starts_left(&self) -> StartsLeft {
+        self.gate.starts_left()
+    }
+}
+
+impl DiscordPlatform {
+    /// Discord at `config`'s endpoints with the bot `token`.
+    pub fn new(config: DiscordConfig, token: SecretString) -> Result<DiscordPlatform, PlatformError> {
+        let rest = DiscordRest::new(&config, &token)?;
+        Ok(DiscordPlatform { config, rest, token })
+    }
+
+    /// The REST client.
+    pub fn rest(&self) -> &DiscordRest {
+        &self.rest
+    }
+
+    /// The shards serving `watched`'s guilds.
+    pub async fn plan(&self, watched: &Watched) -> Result<ShardPlan, PlatformError> {
+        let gateway = self.rest.gateway_bot().await?;
+        let total = match self.config.shards {
+            Shards::Auto => gateway.shards.max(1),
+            Shards::Fixed(n) => n.max(1),
+        };
+        let gateway_url = self
+            .config
+            .gateway_url
+            .clone()
+            .unwrap_or_else(|| gateway.url.clone());
+        let gate = Arc::new(IdentifyGate::new(&gateway.session_start_limit));
+        let mut by_shard: BTreeMap<u32, Vec<&str>> = BTreeMap::new();
+        for guild in watched.guilds() {
+            let shard = shard_for(&guild.platform_id, total).ok_or_else(|| PlatformError::NotFound {
+                platform: Platform::Discord,
+                what: format!("server {:?} (a server id is a number)", guild.platform_id),
+            })?;
+            by_shard.entry(shard).or_default().push(&guild.platform_id);
+        }
+        let shards = by_shard
+            .into_iter()
+            .map(|(id, guilds)| ShardConnector {
+                options: ShardOptions {
+                    shard: ShardId { id, total },
+                    gateway_url: gateway_url.clone(),
+                    config: self.config.clone(),
+                    token: self.token.clone(),
+                    intents: INTENTS,
+                    gate: gate.clone(),
+                    watched: watched.only(&guilds),
+                },
+            })
+            .collect();
+        Ok(ShardPlan {
+            gateway,
+            total,
+            shards,
+            gate,
+        })
+    }
+}
+
+/// Opens one shard.
+pub struct ShardConnector {
+    options: ShardOptions,
+}
+
+impl ShardConnector {
+    /// Which shard.
+    pub fn shard(&self) -> ShardId {
+        self.options.shard
+    }
+
+    /// The guilds it records.
+    pub fn guilds(&self) -> Vec<ChannelRef> {
+        let mut guilds: Vec<ChannelRef> = self.options.watched.guilds().cloned().collect();
+        guilds.sort_by(|a, b| a.slug.cmp(&b.slug));
+        guilds
+    }
+
+    /// Starts the shard.
+    pub fn start(&self, sink: EventSink) -> DiscordShard {
+        let options = ShardOptions {
+            shard: self.options.shard,
+            gateway_url: self.options.gateway_url.clone(),
+            config: self.options.config.clone(),
+            token: self.options.token.clone(),
+            intents: self.options.intents,
+            gate: self.options.gate.clone(),
+            watched: self.options.watched.clone(),
+        };
+        DiscordShard::start(options, sink)
+    }
+}
+
+#[async_trait]
+impl Realtime for ShardConnector {
+    fn platform(&self) -> Platform {
+        Platform::Discord
+    }
+
+    fn connection_name(&self, channels: &[ChannelRef]) -> String {
+        let guilds: Vec<&str> = channels.iter().map(|c| c.slug.as_str()).collect();
+        format!("{} shard {}", guilds.join(","), self.options.shard)
+    }
+
+    async fn connect(
+        &self,
+        _channels: &[ChannelRef],
+        events: EventSink,
+    ) -> Result<Box<dyn LiveConnection>, PlatformError> {
+        Ok(Box::new(self.start(events)))
+    }
+}
+
+#[async_trait]
+impl Lookup for DiscordPlatform {
+    fn platform(&self) -> Platform {
+        Platform::Discord
+    }
+
+    /// The guild `slug` (its id: Discord has no server names in URLs).
+    async fn channel(&self, slug: &str) -> Result<ChannelInfo, PlatformError> {
+        let guild = self.rest.guild(slug).await?;
+        Ok(ChannelInfo {
+            channel: ChannelRef::new(&guild.id, &guild.name),
+            display_name: guild.name,
+            live: None,
+            followers: None,
+        })
+    }
+
+    async fn user(&self, login: &str) -> Result<Actor, PlatformError> {
+        Err(PlatformError::NotFound {
+            platform: Platform::Discord,
+            what: format!("way to look a user up by name ({login:?}); Discord users are known by their id"),
+        })
+    }
+}

@@ -1,0 +1,726 @@
+//! One Gateway shard, kept up on its own. It owns the connection's life: open the socket with the query
+//! parameters (`?v=10&encoding=json&compress=zlib-stream`, never lost on a reconnect) and one inflater;
+//! Hello, then a heartbeat after `interval x jitter` and every interval after; a heartbeat that was not
+//! acknowledged before the next is due marks a zombie connection, closed with 4000 (keeping the session)
+//! and resumed; a heartbeat request answered at once; Identify (in its turn at the [`IdentifyGate`]) or
+//! Resume with the last sequence on the `resume_gateway_url` Ready gave; when the resume address cannot
+//! be reached but the main one can, a new session there; Reconnect (op 7) resumed; Invalid Session
+//! resumed or, when not resumable, a new session after 1 to 5 s; each close code's class (resume,
+//! new session, or stop with a reason); backoff with jitter between attempts; outgoing commands paced
+//! under the 120 per 60 s limit. Every recorded dispatch goes to the sink, waiting when it is full.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::Utc;
+use futures_util::{SinkExt, StreamExt};
+use onair_core::{ConnectionState, EventSink, LiveConnection};
+use onair_pusher::{Next, Outage};
+use secrecy::SecretString;
+use tokio::net::TcpStream;
+use tokio::sync::{broadcast, mpsc, watch};
+use tokio::task::JoinHandle;
+use tokio::time::{Instant, sleep_until, timeout};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::{self, Message};
+use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
+
+use crate::close::{AfterClose, after_close};
+use crate::config::{DiscordConfig, gateway_query};
+use crate::events::{self, Watched};
+use crate::frame::{self, Hello, Opcode, Payload, Sequence};
+use crate::inflate::ZlibStream;
+use crate::limits::{CommandLimiter, IdentifyGate};
+
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// State changes buffered for a reader of [`LiveConnection::state_changes`].
+const STATE_CHANGES_BUFFER: usize = 256;
+/// Commands callers may have waiting to be sent; more are refused.
+const COMMAND_QUEUE: usize = 1000;
+/// The close code that ends a connection but keeps its session resumable (1000 and 1001 end the session).
+const CLOSE_KEEP_SESSION: u16 = 4000;
+
+/// A shard: its number among all of the bot's shards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ShardId {
+    /// From 0.
+    pub id: u32,
+    /// The bot's shard count.
+    pub total: u32,
+}
+
+impl fmt::Display for ShardId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.id, self.total)
+    }
+}
+
+/// Everything one shard needs.
+pub struct ShardOptions {
+    /// Which shard.
+    pub shard: ShardId,
+    /// Where new sessions connect (without the query: it is added to every URL).
+    pub gateway_url: String,
+    /// The timeouts and the retry schedule.
+    pub config: DiscordConfig,
+    /// The bot token: sent in Identify and Resume only.
+    pub token: SecretString,
+    /// The intents asked for.
+    pub intents: u64,
+    /// Whose turn it is to Identify, shared by the bot's shards.
+    pub gate: Arc<IdentifyGate>,
+    /// What to record.
+    pub watched: Watched,
+}
+
+/// A command refused because too many are waiting.
+#[derive(Debug, thiserror::Error)]
+#[error("{COMMAND_QUEUE} Gateway commands are already waiting to be sent; try again later")]
+pub struct QueueFull;
+
+enum Command {
+    ReconnectNow,
+    Shutdown,
+    Send(String),
+}
+
+/// One shard's live connection.
+pub struct DiscordShard {
+    commands: mpsc::UnboundedSender<Command>,
+    queued: Arc<std::sync::atomic::AtomicUsize>,
+    state: watch::Receiver<ConnectionState>,
+    changes: Option<broadcast::Receiver<ConnectionState>>,
+    changes_tx: broadcast::Sender<ConnectionState>,
+    warnings: watch::Receiver<Vec<String>>,
+    task: JoinHandle<()>,
+}
+
+impl DiscordShard {
+    /// Connects and keeps connecting; each recorded dispatch is sent to `sink`.
+    pub fn start(options: ShardOptions, sink: EventSink) -> DiscordShard {
+        let (commands, commands_rx) = mpsc::unbounded_channel();
+        let (state_tx, state) = watch::channel(ConnectionState::Connecting);
+        let (changes_tx, changes) = broadcast::channel(STATE_CHANGES_BUFFER);
+        let (warnings_tx, warnings) = watch::channel(Vec::new());
+        let queued = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let driver = Driver {
+            outage: Outage::new(&options.config.backoff),
+            options,
+            sink,
+            commands: commands_rx,
+            queued: queued.clone(),
+            state: state_tx,
+            changes: changes_tx.clone(),
+            warnings: warnings_tx,
+            session: None,
+            sequence: Sequence::default(),
+            pending: VecDeque::new(),
+            next_wait: None,
+        };
+        DiscordShard {
+            commands,
+            queued,
+            state,
+            changes: Some(changes),
+            changes_tx,
+            warnings,
+            task: tokio::spawn(driver.run()),
+        }
+    }
+
+    /// Sends a Gateway command (a presence update, a request for guild members) once the limit allows:
+    /// at most 115 such commands per 60 s, so heartbeats always fit in Discord's 120.
+    pub fn send(&self, command: String) -> Result<(), QueueFull> {
+        use std::sync::atomic::Ordering;
+        if self.queued.fetch_add(1, Ordering::SeqCst) >= COMMAND_QUEUE {
+            self.queued.fetch_sub(1, Ordering::SeqCst);
+            return Err(QueueFull);
+        }
+        let _ = self.commands.send(Command::Send(command));
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl LiveConnection for DiscordShard {
+    fn state(&self) -> watch::Receiver<ConnectionState> {
+        self.state.clone()
+    }
+
+    fn state_changes(&mut self) -> broadcast::Receiver<ConnectionState> {
+        self.changes.take().unwrap_or_else(|| self.changes_tx.subscribe())
+    }
+
+    fn warnings(&self) -> watch::Receiver<Vec<String>> {
+        self.warnings.clone()
+    }
+
+    fn reconnect_now(&self) {
+        let _ = self.commands.send(Command::ReconnectNow);
+    }
+
+    async fn shutdown(self: Box<Self>) {
+        let _ = self.commands.send(Command::Shutdown);
+        if let Err(e) = self.task.await {
+            tracing::error!(error = %e, "the Discord connection's task failed");
+        }
+    }
+}
+
+/// A session that can be resumed.
+#[derive(Debug, Clone)]
+struct Session {
+    id: String,
+    resume_url: String,
+}
+
+/// How a connection ended.
+enum Ended {
+    /// Asked to stop, or nobody takes events any more.
+    Shutdown,
+    /// Lost; what to do next.
+    Lost(Next),
+}
+
+/// What a payload asks of the connection.
+enum Step {
+    Continue,
+    /// Send this heartbeat now.
+    Beat,
+    /// Close with `code` and end the connection.
+    Close(u16, Ended),
+}
+
+struct Driver {
+    options: ShardOptions,
+    outage: Outage,
+    sink: EventSink,
+    commands: mpsc::UnboundedReceiver<Command>,
+    queued: Arc<std::sync::atomic::AtomicUsize>,
+    state: watch::Sender<ConnectionState>,
+    changes: broadcast::Sender<ConnectionState>,
+    warnings: watch::Sender<Vec<String>>,
+    session: Option<Session>,
+    sequence: Sequence,
+    /// Callers' commands waiting for the limit.
+    pending: VecDeque<String>,
+    /// A wait that replaces the backoff's before the next attempt (Invalid Session's 1 to 5 s).
+    next_wait: Option<Duration>,
+}
+
+impl Driver {
+    async fn run(mut self) {
+        loop {
+            self.publish(ConnectionState::Connecting);
+            let ended = tokio::select! {
+                opened = open_session(
+                    self.session.as_ref().map(|s| s.resume_url.clone()),
+                    &self.options.gateway_url,
+                    self.options.config.connect_timeout,
+                ) => match opened {
+                    Ok(Opened { socket, inflater, hello, new_session }) => {
+                        if new_session && self.session.is_some() {
+                            tracing::warn!(
+                                shard = %self.options.shard,
+                                "Discord's resume address failed; starting a new session on the main Gateway"
+                            );
+                            self.forget_session();
+                        }
+                        self.connection(socket, inflater, hello).await
+                    }
+                    Err(next) => Ended::Lost(next),
+                },
+                command = self.commands.recv() => match command {
+                    Some(Command::ReconnectNow) => {
+                        self.outage.reset();
+                        continue;
+                    }
+                    Some(Command::Send(command)) => {
+                        self.pending.push_back(command);
+                        continue;
+                    }
+                    Some(Command::Shutdown) | None => Ended::Shutdown,
+                },
+            };
+            let next = match ended {
+                Ended::Shutdown => break,
+                Ended::Lost(next) => next,
+            };
+            tracing::warn!(shard = %self.options.shard, reason = next.reason(), "the Discord connection was lost");
+            let retry = match &next {
+                Next::GiveUp(_) => None,
+                Next::Immediately(_) => self.outage.next_retry(true),
+                Next::Backoff(_) => self.outage.next_retry(false),
+            };
+            let wait = match retry {
+                Some((attempt, next_in)) => {
+                    let next_in = self.next_wait.take().map_or(next_in, |wait| wait.max(next_in));
+                    self.publish(ConnectionState::Reconnecting { attempt, next_in });
+                    Some(Instant::now() + next_in)
+                }
+                None => {
+                    self.publish(ConnectionState::Failed {
+                        reason: failure_reason(&next),
+                    });
+                    None
+                }
+            };
+            let stop = loop {
+                tokio::select! {
+                    () = sleep_until(wait.unwrap_or_else(Instant::now)), if wait.is_some() => break false,
+                    command = self.commands.recv() => match command {
+                        Some(Command::ReconnectNow) => {
+                            self.outage.reset();
+                            break false;
+                        }
+                        Some(Command::Send(command)) => self.pending.push_back(command),
+                        Some(Command::Shutdown) | None => break true,
+                    },
+                }
+            };
+            if stop {
+                break;
+            }
+        }
+        self.publish(ConnectionState::Disconnected);
+    }
+
+    /// Runs one connection until it ends.
+    async fn connection(&mut self, mut socket: Socket, mut inflater: ZlibStream, hello: Hello) -> Ended {
+        let shard = self.options.shard;
+        let interval = Duration::from_millis(hello.heartbeat_interval.max(1));
+        let mut next_beat = Instant::now() + interval.mul_f64(fastrand::f64());
+        let mut acked = true;
+        let mut alive_since_ready = false;
+        let limiter = CommandLimiter::new();
+        let mut send_at = Instant::now();
+        let mut ready_by = Some(Instant::now() + self.options.config.ready_timeout);
+        let mut identify_turn: Option<Pin<Box<dyn Future<Output = ()> + Send>>> = None;
+        match &self.session {
+            Some(session) => {
+                tracing::info!(shard = %shard, session = %session.id, "resuming the Discord session");
+                let resume = frame::resume(&self.options.token, &session.id, self.sequence);
+                if let Err(ended) = send(&mut socket, resume).await {
+                    return ended;
+                }
+            }
+            None => {
+                let gate = self.options.gate.clone();
+                let warnings = self.warnings.clone();
+                identify_turn = Some(Box::pin(async move {
+                    gate.wait_turn(shard.id, |wait| {
+                        let warning = format!(
+                            "Discord allows this bot no more new sessions today; OnAir connects again in {} min",
+                            wait.as_secs().div_ceil(60)
+                        );
+                        tracing::warn!(shard = %shard, "{warning}");
+                        warnings.send_replace(vec![warning]);
+                    })
+                    .await;
+                    warnings.send_replace(Vec::new());
+                }));
+            }
+        }
+        loop {
+            let ready = ready_by.is_none();
+            let step = tokio::select! {
+                command = self.commands.recv() => match command {
+                    Some(Command::Send(command)) => {
+                        self.pending.push_back(command);
+                        Step::Continue
+                    }
+                    Some(Command::ReconnectNow) => {
+                        self.outage.reset();
+                        Step::Close(CLOSE_KEEP_SESSION, Ended::Lost(Next::Immediately("Reconnecting, as asked.".to_owned())))
+                    }
+                    Some(Command::Shutdown) | None => Step::Close(1000, Ended::Shutdown),
+                },
+                () = pending_on(&mut identify_turn), if identify_turn.is_some() => {
+                    identify_turn = None;
+                    tracing::info!(shard = %shard, "identifying to Discord");
+                    let identify = frame::identify(&self.options.token, self.options.intents, shard.id, shard.total);
+                    if let Err(ended) = send(&mut socket, identify).await {
+                        return ended;
+                    }
+                    Step::Continue
+                }
+                () = sleep_until(next_beat) => {
+                    if !acked {
+                        Step::Close(CLOSE_KEEP_SESSION, Ended::Lost(Next::Immediately(format!(
+                            "Discord did not acknowledge the last heartbeat within {} s (a zombie connection); resuming.",
+                            interval.as_secs()
+                        ))))
+                    } else {
+                        acked = false;
+                        next_beat = Instant::now() + interval;
+                        Step::Beat
+                    }
+                }
+                () = sleep_until(ready_by.unwrap_or_else(Instant::now)), if ready_by.is_some() => {
+                    Step::Close(CLOSE_KEEP_SESSION, Ended::Lost(Next::Backoff(format!(
+                        "Discord did not start the session within {} s.",
+                        self.options.config.ready_timeout.as_secs()
+                    ))))
+                }
+                () = sleep_until(send_at), if ready && !self.pending.is_empty() => {
+                    match limiter.try_send() {
+                        Ok(()) => {
+                            if let Some(command) = self.pending.pop_front() {
+                                self.queued.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+                                if let Err(ended) = send(&mut socket, command).await {
+                                    return ended;
+                                }
+                            }
+                        }
+                        Err(at) => send_at = at,
+                    }
+                    Step::Continue
+                }
+                message = socket.next() => match message {
+                    Some(Ok(Message::Binary(bytes))) => match inflater.push(&bytes) {
+                        Ok(Some(text)) => self.on_payload(&text, &mut acked, &mut ready_by, &mut alive_since_ready).await,
+                        Ok(None) => Step::Continue,
+                        Err(e) => Step::Close(CLOSE_KEEP_SESSION, Ended::Lost(Next::Immediately(e.to_string()))),
+                    },
+                    Some(Ok(Message::Text(text))) => self.on_payload(&text, &mut acked, &mut ready_by, &mut alive_since_ready).await,
+                    Some(Ok(Message::Close(frame))) => {
+                        let (code, reason) = frame.map_or((None, String::new()), |f| (Some(u16::from(f.code)), f.reason.to_string()));
+                        tracing::info!(shard = %shard, code, %reason, "Discord closed the connection");
+                        return Ended::Lost(self.closed(code, &reason));
+                    }
+                    Some(Ok(_)) => Step::Continue,
+                    Some(Err(e)) => return Ended::Lost(Next::Immediately(format!("The connection to Discord broke: {e}."))),
+                    None => return Ended::Lost(Next::Immediately("The connection to Discord ended.".to_owned())),
+                },
+            };
+            match step {
+                Step::Continue => {}
+                Step::Beat => {
+                    if let Err(ended) = send(&mut socket, frame::heartbeat(self.sequence)).await {
+                        return ended;
+                    }
+                }
+                Step::Close(code, ended) => {
+                    close(&mut socket, code).await;
+                    return ended;
+                }
+            }
+        }
+    }
+
+    /// Handles one payload.
+    async fn on_payload(
+        &mut self,
+        text: &str,
+        acked: &mut bool,
+        ready_by: &mut Option<Instant>,
+        alive: &mut bool,
+    ) -> Step {
+        let payload = match Payload::parse(text) {
+            Ok(payload) => payload,
+            Err(e) => {
+                tracing::warn!(shard = %self.options.shard, error = %e, "skipped a Gateway payload OnAir cannot read");
+                return Step::Continue;
+            }
+        };
+        self.sequence.track(&payload);
+        match payload.opcode() {
+            Opcode::Dispatch => match payload.event_name() {
+                Some("READY") => match payload.ready() {
+                    Ok(ready) => {
+                        tracing::info!(shard = %self.options.shard, session = %ready.session_id, "Discord session ready");
+                        self.session = Some(Session {
+                            id: ready.session_id.clone(),
+                            resume_url: ready.resume_gateway_url,
+                        });
+                        *ready_by = None;
+                        *alive = false;
+                        self.publish(ConnectionState::Connected {
+                            session: Some(ready.session_id),
+                        });
+                        Step::Continue
+                    }
+                    Err(e) => Step::Close(
+                        1000,
+                        Ended::Lost(Next::Backoff(format!("Discord's Ready could not be read: {e}."))),
+                    ),
+                },
+                Some("RESUMED") => {
+                    tracing::info!(shard = %self.options.shard, "Discord session resumed");
+                    *ready_by = None;
+                    *alive = false;
+                    let session = self.session.as_ref().map(|s| s.id.clone());
+                    self.publish(ConnectionState::Connected { session });
+                    Step::Continue
+                }
+                _ => self.on_dispatch(&payload).await,
+            },
+            Opcode::HeartbeatAck => {
+                *acked = true;
+                // A connection that started its session and answers heartbeats ends the outage's count.
+                if ready_by.is_none() && !*alive {
+                    *alive = true;
+                    self.outage.reset();
+                }
+                Step::Continue
+            }
+            Opcode::Heartbeat => Step::Beat,
+            Opcode::Reconnect => Step::Close(
+                CLOSE_KEEP_SESSION,
+                Ended::Lost(Next::Immediately("Discord asked OnAir to reconnect.".to_owned())),
+            ),
+            Opcode::InvalidSession => {
+                let resumable = payload.resumable().unwrap_or(false) && self.session.is_some();
+                if resumable {
+                    return Step::Close(
+                        CLOSE_KEEP_SESSION,
+                        Ended::Lost(Next::Immediately(
+                            "Discord invalidated the connection; resuming the session.".to_owned(),
+                        )),
+                    );
+                }
+                self.forget_session();
+                self.next_wait = Some(Duration::from_millis(fastrand::u64(1000..=5000)));
+                Step::Close(
+                    1000,
+                    Ended::Lost(Next::Immediately(
+                        "Discord ended the session; starting a new one.".to_owned(),
+                    )),
+                )
+            }
+            Opcode::Hello | Opcode::Identify | Opcode::Resume | Opcode::Other(_) => {
+                tracing::debug!(shard = %self.options.shard, op = ?payload.opcode(), "an unexpected payload; ignored");
+                Step::Continue
+            }
+        }
+    }
+
+    async fn on_dispatch(&mut self, payload: &Payload) -> Step {
+        let Some(session) = &self.session else {
+            return Step::Continue;
+        };
+        match events::route(&self.options.watched, payload, &session.id, Utc::now()) {
+            Ok(Some(event)) => {
+                if self.sink.send(event).await.is_err() {
+                    return Step::Close(1000, Ended::Shutdown);
+                }
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(shard = %self.options.shard, error = %e, "skipped a dispatch OnAir cannot read")
+            }
+        }
+        Step::Continue
+    }
+
+    /// What the server's close code means for the session and the next attempt.
+    fn closed(&mut self, code: Option<u16>, reason: &str) -> Next {
+        let said = match (code, reason.is_empty()) {
+            (Some(code), true) => format!("code {code}"),
+            (Some(code), false) => format!("{reason}, code {code}"),
+            (None, _) => "no code".to_owned(),
+        };
+        match after_close(code) {
+            AfterClose::Resume if code == Some(4008) => Next::Backoff(format!(
+                "Discord closed the connection for sending too fast ({said})."
+            )),
+            AfterClose::Resume => Next::Immediately(format!("Discord closed the connection ({said}).")),
+            AfterClose::Reidentify => {
+                self.forget_session();
+                Next::Immediately(format!(
+                    "Discord closed the connection and ended the session ({said}); starting a new one."
+                ))
+            }
+            AfterClose::Fatal { reason } => Next::GiveUp(reason),
+        }
+    }
+
+    fn forget_session(&mut self) {
+        self.session = None;
+        self.sequence = Sequence::default();
+    }
+
+    fn publish(&self, state: ConnectionState) {
+        let changed = self.state.send_if_modified(|current| {
+            let changed = *current != state;
+            *current = state.clone();
+            changed
+        });
+        if changed {
+            let _ = self.changes.send(state);
+        }
+    }
+}
+
+/// The output of `future` when there is one; never otherwise (a `select!` branch guarded on it).
+async fn pending_on<F: Future + Unpin>(future: &mut Option<F>) -> F::Output {
+    match future {
+        Some(future) => future.await,
+        None => std::future::pending().await,
+    }
+}
+
+/// A connection that said Hello.
+struct Opened {
+    socket: Socket,
+    inflater: ZlibStream,
+    hello: Hello,
+    /// On the main URL: the session (if any) cannot be resumed there.
+    new_session: bool,
+}
+
+/// Opens a socket and waits for Hello: on `resume_url` when there is a session to resume, else (or when
+/// the resume URL cannot be reached but the main one can) on `gateway_url` for a new session.
+async fn open_session(
+    resume_url: Option<String>,
+    gateway_url: &str,
+    limit: Duration,
+) -> Result<Opened, Next> {
+    let main = || async {
+        open(&gateway_query(gateway_url), limit)
+            .await
+            .map(|(socket, inflater, hello)| Opened {
+                socket,
+                inflater,
+                hello,
+                new_session: true,
+            })
+    };
+    let Some(resume_url) = resume_url else {
+        return main().await;
+    };
+    match open(&gateway_query(&resume_url), limit).await {
+        Ok((socket, inflater, hello)) => Ok(Opened {
+            socket,
+            inflater,
+            hello,
+            new_session: false,
+        }),
+        Err(Next::GiveUp(reason)) => Err(Next::GiveUp(reason)),
+        // When the main address answers, it is the resume address that fails, not the network: a new
+        // session there. When neither answers, the session is kept for the next attempt.
+        Err(refused) => {
+            tracing::info!(
+                reason = refused.reason(),
+                "Discord's resume address failed; trying the main one"
+            );
+            main().await
+        }
+    }
+}
+
+/// Opens a socket at `url` (with its query) and waits for Hello, each within `limit`.
+async fn open(url: &str, limit: Duration) -> Result<(Socket, ZlibStream, Hello), Next> {
+    let request = url.into_client_request().map_err(|e| {
+        Next::GiveUp(format!(
+            "The Gateway address is not a valid WebSocket URL ({e}); fix ONAIR_DISCORD_GATEWAY_URL or the settings."
+        ))
+    })?;
+    let connecting = tokio_tungstenite::connect_async_tls_with_config(request, None, true, Some(connector()));
+    let (mut socket, _) = timeout(limit, connecting)
+        .await
+        .map_err(|_| Next::Backoff(format!("Discord did not answer within {} s.", limit.as_secs())))?
+        .map_err(|e| match e {
+            tungstenite::Error::Http(response) => Next::Backoff(format!(
+                "Discord refused the connection (HTTP {}).",
+                response.status()
+            )),
+            other => Next::Backoff(format!("Could not reach Discord: {other}.")),
+        })?;
+    let mut inflater = ZlibStream::new();
+    let hello = async {
+        loop {
+            let text = match socket.next().await {
+                Some(Ok(Message::Binary(bytes))) => match inflater.push(&bytes) {
+                    Ok(Some(text)) => text,
+                    Ok(None) => continue,
+                    Err(e) => return Err(Next::Backoff(e.to_string())),
+                },
+                Some(Ok(Message::Text(text))) => text.to_string(),
+                Some(Ok(Message::Close(frame))) => {
+                    let code = frame.map(|f| u16::from(f.code));
+                    return Err(match after_close(code) {
+                        AfterClose::Fatal { reason } => Next::GiveUp(reason),
+                        _ => Next::Backoff(format!(
+                            "Discord closed the connection before its Hello (code {}).",
+                            code.map_or_else(|| "none".to_owned(), |c| c.to_string())
+                        )),
+                    });
+                }
+                Some(Ok(_)) => continue,
+                Some(Err(e)) => return Err(Next::Backoff(format!("The connection to Discord broke: {e}."))),
+                None => {
+                    return Err(Next::Backoff(
+                        "Discord closed the connection before its Hello.".to_owned(),
+                    ));
+                }
+            };
+            match Payload::parse(&text) {
+                Ok(payload) if payload.opcode() == Opcode::Hello => {
+                    return payload
+                        .hello()
+                        .map_err(|e| Next::Backoff(format!("Discord's Hello could not be read: {e}.")));
+                }
+                Ok(payload) if payload.opcode() == Opcode::Reconnect => {
+                    return Err(Next::Immediately("Discord asked OnAir to reconnect.".to_owned()));
+                }
+                Ok(_) => tracing::warn!("a Gateway payload before Hello; skipped"),
+                Err(e) => tracing::warn!(error = %e, "skipped a Gateway payload OnAir cannot read"),
+            }
+        }
+    };
+    let hello = timeout(limit, hello).await.map_err(|_| {
+        Next::Backoff(format!(
+            "Discord accepted the connection but sent no Hello within {} s.",
+            limit.as_secs()
+        ))
+    })??;
+    Ok((socket, inflater, hello))
+}
+
+/// Sends one command; a failure ends the connection (the session is kept).
+async fn send(socket: &mut Socket, command: String) -> Result<(), Ended> {
+    socket.send(Message::text(command)).await.map_err(|e| {
+        Ended::Lost(Next::Immediately(format!(
+            "The connection to Discord broke while sending: {e}."
+        )))
+    })
+}
+
+/// Closes a socket with `code`, not waiting long for the other side.
+async fn close(socket: &mut Socket, code: u16) {
+    let frame = CloseFrame {
+        code: CloseCode::from(code),
+        reason: "".into(),
+    };
+    let _ = timeout(Duration::from_secs(1), socket.close(Some(frame))).await;
+}
+
+fn connector() -> Connector {
+    match onair_pusher::tls_config() {
+        Ok(tls) => Connector::Rustls(tls),
+        Err(e) => {
+            tracing::error!(error = %e, "TLS setup failed; wss:// connections will fail");
+            Connector::Plain
+        }
+    }
+}
+
+/// The state's sentence after the retries ran out.
+fn failure_reason(next: &Next) -> String {
+    match next {
+        Next::GiveUp(reason) => reason.clone(),
+        other => format!(
+            "{} OnAir gave up after several tries; use Reconnect to try again.",
+            other.reason()
+        ),
+    }
+}
