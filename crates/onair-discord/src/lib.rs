@@ -2,11 +2,14 @@
 //! and the sequence they carry ([`frame`]), the commands OnAir sends (Identify, Resume, Heartbeat), the
 //! zlib-stream transport compression ([`inflate`]), what each close code means for the next connection
 //! ([`close`]), and which shard serves a guild ([`shard_for`]). The connection, its sessions and limits
-//! follow (issue 8).
+//! follow (issue 8). With the `test-server` feature, `testing` is a small stateful fake Discord (REST and
+//! Gateway on one loopback port) for the client's tests and the CLI's end-to-end ones.
 
 pub mod close;
 pub mod frame;
 pub mod inflate;
+#[cfg(feature = "test-server")]
+pub mod testing;
 
 /// The shard that receives a guild's events among `shards`: `(guild_id >> 22) % shards`. `None` when the
 /// id is not a snowflake or there are no shards.
