@@ -435,3 +435,65 @@ async fn more_than_120_commands_within_60_seconds_close_4008() {
         .wait_until(|view| view.session(0).is_some_and(|s| s.valid && s.connection.is_none()))
         .await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn shard_controls_reach_its_connection_and_its_session() {
+    let server = GatewayServer::start(options()).await.unwrap();
+    let mut client = Client::connect(&server.gateway_url()).await;
+    client.recv().await;
+    client.send(identify(TOKEN, [0, 1])).await;
+    assert_eq!(client.recv().await["t"], "READY");
+
+    server.reconnect(0).await;
+    assert_eq!(
+        client.recv().await,
+        json!({"op": 7, "d": null, "s": null, "t": null})
+    );
+    server.invalid_session(0, true).await;
+    assert_eq!(
+        client.recv().await,
+        json!({"op": 9, "d": true, "s": null, "t": null})
+    );
+    assert_eq!(server.wait_for_op(2, 1).await.d["token"], TOKEN);
+
+    // A dropped connection: no close frame either way, the session stays resumable.
+    server.drop_connection(0).await;
+    match client.ws.next().await {
+        Some(Err(_)) | None => {}
+        other => panic!("expected the connection to drop, got {other:?}"),
+    }
+    let dropped = &server.connections()[0];
+    assert!(dropped.closed_at.is_some());
+    assert_eq!((dropped.client_close, dropped.server_close), (None, None));
+    server
+        .wait_until(|view| view.session(0).is_some_and(|s| s.valid && s.connection.is_none()))
+        .await;
+
+    let resume = json!({"op": 6, "d": {"token": TOKEN, "session_id": "session-1", "seq": 1}});
+    let mut client = Client::connect(&server.resume_url()).await;
+    client.recv().await;
+    client.send(resume.clone()).await;
+    let resumed = client.recv().await;
+    assert_eq!((&resumed["s"], &resumed["t"]), (&json!(2), &json!("RESUMED")));
+
+    // 4009 ends the session too: the next Resume is refused.
+    server.close(0, 4009).await;
+    assert_eq!(client.close_code().await, 4009);
+    assert_eq!(server.connections()[1].server_close, Some(4009));
+    let mut client = Client::connect(&server.resume_url()).await;
+    client.recv().await;
+    client.send(resume).await;
+    assert_eq!(client.recv().await["d"], false);
+
+    // Invalid Session false on a live connection drops its new session; commands then need an Identify.
+    tokio::time::advance(Duration::from_secs(5)).await;
+    client.send(identify(TOKEN, [0, 1])).await;
+    assert_eq!(client.recv().await["d"]["session_id"], "session-2");
+    server.invalid_session(0, false).await;
+    assert_eq!(client.recv().await["d"], false);
+    server
+        .wait_until(|view| view.session(0).is_some_and(|s| !s.valid) && !view.connected(0))
+        .await;
+    client.send(json!({"op": 3, "d": {"status": "online"}})).await;
+    assert_eq!(client.close_code().await, 4003);
+}
