@@ -4,7 +4,9 @@
 //! compression, [`close`] what each close code means for the next connection, [`config`] where Discord is,
 //! [`rest`] the few REST calls (`/gateway/bot`, a guild and its channels), [`limits`] the command and
 //! Identify limits, [`events`] the mapping from dispatches to unified events, [`shard`] one shard's
-//! connection that keeps itself up, and [`platform`] puts them behind OnAir's platform faces.
+//! connection that keeps itself up, and [`platform`] puts them behind OnAir's platform faces. With the
+//! `test-server` feature, `testing` is a small stateful fake Discord (REST and Gateway on one loopback
+//! port) for the client's tests and the CLI's end-to-end ones.
 
 pub mod close;
 pub mod config;
@@ -15,6 +17,8 @@ pub mod limits;
 pub mod platform;
 pub mod rest;
 pub mod shard;
+#[cfg(feature = "test-server")]
+pub mod testing;
 
 pub use config::{DiscordConfig, Shards};
 pub use events::Watched;
