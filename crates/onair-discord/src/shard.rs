@@ -331,7 +331,10 @@ impl Driver {
         }
         loop {
             let ready = ready_by.is_none();
+            // Biased: what has arrived is read before a timer decides anything (an ACK already received
+            // must never be taken for a zombie connection).
             let step = tokio::select! {
+                biased;
                 command = self.commands.recv() => match command {
                     Some(Command::Send(command)) => {
                         self.pending.push_back(command);
@@ -342,6 +345,22 @@ impl Driver {
                         Step::Close(CLOSE_KEEP_SESSION, Ended::Lost(Next::Immediately("Reconnecting, as asked.".to_owned())))
                     }
                     Some(Command::Shutdown) | None => Step::Close(1000, Ended::Shutdown),
+                },
+                message = socket.next() => match message {
+                    Some(Ok(Message::Binary(bytes))) => match inflater.push(&bytes) {
+                        Ok(Some(text)) => self.on_payload(&text, &mut acked, &mut ready_by, &mut alive_since_ready).await,
+                        Ok(None) => Step::Continue,
+                        Err(e) => Step::Close(CLOSE_KEEP_SESSION, Ended::Lost(Next::Immediately(e.to_string()))),
+                    },
+                    Some(Ok(Message::Text(text))) => self.on_payload(&text, &mut acked, &mut ready_by, &mut alive_since_ready).await,
+                    Some(Ok(Message::Close(frame))) => {
+                        let (code, reason) = frame.map_or((None, String::new()), |f| (Some(u16::from(f.code)), f.reason.to_string()));
+                        tracing::info!(shard = %shard, code, %reason, "Discord closed the connection");
+                        return Ended::Lost(self.closed(code, &reason));
+                    }
+                    Some(Ok(_)) => Step::Continue,
+                    Some(Err(e)) => return Ended::Lost(Next::Immediately(format!("The connection to Discord broke: {e}."))),
+                    None => return Ended::Lost(Next::Immediately("The connection to Discord ended.".to_owned())),
                 },
                 () = pending_on(&mut identify_turn), if identify_turn.is_some() => {
                     identify_turn = None;
@@ -384,22 +403,6 @@ impl Driver {
                     }
                     Step::Continue
                 }
-                message = socket.next() => match message {
-                    Some(Ok(Message::Binary(bytes))) => match inflater.push(&bytes) {
-                        Ok(Some(text)) => self.on_payload(&text, &mut acked, &mut ready_by, &mut alive_since_ready).await,
-                        Ok(None) => Step::Continue,
-                        Err(e) => Step::Close(CLOSE_KEEP_SESSION, Ended::Lost(Next::Immediately(e.to_string()))),
-                    },
-                    Some(Ok(Message::Text(text))) => self.on_payload(&text, &mut acked, &mut ready_by, &mut alive_since_ready).await,
-                    Some(Ok(Message::Close(frame))) => {
-                        let (code, reason) = frame.map_or((None, String::new()), |f| (Some(u16::from(f.code)), f.reason.to_string()));
-                        tracing::info!(shard = %shard, code, %reason, "Discord closed the connection");
-                        return Ended::Lost(self.closed(code, &reason));
-                    }
-                    Some(Ok(_)) => Step::Continue,
-                    Some(Err(e)) => return Ended::Lost(Next::Immediately(format!("The connection to Discord broke: {e}."))),
-                    None => return Ended::Lost(Next::Immediately("The connection to Discord ended.".to_owned())),
-                },
             };
             match step {
                 Step::Continue => {}
