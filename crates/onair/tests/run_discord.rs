@@ -1,0 +1,245 @@
+//! `onair run --watch discord:SERVER/CHANNEL` end to end: the real binary with the bot token from the
+//! environment, Discord (REST and Gateway) played by the scripted server with zlib-stream. The run looks
+//! the server and its channel up, says the shard plan and the session starts left, identifies, records
+//! joins, leaves and the chosen channel's messages (not the other channel's), then a heartbeat goes
+//! unanswered: the client closes the zombie connection keeping the session, resumes on the resume URL,
+//! and the events dispatched meanwhile are replayed. Stopped as Ctrl-C would, the store holds every event
+//! exactly once, in order, and no token appears in the output (traced at `trace`).
+#![allow(clippy::unwrap_used)]
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use onair_discord::testing::{GatewayServer, ServerOptions};
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::sync::mpsc;
+use tokio::time::timeout;
+
+mod common;
+
+const TOKEN: &str = "MTM3OTA2NzAyMjU0MDkzMTA3Mg.bot-e2e-secret";
+const GUILD: &str = "1085131932938797063";
+const GENERAL: &str = "1085131964526100482";
+const OFF_TOPIC: &str = "1085131964526100999";
+
+fn user(id: &str) -> Value {
+    json!({"id": id, "username": format!("viewer{id}"), "global_name": format!("Viewer {id}")})
+}
+
+fn join(id: &str) -> Value {
+    json!({"guild_id": GUILD, "user": user(id), "joined_at": "2026-11-30T20:00:00.000000+00:00", "roles": []})
+}
+
+fn leave(id: &str) -> Value {
+    json!({"guild_id": GUILD, "user": user(id)})
+}
+
+fn message(id: &str, channel: &str, author: &str, text: &str) -> Value {
+    json!({
+        "id": id, "channel_id": channel, "guild_id": GUILD, "type": 0, "author": user(author),
+        "member": {"nick": null, "roles": []}, "content": text,
+        "timestamp": "2026-11-30T20:00:01.000000+00:00",
+    })
+}
+
+/// The child's stdout, line by line.
+struct Output {
+    lines: mpsc::UnboundedReceiver<String>,
+    seen: Vec<String>,
+}
+
+impl Output {
+    /// Waits for a line containing `text` (lines before it are kept).
+    async fn wait_for(&mut self, text: &str) -> String {
+        let found = timeout(Duration::from_secs(30), async {
+            loop {
+                let line = self.lines.recv().await.expect("onair ended early");
+                self.seen.push(line.clone());
+                if line.contains(text) {
+                    return line;
+                }
+            }
+        })
+        .await;
+        found.unwrap_or_else(|_| panic!("no line with {text:?} in:\n{}", self.seen.join("\n")))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn onair_run_records_a_discord_server_across_a_forced_resume_once_each() {
+    let home = tempfile::tempdir().unwrap();
+    let db = home.path().join("onair.db");
+    let server = GatewayServer::start(ServerOptions {
+        token: TOKEN.to_owned(),
+        heartbeat_interval: Duration::from_secs(1),
+        split_frames: true,
+        ..ServerOptions::default()
+    })
+    .await
+    .unwrap();
+    server.add_guild(
+        GUILD,
+        "Nova's Den",
+        &[(GENERAL, "general"), (OFF_TOPIC, "off-topic")],
+    );
+    let onair = assert_cmd::cargo::cargo_bin("onair");
+    let mut child = tokio::process::Command::new(&onair)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home.path())
+        .env("XDG_DATA_HOME", home.path().join("data"))
+        .env("XDG_CONFIG_HOME", home.path().join("config"))
+        .env("ONAIR_SECRET_STORE", "file")
+        .env("ONAIR_DISCORD_API_URL", server.api_url())
+        .env("ONAIR_DISCORD_BOT_TOKEN", TOKEN)
+        .env("RUST_LOG", "trace")
+        .arg("--db")
+        .arg(&db)
+        .args(["run", "--watch", &format!("discord:{GUILD}/{GENERAL}")])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let (tx, lines) = mpsc::unbounded_channel();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+    tokio::spawn(async move {
+        while let Ok(Some(line)) = stdout.next_line().await {
+            let _ = tx.send(line);
+        }
+    });
+    let stderr = child.stderr.take().unwrap();
+    let stderr = tokio::spawn(async move {
+        let mut text = String::new();
+        let mut lines = BufReader::new(stderr).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            text.push_str(&line);
+            text.push('\n');
+        }
+        text
+    });
+    let mut output = Output {
+        lines,
+        seen: Vec::new(),
+    };
+    let watching = output.wait_for("watching discord:").await;
+    assert!(
+        watching.contains("Nova's Den") && watching.contains("#general"),
+        "{watching}"
+    );
+    let plan = output.wait_for("Discord: 1 shard").await;
+    assert!(plan.contains("new sessions left: 1000 of 1000"), "{plan}");
+    output.wait_for("discord/Nova's Den shard 0/1: connected").await;
+    let identify = server.wait_for_op(2, 1).await;
+    assert_eq!(identify.query, "v=10&encoding=json&compress=zlib-stream");
+
+    // Live: a join, a message here and one elsewhere, a leave.
+    server.dispatch(GUILD, "GUILD_MEMBER_ADD", join("1")).await;
+    server
+        .dispatch(GUILD, "MESSAGE_CREATE", message("m1", GENERAL, "1", "hello chat"))
+        .await;
+    server
+        .dispatch(
+            GUILD,
+            "MESSAGE_CREATE",
+            message("m0", OFF_TOPIC, "1", "not recorded"),
+        )
+        .await;
+    server.dispatch(GUILD, "GUILD_MEMBER_REMOVE", leave("1")).await;
+
+    // A heartbeat goes unanswered: the next one finds the connection zombied.
+    server.pause_acks(0, true).await;
+    server
+        .wait_until(|v| v.connections()[0].closed_at.is_some())
+        .await;
+    assert_eq!(
+        server.connections()[0].client_close,
+        Some(4000),
+        "closed keeping the session"
+    );
+    server.pause_acks(0, false).await;
+    // Meanwhile: kept in the session for the resume.
+    let missed = [
+        server.dispatch(GUILD, "GUILD_MEMBER_ADD", join("2")).await,
+        server
+            .dispatch(GUILD, "MESSAGE_CREATE", message("m2", GENERAL, "2", "missed me?"))
+            .await,
+    ];
+    let resume = server.wait_for_op(6, 1).await;
+    assert_eq!(resume.d["session_id"], "session-1");
+    assert_eq!(resume.path.trim_end_matches('/'), "/resume");
+    assert_eq!(resume.query, "v=10&encoding=json&compress=zlib-stream");
+    assert!(resume.d["seq"].as_u64().unwrap() <= missed[1], "{resume:?}");
+    server.wait_until(|v| v.connected(0)).await;
+    server
+        .dispatch(GUILD, "MESSAGE_CREATE", message("m3", GENERAL, "2", "back live"))
+        .await;
+    let last = server.dispatch(GUILD, "GUILD_MEMBER_REMOVE", leave("2")).await;
+    // The client has read everything once a heartbeat carries the last sequence.
+    server
+        .wait_until(|v| v.log().iter().any(|r| r.op == 1 && r.d.as_u64() == Some(last)))
+        .await;
+
+    // Stop as Ctrl-C would; everything received is committed.
+    let pid = child.id().unwrap();
+    std::process::Command::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status()
+        .unwrap();
+    let status = timeout(Duration::from_secs(30), child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success(), "{status}");
+    while let Ok(line) = output.lines.try_recv() {
+        output.seen.push(line);
+    }
+    let stdout = output.seen.join("\n");
+    let stderr = stderr.await.unwrap();
+    assert!(
+        !stdout.contains(TOKEN) && !stderr.contains(TOKEN),
+        "the token was printed"
+    );
+    assert!(
+        !stderr.contains("bot-e2e-secret"),
+        "part of the token was printed"
+    );
+    assert!(stdout.contains("no connection; try 1"), "{stdout}");
+    assert_eq!(
+        server.log().iter().filter(|r| r.op == 2).count(),
+        1,
+        "one session throughout"
+    );
+
+    let events = common::stored_events(&onair, &db);
+    let got: Vec<(String, String, String)> = events
+        .iter()
+        .map(|e| {
+            let who = e["actor"]["id"].as_str().unwrap().to_owned();
+            let what = e["data"]["text"].as_str().unwrap_or("").to_owned();
+            (e["kind"].as_str().unwrap().to_owned(), who, what)
+        })
+        .collect();
+    let want: Vec<(String, String, String)> = [
+        ("member_join", "1", ""),
+        ("chat_message", "1", "hello chat"),
+        ("member_leave", "1", ""),
+        ("member_join", "2", ""),
+        ("chat_message", "2", "missed me?"),
+        ("chat_message", "2", "back live"),
+        ("member_leave", "2", ""),
+    ]
+    .iter()
+    .map(|(k, w, t)| ((*k).to_owned(), (*w).to_owned(), (*t).to_owned()))
+    .collect();
+    assert_eq!(got, want, "every event once, in order");
+    for event in &events {
+        assert_eq!(event["platform"], "discord");
+        assert_eq!(event["channel"]["platform_id"], GUILD);
+        assert_eq!(event["channel"]["slug"], "Nova's Den");
+        assert!(event["source_id"].as_str().unwrap().starts_with("session-1:"));
+    }
+    assert_eq!(events[1]["data"]["room_id"], GENERAL);
+}
