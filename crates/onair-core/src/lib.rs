@@ -7,6 +7,7 @@
 //! [`Lookup`]). It must never know about SQLite, Tauri, Socket.IO or any one platform's wire format.
 
 mod actor;
+mod causes;
 mod channel;
 mod community;
 mod connection;
@@ -17,6 +18,7 @@ mod kind;
 mod platform;
 
 pub use actor::Actor;
+pub use causes::causes;
 pub use channel::ChannelRef;
 pub use community::Community;
 pub use connection::{ConnectionId, ConnectionState};

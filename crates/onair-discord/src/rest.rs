@@ -156,13 +156,13 @@ impl DiscordRest {
                 .await
                 .map_err(|e| PlatformError::Unreachable {
                     platform: Platform::Discord,
-                    detail: e.without_url().to_string(),
+                    detail: onair_core::causes(&e.without_url()),
                 })?;
             let status = response.status();
             if status.is_success() {
                 return response.json().await.map_err(|e| PlatformError::Protocol {
                     platform: Platform::Discord,
-                    detail: format!("{path}: {}", e.without_url()),
+                    detail: format!("{path}: {}", onair_core::causes(&e.without_url())),
                 });
             }
             let body: ErrorBody = response.json().await.unwrap_or_default();

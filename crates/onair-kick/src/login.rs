@@ -10,7 +10,6 @@ use std::pin::Pin;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use crate::rest::causes;
 use async_trait::async_trait;
 use chrono::Utc;
 use oauth2::basic::{BasicClient, BasicErrorResponse, BasicTokenResponse};
@@ -19,6 +18,7 @@ use oauth2::{
     EndpointSet, HttpRequest, HttpResponse, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RefreshToken,
     RequestTokenError, Scope, TokenResponse, TokenUrl,
 };
+use onair_core::causes;
 use onair_core::{Actor, Login, LoginChallenge, LoginGrant, Platform, PlatformError, Session};
 use secrecy::{ExposeSecret, SecretString};
 

@@ -14,7 +14,7 @@ use governor::clock::Clock;
 use governor::middleware::NoOpMiddleware;
 use governor::state::{InMemoryState, NotKeyed};
 use governor::{Quota, RateLimiter};
-use onair_core::{Actor, ChannelInfo, ChannelRef, Lookup, Platform, PlatformError, StreamInfo};
+use onair_core::{Actor, ChannelInfo, ChannelRef, Lookup, Platform, PlatformError, StreamInfo, causes};
 use onair_pusher::TokioClock;
 use reqwest::StatusCode;
 
@@ -289,20 +289,6 @@ fn classify(status: StatusCode, body: &str, what: &str) -> Outcome {
 fn looks_like_html(body: &str) -> bool {
     let start = body.trim_start();
     start.starts_with('<') || body.contains("Just a moment")
-}
-
-/// An error with its causes, `a: b: c` (reqwest's own message alone is "error sending request").
-pub(crate) fn causes(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text = format!("{text}: {cause_text}");
-        }
-        source = cause.source();
-    }
-    text
 }
 
 /// `Retry-After` in seconds, when given.

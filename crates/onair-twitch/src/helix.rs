@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use onair_core::{Actor, ChannelInfo, ChannelRef, Lookup, Platform, PlatformError, StreamInfo};
+use onair_core::{Actor, ChannelInfo, ChannelRef, Lookup, Platform, PlatformError, StreamInfo, causes};
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 use reqwest::{Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
@@ -661,20 +661,6 @@ fn normal_login(text: &str) -> Option<String> {
 
 fn name_or_login(name: Option<String>, login: &str) -> String {
     name.filter(|n| !n.is_empty()).unwrap_or_else(|| login.to_owned())
-}
-
-/// An error with its causes, `a: b: c` (reqwest's own message alone is "error sending request").
-fn causes(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text = format!("{text}: {cause_text}");
-        }
-        source = cause.source();
-    }
-    text
 }
 
 mod wire {

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use onair_core::{Actor, Login, LoginChallenge, LoginGrant, Platform, PlatformError, Session};
+use onair_core::{Actor, Login, LoginChallenge, LoginGrant, Platform, PlatformError, Session, causes};
 use reqwest::StatusCode;
 use reqwest::header::{AUTHORIZATION, HeaderValue, RETRY_AFTER};
 use secrecy::{ExposeSecret, SecretString};
@@ -503,21 +503,6 @@ fn read<T: serde::de::DeserializeOwned>(what: &str, body: &[u8]) -> Result<T, Pl
 fn expiry(seconds: u64) -> Option<DateTime<Utc>> {
     let seconds = i64::try_from(seconds).ok()?;
     Utc::now().checked_add_signed(chrono::TimeDelta::try_seconds(seconds)?)
-}
-
-/// An error and its causes, in one line.
-fn causes(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
 }
 
 mod wire {
