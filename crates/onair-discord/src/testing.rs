@@ -1,7 +1,7 @@
 //! A small stateful fake Discord on loopback, for tests (this crate's, the Gateway client's and the CLI's
 //! end-to-end ones). One port serves the REST calls a bot makes before connecting (`/api/v10/gateway/bot`,
-//! `/users/@me`, `/guilds/{id}`, `/guilds/{id}/channels`) and the Gateway itself at `/gateway` and
-//! `/resume` (JSON text frames, or zlib-stream with one compressor per connection).
+//! `/users/@me`, `/users/@me/guilds`, `/guilds/{id}`, `/guilds/{id}/channels`) and the Gateway itself at
+//! `/gateway` and `/resume` (JSON text frames, or zlib-stream with one compressor per connection).
 //!
 //! It owns what Discord keeps between connections: the sessions (each with the log of its dispatches, so a
 //! Resume replays what was missed, including events dispatched while no connection was attached), the
@@ -198,6 +198,7 @@ impl GatewayServer {
         let app = Router::new()
             .route("/api/v10/gateway/bot", get(gateway_bot))
             .route("/api/v10/users/@me", get(current_user))
+            .route("/api/v10/users/@me/guilds", get(current_user_guilds))
             .route("/api/v10/guilds/{id}", get(guild))
             .route("/api/v10/guilds/{id}/channels", get(guild_channels))
             .route("/gateway", get(gateway))
@@ -1035,6 +1036,19 @@ async fn guild(
         Some(g) => Json(json!({"id": g.id, "name": g.name})).into_response(),
         None => unknown_guild(),
     }
+}
+
+async fn current_user_guilds(AxumState(shared): AxumState<Arc<Shared>>, headers: HeaderMap) -> Response {
+    let state = shared.lock();
+    if !authorized(&state, &headers) {
+        return unauthorized();
+    }
+    let guilds: Vec<Value> = state
+        .guilds
+        .iter()
+        .map(|g| json!({"id": g.id, "name": g.name, "owner": false, "permissions": "1152"}))
+        .collect();
+    Json(guilds).into_response()
 }
 
 async fn guild_channels(

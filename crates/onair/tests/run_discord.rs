@@ -7,7 +7,6 @@
 //! exactly once, in order, and no token appears in the output (traced at `trace`).
 #![allow(clippy::unwrap_used)]
 
-use std::process::Stdio;
 use std::time::Duration;
 
 use onair_discord::testing::{GatewayServer, ServerOptions};
@@ -68,8 +67,8 @@ impl Output {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn onair_run_records_a_discord_server_across_a_forced_resume_once_each() {
-    let home = tempfile::tempdir().unwrap();
-    let db = home.path().join("onair.db");
+    let home = common::Home::new();
+    let db = home.db();
     let server = GatewayServer::start(ServerOptions {
         token: TOKEN.to_owned(),
         heartbeat_interval: Duration::from_secs(1),
@@ -84,23 +83,12 @@ async fn onair_run_records_a_discord_server_across_a_forced_resume_once_each() {
         &[(GENERAL, "general"), (OFF_TOPIC, "off-topic")],
     );
     let onair = assert_cmd::cargo::cargo_bin("onair");
-    let mut child = tokio::process::Command::new(&onair)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", home.path())
-        .env("XDG_DATA_HOME", home.path().join("data"))
-        .env("XDG_CONFIG_HOME", home.path().join("config"))
-        .env("ONAIR_SECRET_STORE", "file")
+    let mut child = home
+        .onair()
         .env("ONAIR_DISCORD_API_URL", server.api_url())
         .env("ONAIR_DISCORD_BOT_TOKEN", TOKEN)
         .env("RUST_LOG", "trace")
-        .arg("--db")
-        .arg(&db)
         .args(["run", "--watch", &format!("discord:{GUILD}/{GENERAL}")])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
         .spawn()
         .unwrap();
     let (tx, lines) = mpsc::unbounded_channel();

@@ -64,8 +64,8 @@ impl Home {
             .join("app.onair.desktop")
             .join("secrets.toml")
     }
-    /// `onair` with this home, talking to `server` for Kick's and Twitch's sign-in and API.
-    pub fn command(&self, server: &MockServer) -> tokio::process::Command {
+    /// `onair` with this home (and nothing else of the environment but `PATH`), its database in it.
+    pub fn onair(&self) -> tokio::process::Command {
         let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_onair"));
         command
             .env_clear()
@@ -74,16 +74,28 @@ impl Home {
             .env("XDG_DATA_HOME", self.dir.path().join("data"))
             .env("XDG_CONFIG_HOME", self.dir.path().join("config"))
             .env("ONAIR_SECRET_STORE", "file")
-            .env("ONAIR_KICK_AUTH_URL", server.uri())
-            .env("ONAIR_KICK_PUBLIC_API_URL", server.uri())
-            .env("ONAIR_TWITCH_AUTH_URL", server.uri())
-            .env("ONAIR_TWITCH_HELIX_URL", server.uri())
             .arg("--db")
-            .arg(self.dir.path().join("onair.db"))
+            .arg(self.db())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
+        command
+    }
+
+    /// The database file.
+    pub fn db(&self) -> PathBuf {
+        self.dir.path().join("onair.db")
+    }
+
+    /// `onair` with this home, talking to `server` for Kick's and Twitch's sign-in and API.
+    pub fn command(&self, server: &MockServer) -> tokio::process::Command {
+        let mut command = self.onair();
+        command
+            .env("ONAIR_KICK_AUTH_URL", server.uri())
+            .env("ONAIR_KICK_PUBLIC_API_URL", server.uri())
+            .env("ONAIR_TWITCH_AUTH_URL", server.uri())
+            .env("ONAIR_TWITCH_HELIX_URL", server.uri());
         command
     }
 }

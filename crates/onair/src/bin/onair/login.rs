@@ -228,7 +228,13 @@ async fn discord_login(args: LoginArgs, settings: &Config) -> Result<ExitCode> {
     {
         println!("(the browser did not open: {e}; open the address above yourself)");
     }
-    let guilds = discord.rest().current_user_guilds().await?;
+    let guilds = match discord.rest().current_user_guilds().await {
+        Ok(guilds) => guilds,
+        Err(e) => {
+            println!("(the servers the bot is in could not be listed: {e})");
+            return Ok(ExitCode::SUCCESS);
+        }
+    };
     if guilds.is_empty() {
         println!("The bot is in no server yet. Once added, see them with: onair login discord again.");
         return Ok(ExitCode::SUCCESS);
