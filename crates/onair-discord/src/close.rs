@@ -21,8 +21,8 @@ pub fn after_close(code: Option<u16>) -> AfterClose {
         reason: reason.to_owned(),
     };
     match code {
-        // Unknown error, unknown opcode, decode error, rate limited (our fault, but the session holds),
-        // session timed out; no close frame; any code Discord does not document.
+        // Unknown error, unknown opcode, decode error, rate limited (our fault, but the session holds); no
+        // close frame; any code Discord does not document.
         None | Some(4000 | 4001 | 4002 | 4008) => AfterClose::Resume,
         // Not authenticated, already authenticated, invalid seq, session timed out: a new session.
         Some(4003 | 4005 | 4007 | 4009) => AfterClose::Reidentify,
@@ -30,9 +30,13 @@ pub fn after_close(code: Option<u16>) -> AfterClose {
             "Discord refused the bot token (4004 authentication failed): paste the bot's token again from \
              the Developer Portal (Bot > Reset Token)",
         ),
-        Some(4010) => fatal("Discord refused the shard (4010 invalid shard): use `auto` shards"),
+        Some(4010) => fatal(
+            "Discord refused the shard (4010 invalid shard): set shards = \"auto\" under [discord] in the \
+             settings file (config.toml)",
+        ),
         Some(4011) => fatal(
-            "the bot is in too many servers for one connection (4011 sharding required): use `auto` shards",
+            "the bot is in too many servers for one connection (4011 sharding required): set shards = \"auto\" \
+             under [discord] in the settings file (config.toml)",
         ),
         Some(4012) => fatal("Discord refused the Gateway version (4012 invalid API version): update OnAir"),
         Some(4013) => {

@@ -140,6 +140,7 @@ pub struct Ready {
     /// Where to resume it (the main URL is for new sessions only).
     pub resume_gateway_url: String,
     /// The bot.
+    #[serde(default)]
     pub user: ReadyUser,
     /// The guilds this shard serves (unavailable until their GUILD_CREATE).
     #[serde(default)]
@@ -148,12 +149,12 @@ pub struct Ready {
     #[serde(default)]
     pub shard: Option<[u32; 2]>,
     /// The Gateway version.
-    #[serde(rename = "v")]
+    #[serde(rename = "v", default)]
     pub version: u8,
 }
 
 /// The bot's user in Ready.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct ReadyUser {
     /// Its id.
     pub id: String,

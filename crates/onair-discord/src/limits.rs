@@ -18,9 +18,7 @@ use tokio::time::{Instant, sleep_until};
 
 use crate::rest::SessionStartLimit;
 
-/// Commands one connection may send in [`COMMAND_WINDOW`] (Discord closes a connection that sends more).
-pub const COMMANDS_PER_WINDOW: u32 = 120;
-/// The window of [`COMMANDS_PER_WINDOW`].
+/// The window of Discord's limit of 120 commands per connection (it closes a connection that sends more).
 pub const COMMAND_WINDOW: Duration = Duration::from_secs(60);
 /// The commands other than heartbeats, Identify and Resume one connection may send per window: 115, so
 /// the heartbeats (two or three a minute) and one Identify or Resume always fit in the 120.
@@ -99,7 +97,9 @@ impl IdentifyGate {
             starts: Mutex::new(Starts {
                 total: limit.total,
                 remaining: limit.remaining,
-                reset_at: Instant::now() + Duration::from_millis(limit.reset_after),
+                // A day, as Discord says; a nonsense value must not overflow the clock.
+                reset_at: Instant::now()
+                    + Duration::from_millis(limit.reset_after.min(7 * 24 * 60 * 60 * 1000)),
             }),
         }
     }

@@ -2,16 +2,13 @@
 //! `GET /gateway/bot` where to connect and how many shards to open (`auto`: as many as Discord
 //! recommends), then makes one [`ShardConnector`] for each shard that serves a watched guild (the shard of
 //! a guild is `(guild_id >> 22) % shards`), all sharing one [`IdentifyGate`]. Each connector is a
-//! [`Realtime`] of its own, so the hub records each shard's state under its own name. [`Lookup`] names a
-//! guild from its id.
+//! [`Realtime`] of its own, so the hub records each shard's state under its own name.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use onair_core::{
-    Actor, ChannelInfo, ChannelRef, EventSink, LiveConnection, Lookup, Platform, PlatformError, Realtime,
-};
+use onair_core::{ChannelRef, EventSink, LiveConnection, Platform, PlatformError, Realtime};
 use secrecy::SecretString;
 
 use crate::config::{DiscordConfig, Shards};
@@ -153,30 +150,5 @@ impl Realtime for ShardConnector {
         events: EventSink,
     ) -> Result<Box<dyn LiveConnection>, PlatformError> {
         Ok(Box::new(self.start(events)))
-    }
-}
-
-#[async_trait]
-impl Lookup for DiscordPlatform {
-    fn platform(&self) -> Platform {
-        Platform::Discord
-    }
-
-    /// The guild `slug` (its id: Discord has no server names in URLs).
-    async fn channel(&self, slug: &str) -> Result<ChannelInfo, PlatformError> {
-        let guild = self.rest.guild(slug).await?;
-        Ok(ChannelInfo {
-            channel: ChannelRef::new(&guild.id, &guild.name),
-            display_name: guild.name,
-            live: None,
-            followers: None,
-        })
-    }
-
-    async fn user(&self, login: &str) -> Result<Actor, PlatformError> {
-        Err(PlatformError::NotFound {
-            platform: Platform::Discord,
-            what: format!("way to look a user up by name ({login:?}); Discord users are known by their id"),
-        })
     }
 }

@@ -175,10 +175,20 @@ impl DiscordRest {
                             .to_owned(),
                     });
                 }
-                StatusCode::FORBIDDEN | StatusCode::NOT_FOUND => {
+                StatusCode::NOT_FOUND => {
                     return Err(PlatformError::NotFound {
                         platform: Platform::Discord,
                         what: format!("{what} ({}; add the bot to the server first)", body.said(status)),
+                    });
+                }
+                StatusCode::FORBIDDEN => {
+                    return Err(PlatformError::Refused {
+                        platform: Platform::Discord,
+                        detail: format!(
+                            "the bot may not read the {what} ({}): give it the View Channels permission there, or \
+                             add it to the server again with `onair login discord`'s page",
+                            body.said(status)
+                        ),
                     });
                 }
                 StatusCode::TOO_MANY_REQUESTS => {
@@ -236,10 +246,10 @@ impl ErrorBody {
     }
 }
 
-/// The page that adds the bot (application `application_id`) to a server, asking the permissions OnAir
-/// needs: View Channels (to receive the chosen channels' messages) and View Audit Log (to name who banned).
+/// The page that adds the bot (application `application_id`) to a server, asking the one permission OnAir
+/// needs: View Channels (to receive the chosen channels' messages).
 pub fn authorize_url(application_id: &str) -> String {
-    const PERMISSIONS: u64 = (1 << 10) | (1 << 7);
+    const PERMISSIONS: u64 = 1 << 10;
     format!(
         "https://discord.com/oauth2/authorize?client_id={application_id}&scope=bot&permissions={PERMISSIONS}"
     )

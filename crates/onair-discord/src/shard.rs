@@ -11,8 +11,6 @@
 
 use std::collections::VecDeque;
 use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -81,10 +79,16 @@ pub struct ShardOptions {
     pub watched: Watched,
 }
 
-/// A command refused because too many are waiting.
+/// A command that could not be queued.
 #[derive(Debug, thiserror::Error)]
-#[error("{COMMAND_QUEUE} Gateway commands are already waiting to be sent; try again later")]
-pub struct QueueFull;
+pub enum SendError {
+    /// Too many are waiting.
+    #[error("{COMMAND_QUEUE} Gateway commands are already waiting to be sent; try again later")]
+    QueueFull,
+    /// The connection has stopped (shut down, or nobody takes its events any more).
+    #[error("the Discord connection has stopped; start it again to send commands")]
+    Stopped,
+}
 
 enum Command {
     ReconnectNow,
@@ -138,14 +142,16 @@ impl DiscordShard {
 
     /// Sends a Gateway command (a presence update, a request for guild members) once the limit allows:
     /// at most 115 such commands per 60 s, so heartbeats always fit in Discord's 120.
-    pub fn send(&self, command: String) -> Result<(), QueueFull> {
+    pub fn send(&self, command: String) -> Result<(), SendError> {
         use std::sync::atomic::Ordering;
         if self.queued.fetch_add(1, Ordering::SeqCst) >= COMMAND_QUEUE {
             self.queued.fetch_sub(1, Ordering::SeqCst);
-            return Err(QueueFull);
+            return Err(SendError::QueueFull);
         }
-        let _ = self.commands.send(Command::Send(command));
-        Ok(())
+        self.commands.send(Command::Send(command)).map_err(|_| {
+            self.queued.fetch_sub(1, Ordering::SeqCst);
+            SendError::Stopped
+        })
     }
 }
 
@@ -220,35 +226,43 @@ impl Driver {
     async fn run(mut self) {
         loop {
             self.publish(ConnectionState::Connecting);
-            let ended = tokio::select! {
-                opened = open_session(
-                    self.session.as_ref().map(|s| s.resume_url.clone()),
-                    &self.options.gateway_url,
-                    self.options.config.connect_timeout,
-                ) => match opened {
-                    Ok(Opened { socket, inflater, hello, new_session }) => {
-                        if new_session && self.session.is_some() {
-                            tracing::warn!(
-                                shard = %self.options.shard,
-                                "Discord's resume address failed; starting a new session on the main Gateway"
-                            );
-                            self.forget_session();
+            // A new session waits for its turn at the Identify gate before the socket opens (a long wait,
+            // as when the day's session starts are used up, must not count against the socket's timeouts).
+            let opening = open_session(
+                self.session.as_ref().map(|s| s.resume_url.clone()),
+                self.options.gateway_url.clone(),
+                self.options.config.connect_timeout,
+                IdentifyTurn {
+                    gate: self.options.gate.clone(),
+                    warnings: self.warnings.clone(),
+                    shard: self.options.shard,
+                },
+            );
+            tokio::pin!(opening);
+            let ended = loop {
+                tokio::select! {
+                    opened = &mut opening => break match opened {
+                        Ok(Opened { socket, inflater, hello, new_session }) => {
+                            if new_session && self.session.is_some() {
+                                tracing::warn!(
+                                    shard = %self.options.shard,
+                                    "Discord's resume address failed; starting a new session on the main Gateway"
+                                );
+                                self.forget_session();
+                            }
+                            self.connection(socket, inflater, hello).await
                         }
-                        self.connection(socket, inflater, hello).await
-                    }
-                    Err(next) => Ended::Lost(next),
-                },
-                command = self.commands.recv() => match command {
-                    Some(Command::ReconnectNow) => {
-                        self.outage.reset();
-                        continue;
-                    }
-                    Some(Command::Send(command)) => {
-                        self.pending.push_back(command);
-                        continue;
-                    }
-                    Some(Command::Shutdown) | None => Ended::Shutdown,
-                },
+                        Err(next) => Ended::Lost(next),
+                    },
+                    command = self.commands.recv() => match command {
+                        Some(Command::ReconnectNow) => {
+                            self.outage.reset();
+                            break Ended::Lost(Next::Immediately("Reconnecting, as asked.".to_owned()));
+                        }
+                        Some(Command::Send(command)) => self.pending.push_back(command),
+                        Some(Command::Shutdown) | None => break Ended::Shutdown,
+                    },
+                }
             };
             let next = match ended {
                 Ended::Shutdown => break,
@@ -268,7 +282,7 @@ impl Driver {
                 }
                 None => {
                     self.publish(ConnectionState::Failed {
-                        reason: failure_reason(&next),
+                        reason: next.failure(self.options.config.backoff.max_retries),
                     });
                     None
                 }
@@ -296,41 +310,36 @@ impl Driver {
     /// Runs one connection until it ends.
     async fn connection(&mut self, mut socket: Socket, mut inflater: ZlibStream, hello: Hello) -> Ended {
         let shard = self.options.shard;
-        let interval = Duration::from_millis(hello.heartbeat_interval.max(1));
+        // Discord's is about 41 s; a nonsense value must not overflow a timer.
+        let interval = Duration::from_millis(hello.heartbeat_interval.clamp(1, 600_000));
         let mut next_beat = Instant::now() + interval.mul_f64(fastrand::f64());
         let mut acked = true;
         let mut alive_since_ready = false;
         let limiter = CommandLimiter::new();
         let mut send_at = Instant::now();
         let mut ready_by = Some(Instant::now() + self.options.config.ready_timeout);
-        let mut identify_turn: Option<Pin<Box<dyn Future<Output = ()> + Send>>> = None;
-        match &self.session {
+        let command = match &self.session {
             Some(session) => {
                 tracing::info!(shard = %shard, session = %session.id, "resuming the Discord session");
-                let resume = frame::resume(&self.options.token, &session.id, self.sequence);
-                if let Err(ended) = send(&mut socket, resume).await {
-                    return ended;
-                }
+                frame::resume(&self.options.token, &session.id, self.sequence)
             }
             None => {
-                let gate = self.options.gate.clone();
-                let warnings = self.warnings.clone();
-                identify_turn = Some(Box::pin(async move {
-                    gate.wait_turn(shard.id, |wait| {
-                        let warning = format!(
-                            "Discord allows this bot no more new sessions today; OnAir connects again in {} min",
-                            wait.as_secs().div_ceil(60)
-                        );
-                        tracing::warn!(shard = %shard, "{warning}");
-                        warnings.send_replace(vec![warning]);
-                    })
-                    .await;
-                    warnings.send_replace(Vec::new());
-                }));
+                tracing::info!(shard = %shard, "identifying to Discord");
+                frame::identify(&self.options.token, self.options.intents, shard.id, shard.total)
             }
+        };
+        if let Err(ended) = send(&mut socket, command).await {
+            return ended;
         }
         loop {
             let ready = ready_by.is_none();
+            // A heartbeat due is never put off by a socket that always has something to read.
+            if Instant::now() >= next_beat {
+                let step = heartbeat_due(&mut acked, &mut next_beat, interval);
+                if let Some(ended) = self.take_step(&mut socket, step).await {
+                    return ended;
+                }
+            }
             // Biased: what has arrived is read before a timer decides anything (an ACK already received
             // must never be taken for a zombie connection).
             let step = tokio::select! {
@@ -362,27 +371,7 @@ impl Driver {
                     Some(Err(e)) => return Ended::Lost(Next::Immediately(format!("The connection to Discord broke: {e}."))),
                     None => return Ended::Lost(Next::Immediately("The connection to Discord ended.".to_owned())),
                 },
-                () = pending_on(&mut identify_turn), if identify_turn.is_some() => {
-                    identify_turn = None;
-                    tracing::info!(shard = %shard, "identifying to Discord");
-                    let identify = frame::identify(&self.options.token, self.options.intents, shard.id, shard.total);
-                    if let Err(ended) = send(&mut socket, identify).await {
-                        return ended;
-                    }
-                    Step::Continue
-                }
-                () = sleep_until(next_beat) => {
-                    if !acked {
-                        Step::Close(CLOSE_KEEP_SESSION, Ended::Lost(Next::Immediately(format!(
-                            "Discord did not acknowledge the last heartbeat within {} s (a zombie connection); resuming.",
-                            interval.as_secs()
-                        ))))
-                    } else {
-                        acked = false;
-                        next_beat = Instant::now() + interval;
-                        Step::Beat
-                    }
-                }
+                () = sleep_until(next_beat) => heartbeat_due(&mut acked, &mut next_beat, interval),
                 () = sleep_until(ready_by.unwrap_or_else(Instant::now)), if ready_by.is_some() => {
                     Step::Close(CLOSE_KEEP_SESSION, Ended::Lost(Next::Backoff(format!(
                         "Discord did not start the session within {} s.",
@@ -404,17 +393,20 @@ impl Driver {
                     Step::Continue
                 }
             };
-            match step {
-                Step::Continue => {}
-                Step::Beat => {
-                    if let Err(ended) = send(&mut socket, frame::heartbeat(self.sequence)).await {
-                        return ended;
-                    }
-                }
-                Step::Close(code, ended) => {
-                    close(&mut socket, code).await;
-                    return ended;
-                }
+            if let Some(ended) = self.take_step(&mut socket, step).await {
+                return ended;
+            }
+        }
+    }
+
+    /// Does what a step asks; `Some` when the connection ends.
+    async fn take_step(&self, socket: &mut Socket, step: Step) -> Option<Ended> {
+        match step {
+            Step::Continue => None,
+            Step::Beat => send(socket, frame::heartbeat(self.sequence)).await.err(),
+            Step::Close(code, ended) => {
+                close(socket, code).await;
+                Some(ended)
             }
         }
     }
@@ -464,7 +456,13 @@ impl Driver {
                     self.publish(ConnectionState::Connected { session });
                     Step::Continue
                 }
-                _ => self.on_dispatch(&payload).await,
+                _ => {
+                    // A resume's replay may be long: each replayed dispatch shows it is progressing.
+                    if ready_by.is_some() {
+                        *ready_by = Some(Instant::now() + self.options.config.ready_timeout);
+                    }
+                    self.on_dispatch(&payload).await
+                }
             },
             Opcode::HeartbeatAck => {
                 *acked = true;
@@ -563,14 +561,6 @@ impl Driver {
     }
 }
 
-/// The output of `future` when there is one; never otherwise (a `select!` branch guarded on it).
-async fn pending_on<F: Future + Unpin>(future: &mut Option<F>) -> F::Output {
-    match future {
-        Some(future) => future.await,
-        None => std::future::pending().await,
-    }
-}
-
 /// A connection that said Hello.
 struct Opened {
     socket: Socket,
@@ -580,15 +570,63 @@ struct Opened {
     new_session: bool,
 }
 
-/// Opens a socket and waits for Hello: on `resume_url` when there is a session to resume, else (or when
-/// the resume URL cannot be reached but the main one can) on `gateway_url` for a new session.
+/// A new session's turn at the Identify gate, with the warning shown while the day's allowance is used up.
+struct IdentifyTurn {
+    gate: Arc<IdentifyGate>,
+    warnings: watch::Sender<Vec<String>>,
+    shard: ShardId,
+}
+
+impl IdentifyTurn {
+    async fn wait(&self) {
+        let shard = self.shard;
+        self.gate
+            .wait_turn(shard.id, |wait| {
+                let warning = format!(
+                    "Discord allows this bot no more new sessions for now; OnAir connects again in {} min",
+                    wait.as_secs().div_ceil(60)
+                );
+                tracing::warn!(shard = %shard, "{warning}");
+                self.warnings.send_replace(vec![warning]);
+            })
+            .await;
+        self.warnings.send_if_modified(|warnings| {
+            let had = !warnings.is_empty();
+            warnings.clear();
+            had
+        });
+    }
+}
+
+/// A heartbeat is due: send it, unless the last one was not acknowledged (a zombie connection, closed
+/// keeping the session).
+fn heartbeat_due(acked: &mut bool, next_beat: &mut Instant, interval: Duration) -> Step {
+    if !*acked {
+        return Step::Close(
+            CLOSE_KEEP_SESSION,
+            Ended::Lost(Next::Immediately(format!(
+                "Discord did not acknowledge the last heartbeat within {} s (a zombie connection); resuming.",
+                interval.as_secs()
+            ))),
+        );
+    }
+    *acked = false;
+    *next_beat = Instant::now() + interval;
+    Step::Beat
+}
+
+/// Opens a socket and waits for Hello: on `resume_url` when there is a session to resume, else on
+/// `gateway_url` for a new session once its turn at the Identify gate comes. When the resume URL cannot be
+/// reached at all but the main one can, the new session is started there.
 async fn open_session(
     resume_url: Option<String>,
-    gateway_url: &str,
+    gateway_url: String,
     limit: Duration,
+    turn: IdentifyTurn,
 ) -> Result<Opened, Next> {
     let main = || async {
-        open(&gateway_query(gateway_url), limit)
+        turn.wait().await;
+        open(&gateway_query(&gateway_url), limit)
             .await
             .map(|(socket, inflater, hello)| Opened {
                 socket,
@@ -596,6 +634,7 @@ async fn open_session(
                 hello,
                 new_session: true,
             })
+            .map_err(|(next, _)| next)
     };
     let Some(resume_url) = resume_url else {
         return main().await;
@@ -607,10 +646,12 @@ async fn open_session(
             hello,
             new_session: false,
         }),
-        Err(Next::GiveUp(reason)) => Err(Next::GiveUp(reason)),
-        // When the main address answers, it is the resume address that fails, not the network: a new
-        // session there. When neither answers, the session is kept for the next attempt.
-        Err(refused) => {
+        // Reached, but it asked to reconnect or closed before Hello: the session is kept.
+        Err((next, true)) => Err(next),
+        Err((Next::GiveUp(reason), false)) => Err(Next::GiveUp(reason)),
+        // Not reached. When the main address answers, it is the resume address that fails, not the
+        // network: a new session there. When neither answers, the session is kept for the next attempt.
+        Err((refused, false)) => {
             tracing::info!(
                 reason = refused.reason(),
                 "Discord's resume address failed; trying the main one"
@@ -620,23 +661,36 @@ async fn open_session(
     }
 }
 
-/// Opens a socket at `url` (with its query) and waits for Hello, each within `limit`.
-async fn open(url: &str, limit: Duration) -> Result<(Socket, ZlibStream, Hello), Next> {
+/// Opens a socket at `url` (with its query) and waits for Hello, each within `limit`. A failure says
+/// whether the server was reached (the WebSocket handshake done).
+async fn open(url: &str, limit: Duration) -> Result<(Socket, ZlibStream, Hello), (Next, bool)> {
     let request = url.into_client_request().map_err(|e| {
-        Next::GiveUp(format!(
-            "The Gateway address is not a valid WebSocket URL ({e}); fix ONAIR_DISCORD_GATEWAY_URL or the settings."
-        ))
+        (
+            Next::GiveUp(format!(
+                "The Gateway address is not a valid WebSocket URL ({e}); fix ONAIR_DISCORD_GATEWAY_URL or the \
+                 settings."
+            )),
+            false,
+        )
     })?;
     let connecting = tokio_tungstenite::connect_async_tls_with_config(request, None, true, Some(connector()));
     let (mut socket, _) = timeout(limit, connecting)
         .await
-        .map_err(|_| Next::Backoff(format!("Discord did not answer within {} s.", limit.as_secs())))?
-        .map_err(|e| match e {
-            tungstenite::Error::Http(response) => Next::Backoff(format!(
-                "Discord refused the connection (HTTP {}).",
-                response.status()
-            )),
-            other => Next::Backoff(format!("Could not reach Discord: {other}.")),
+        .map_err(|_| {
+            (
+                Next::Backoff(format!("Discord did not answer within {} s.", limit.as_secs())),
+                false,
+            )
+        })?
+        .map_err(|e| {
+            let next = match e {
+                tungstenite::Error::Http(response) => Next::Backoff(format!(
+                    "Discord refused the connection (HTTP {}).",
+                    response.status()
+                )),
+                other => Next::Backoff(format!("Could not reach Discord: {other}.")),
+            };
+            (next, false)
         })?;
     let mut inflater = ZlibStream::new();
     let hello = async {
@@ -680,12 +734,16 @@ async fn open(url: &str, limit: Duration) -> Result<(Socket, ZlibStream, Hello),
             }
         }
     };
-    let hello = timeout(limit, hello).await.map_err(|_| {
-        Next::Backoff(format!(
-            "Discord accepted the connection but sent no Hello within {} s.",
-            limit.as_secs()
-        ))
-    })??;
+    let hello = timeout(limit, hello)
+        .await
+        .map_err(|_| {
+            Next::Backoff(format!(
+                "Discord accepted the connection but sent no Hello within {} s.",
+                limit.as_secs()
+            ))
+        })
+        .and_then(|hello| hello)
+        .map_err(|next| (next, true))?;
     Ok((socket, inflater, hello))
 }
 
@@ -714,16 +772,5 @@ fn connector() -> Connector {
             tracing::error!(error = %e, "TLS setup failed; wss:// connections will fail");
             Connector::Plain
         }
-    }
-}
-
-/// The state's sentence after the retries ran out.
-fn failure_reason(next: &Next) -> String {
-    match next {
-        Next::GiveUp(reason) => reason.clone(),
-        other => format!(
-            "{} OnAir gave up after several tries; use Reconnect to try again.",
-            other.reason()
-        ),
     }
 }

@@ -345,6 +345,12 @@ impl GatewayServer {
         self.shared.update(|s| s.refuse_resume = refuse);
     }
 
+    /// While `hold` is set, a new connection gets no Hello (its client waits for it) and is not listed:
+    /// dispatches made meanwhile are surely missed by the client and only reach it as a resume's replay.
+    pub fn hold_new_connections(&self, hold: bool) {
+        self.shared.update(|s| s.hold_new = hold);
+    }
+
     /// Every command received, in order.
     pub fn log(&self) -> Vec<Received> {
         self.shared.lock().log.clone()
@@ -526,7 +532,10 @@ struct State {
     gateway_url: String,
     resume_url: String,
     remaining: u32,
+    /// When `remaining` is back to the total.
+    reset_at: Instant,
     refuse_resume: bool,
+    hold_new: bool,
     guilds: Vec<Guild>,
     log: Vec<Received>,
     connections: Vec<ConnectionInfo>,
@@ -545,10 +554,12 @@ impl State {
     fn new(options: ServerOptions, addr: SocketAddr) -> State {
         State {
             remaining: options.session_start_remaining,
+            reset_at: Instant::now() + options.reset_after,
             options,
             gateway_url: gateway_url(addr),
             resume_url: resume_url(addr),
             refuse_resume: false,
+            hold_new: false,
             guilds: Vec::new(),
             log: Vec::new(),
             connections: Vec::new(),
@@ -766,7 +777,14 @@ impl State {
         };
         self.connections[conn].shard = Some(id);
         let invalid = json!({"op": 9, "d": false, "s": null, "t": null});
+        if now >= self.reset_at {
+            self.remaining = self.options.session_start_total;
+            self.reset_at = now + Duration::from_secs(24 * 60 * 60);
+        }
         if self.remaining == 0 {
+            self.identify_violations.push(format!(
+                "connection {conn}: Identify for shard {id} with no session starts left"
+            ));
             return self.send(conn, invalid, None);
         }
         let bucket = id % self.options.max_concurrency.max(1);
@@ -848,6 +866,12 @@ impl State {
 
 /// One connection's task: writes what the state queues, hands each command to the state.
 async fn run_connection(shared: Arc<Shared>, mut socket: WebSocket, path: String, query: String) {
+    let mut changes = shared.changed.subscribe();
+    while shared.lock().hold_new {
+        if changes.changed().await.is_err() {
+            return;
+        }
+    }
     let zlib = query.split('&').any(|pair| pair == "compress=zlib-stream");
     let (tx, mut rx) = mpsc::unbounded_channel();
     let (conn, split) = shared.update(|s| (s.open(path, query, tx), s.options.split_frames));
@@ -1009,7 +1033,7 @@ async fn gateway_bot(AxumState(shared): AxumState<Arc<Shared>>, headers: HeaderM
         "session_start_limit": {
             "total": options.session_start_total,
             "remaining": state.remaining,
-            "reset_after": options.reset_after.as_millis() as u64,
+            "reset_after": state.reset_at.saturating_duration_since(Instant::now()).as_millis() as u64,
             "max_concurrency": options.max_concurrency,
         },
     }))
@@ -1046,7 +1070,7 @@ async fn current_user_guilds(AxumState(shared): AxumState<Arc<Shared>>, headers:
     let guilds: Vec<Value> = state
         .guilds
         .iter()
-        .map(|g| json!({"id": g.id, "name": g.name, "owner": false, "permissions": "1152"}))
+        .map(|g| json!({"id": g.id, "name": g.name, "owner": false, "permissions": "1024"}))
         .collect();
     Json(guilds).into_response()
 }

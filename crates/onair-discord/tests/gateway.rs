@@ -4,7 +4,7 @@
 //! every interval carrying the last sequence, op 1 answered at once; a missed ACK closing the zombie with
 //! 4000 and resuming on the resume URL with everything missed replayed once; Invalid Session true and
 //! false; op 7; each close code's class; a resume URL that refuses; two shards paced one Identify per 5 s;
-//! the command limit.
+//! the command limit; no session starts left: no socket until the allowance resets, and a warning meanwhile.
 #![allow(clippy::unwrap_used)]
 
 use std::collections::BTreeSet;
@@ -262,6 +262,8 @@ async fn a_missed_ack_is_a_zombie_closed_with_4000_and_resumed_with_nothing_lost
             .await;
     }
     next_events(&mut running.events, 3).await;
+    // The client's next connection waits for its Hello until the missed events are in the session.
+    server.hold_new_connections(true);
     server.pause_acks(0, true).await;
     // The next heartbeat goes unanswered; the one after finds the connection zombied.
     let unanswered = server.log().iter().filter(|r| r.op == 1).count() + 1;
@@ -281,9 +283,10 @@ async fn a_missed_ack_is_a_zombie_closed_with_4000_and_resumed_with_nothing_lost
             .await;
     }
     server.pause_acks(0, false).await;
+    server.hold_new_connections(false);
     let resume = server.wait_for_op(6, 1).await;
     assert_eq!(resume.d["session_id"], "session-1");
-    assert_eq!(resume.d["seq"], 4);
+    assert_eq!(resume.d["seq"], 4, "the last one received: 5 to 7 are replayed");
     assert_eq!(resume.d["token"], TOKEN);
     assert_eq!(resume.path.trim_end_matches('/'), "/resume");
     assert_eq!(
@@ -334,10 +337,10 @@ async fn a_heartbeat_request_is_answered_at_once() {
     Box::new(running.shard).shutdown().await;
 }
 
-/// With a one-second interval.
+/// With a two-second interval (and room for a loaded machine).
 #[tokio::test]
 async fn heartbeats_start_within_an_interval_then_come_every_interval_with_the_last_sequence() {
-    let interval = Duration::from_secs(1);
+    let interval = Duration::from_secs(2);
     let server = server(ServerOptions {
         heartbeat_interval: interval,
         ..ServerOptions::default()
@@ -352,7 +355,7 @@ async fn heartbeats_start_within_an_interval_then_come_every_interval_with_the_l
     for n in 1..=4 {
         at.push(server.wait_for_op(1, n).await);
     }
-    let slack = Duration::from_millis(300);
+    let slack = Duration::from_millis(700);
     assert!(
         at[0].at - opened <= interval + slack,
         "first after {:?}",
@@ -381,6 +384,17 @@ async fn invalid_session_resumes_when_resumable_and_starts_anew_after_one_to_fiv
     state_where(&mut running.state, |s| connected(s, "session-1")).await;
 
     server.invalid_session(0, false).await;
+    let waiting = state_where(&mut running.state, |s| {
+        matches!(s, ConnectionState::Reconnecting { .. })
+    })
+    .await;
+    let ConnectionState::Reconnecting { next_in, .. } = waiting else {
+        unreachable!()
+    };
+    assert!(
+        (Duration::from_secs(1)..=Duration::from_secs(5)).contains(&next_in),
+        "a new session in {next_in:?}"
+    );
     let identify = server.wait_for_op(2, 2).await;
     let closed = server.connections()[1].closed_at.unwrap();
     assert_eq!(
@@ -615,4 +629,37 @@ async fn commands_are_paced_under_the_limit() {
     );
     assert_eq!(server.connections().len(), 1, "never closed for sending too fast");
     Box::new(running.shard).shutdown().await;
+}
+
+#[tokio::test]
+async fn with_no_session_starts_left_it_waits_for_the_reset_before_connecting_and_says_so() {
+    let server = server(ServerOptions {
+        session_start_remaining: 0,
+        reset_after: Duration::from_secs(2),
+        ..hourly()
+    })
+    .await;
+    let plan = platform(&server).plan(&watched(&[GUILD])).await.unwrap();
+    assert_eq!(plan.starts_left().remaining, 0);
+    let started = Instant::now();
+    let (sink, _events) = mpsc::channel(64);
+    let shard = plan.shards[0].start(sink);
+    let mut warnings = shard.warnings();
+    let said = warnings.wait_for(|w| !w.is_empty()).await.unwrap().clone();
+    assert!(said[0].contains("no more new sessions"), "{said:?}");
+    assert!(server.connections().is_empty(), "no socket opened while waiting");
+    let mut state = shard.state();
+    state_where(&mut state, |s| connected(s, "session-1")).await;
+    assert!(
+        started.elapsed() >= Duration::from_millis(1900),
+        "after {:?}",
+        started.elapsed()
+    );
+    assert!(warnings.borrow().is_empty(), "the warning is gone once connected");
+    assert!(
+        server.identify_violations().is_empty(),
+        "{:?}",
+        server.identify_violations()
+    );
+    Box::new(shard).shutdown().await;
 }

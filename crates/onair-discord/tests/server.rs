@@ -325,8 +325,12 @@ async fn rest_needs_the_bot_token() {
     let unauthorized = json!({"message": "401: Unauthorized", "code": 0});
     assert_eq!(get("/gateway/bot", None).await, (401, unauthorized.clone()));
     assert_eq!(get("/gateway/bot", Some("wrong")).await, (401, unauthorized));
-    let (status, body) = get("/gateway/bot", Some(TOKEN)).await;
+    let (status, mut body) = get("/gateway/bot", Some(TOKEN)).await;
     assert_eq!(status, 200);
+    // The reset counts down from a day.
+    let reset_after = body["session_start_limit"]["reset_after"].as_u64().unwrap();
+    assert!((86_300_000..=86_400_000).contains(&reset_after), "{reset_after}");
+    body["session_start_limit"]["reset_after"] = json!(86_400_000);
     assert_eq!(
         body,
         json!({"url": server.gateway_url(), "shards": 2, "session_start_limit": {

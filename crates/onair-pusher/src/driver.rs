@@ -166,14 +166,7 @@ impl Driver {
                     self.wait(Some(Instant::now() + next_in)).await
                 }
                 None => {
-                    let reason = match next {
-                        Next::GiveUp(reason) => reason,
-                        other => format!(
-                            "Could not reconnect after {} tries. The last error: {} Use Reconnect to try again.",
-                            self.config.backoff.max_retries,
-                            other.reason()
-                        ),
-                    };
+                    let reason = next.failure(self.config.backoff.max_retries);
                     tracing::warn!(%reason, "connection failed");
                     self.publish(ConnectionState::Failed { reason });
                     self.wait(None).await

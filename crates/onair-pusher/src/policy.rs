@@ -26,6 +26,19 @@ impl Next {
             Next::GiveUp(reason) | Next::Backoff(reason) | Next::Immediately(reason) => reason,
         }
     }
+
+    /// The `failed` state's sentence once `retries` retries of an outage did not bring the connection
+    /// back: a give-up's own reason, else the last error (the app's card and the CLI each say what comes
+    /// next: a Reconnect button, a slow retry).
+    pub fn failure(&self, retries: u32) -> String {
+        match self {
+            Next::GiveUp(reason) => reason.clone(),
+            other => format!(
+                "Could not reconnect after {retries} tries. The last error: {}",
+                other.reason()
+            ),
+        }
+    }
 }
 
 /// What the Pusher protocol says about a connection-level error `code` (from a close frame or a

@@ -357,7 +357,6 @@ async fn backoff_doubles_with_jitter_retries_five_times_then_fails_and_reconnect
         "{reason}"
     );
     assert!(reason.contains(&format!("127.0.0.1:{port}")), "{reason}");
-    assert!(reason.ends_with("Use Reconnect to try again."), "{reason}");
 
     // Failed stays failed...
     tokio::time::sleep(Duration::from_secs(600)).await;

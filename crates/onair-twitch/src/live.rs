@@ -241,7 +241,7 @@ impl Driver {
                 }
                 None => {
                     self.publish(ConnectionState::Failed {
-                        reason: failure_reason(&next),
+                        reason: next.failure(self.options.backoff.max_retries),
                     });
                     None
                 }
@@ -625,17 +625,6 @@ fn revocation_reason(status: &str) -> String {
         "user_removed" => "the channel's account no longer exists or was suspended".to_owned(),
         "version_removed" => "Twitch retired the version OnAir reads; update OnAir".to_owned(),
         other => format!("status {other}"),
-    }
-}
-
-/// The state's sentence after the retries ran out.
-fn failure_reason(next: &Next) -> String {
-    match next {
-        Next::GiveUp(reason) => reason.clone(),
-        other => format!(
-            "{} OnAir gave up after several tries; use Reconnect to try again.",
-            other.reason()
-        ),
     }
 }
 

@@ -34,26 +34,31 @@ pub struct DiscordSpec {
     pub channels: Vec<String>,
 }
 
+/// A `discord:` spec that is not `discord:SERVER_ID[/CHANNEL_ID,...]`; says how to write it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct DiscordSpecError(String);
+
 impl std::str::FromStr for DiscordSpec {
-    type Err = String;
+    type Err = DiscordSpecError;
 
     fn from_str(input: &str) -> Result<Self, Self::Err> {
         let rest = input.trim().strip_prefix("discord:").unwrap_or(input.trim());
         let (guild, channels) = rest.split_once('/').unwrap_or((rest, ""));
         let snowflake = |id: &str| (1..=20).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_digit());
         if !snowflake(guild) {
-            return Err(format!(
+            return Err(DiscordSpecError(format!(
                 "{input:?} is not a Discord server: write discord:SERVER_ID[/CHANNEL_ID,...] with the ids \
                  Discord shows after turning on Developer Mode (right-click > Copy Server ID)"
-            ));
+            )));
         }
         let mut ids = Vec::new();
         for id in channels.split(',').map(str::trim).filter(|id| !id.is_empty()) {
             if !snowflake(id) {
-                return Err(format!(
+                return Err(DiscordSpecError(format!(
                     "{id:?} in {input:?} is not a channel id: channel ids are numbers (right-click the \
                      channel > Copy Channel ID)"
-                ));
+                )));
             }
             if !ids.iter().any(|known| known == id) {
                 ids.push(id.to_owned());
@@ -157,12 +162,14 @@ mod tests {
             "discord:my-server"
                 .parse::<DiscordSpec>()
                 .unwrap_err()
+                .to_string()
                 .contains("Copy Server ID")
         );
         assert!(
             "discord:1/general"
                 .parse::<DiscordSpec>()
                 .unwrap_err()
+                .to_string()
                 .contains("Copy Channel ID")
         );
     }

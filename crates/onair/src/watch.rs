@@ -86,7 +86,10 @@ impl std::str::FromStr for ChannelSpec {
             return Ok(ChannelSpec::Twitch(login.to_ascii_lowercase()));
         }
         if input.starts_with("discord:") {
-            return input.parse().map(ChannelSpec::Discord).map_err(ChannelSpecError);
+            return input
+                .parse()
+                .map(ChannelSpec::Discord)
+                .map_err(|e: crate::discord::DiscordSpecError| ChannelSpecError(e.to_string()));
         }
         if input.starts_with("kick:") {
             return input

@@ -84,7 +84,7 @@ async fn login_checks_and_keeps_the_bot_token_lists_the_servers_and_logout_forge
     );
     assert!(
         stdout.contains(
-            "https://discord.com/oauth2/authorize?client_id=1379067022540931072&scope=bot&permissions=1152"
+            "https://discord.com/oauth2/authorize?client_id=1379067022540931072&scope=bot&permissions=1024"
         ),
         "{stdout}"
     );
@@ -117,7 +117,7 @@ async fn login_checks_and_keeps_the_bot_token_lists_the_servers_and_logout_forge
             "--watch",
             &format!("discord:{GUILD}/{GENERAL}"),
             "--for",
-            "2s",
+            "8s",
         ],
         "",
     )

@@ -231,7 +231,10 @@ async fn discord_login(args: LoginArgs, settings: &Config) -> Result<ExitCode> {
     let guilds = match discord.rest().current_user_guilds().await {
         Ok(guilds) => guilds,
         Err(e) => {
-            println!("(the servers the bot is in could not be listed: {e})");
+            println!(
+                "(the servers the bot is in could not be listed: {e}; the token is kept: run `onair login \
+                 discord` again later to see them)"
+            );
             return Ok(ExitCode::SUCCESS);
         }
     };

@@ -342,20 +342,19 @@ async fn watch(
             ChannelSpec::Twitch(_) => {}
             ChannelSpec::Discord(spec) => {
                 match discord_specs.iter_mut().find(|s| s.guild_id == spec.guild_id) {
-                    Some(known) => known.channels.extend(spec.channels),
+                    Some(known) => {
+                        for channel in spec.channels {
+                            if !known.channels.contains(&channel) {
+                                known.channels.push(channel);
+                            }
+                        }
+                    }
                     None => discord_specs.push(spec),
                 }
             }
         }
     }
     let store = Arc::new(Store::open(path).await?);
-    // Discord next: it needs the bot's token, and a missing one should stop the run before anything
-    // connects.
-    let discord = if discord_specs.is_empty() {
-        None
-    } else {
-        Some(discord_shards(&store, &settings, &discord_specs).await?)
-    };
     // Twitch first: it needs a sign-in, and a missing one should stop the run before anything connects.
     let twitch = if twitch_logins.is_empty() {
         None
@@ -378,6 +377,13 @@ async fn watch(
             channels.push(channel);
         }
         Some((access, channels))
+    };
+    // Discord next: it needs the bot's token, and a missing one should stop the run before anything
+    // connects.
+    let discord = if discord_specs.is_empty() {
+        None
+    } else {
+        Some(discord_shards(&store, &settings, &discord_specs).await?)
     };
     let kick = Arc::new(KickPlatform::new(
         KickRest::new(RestConfig::from_env(settings.kick.api_url.as_deref()))?,
