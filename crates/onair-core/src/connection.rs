@@ -1,9 +1,11 @@
-//! The life cycle every platform connection publishes, so the hub, the store and the UI agree on it.
+//! The life cycle every platform connection publishes, so the hub, the store and the UI agree on it, and
+//! the channels it is published on ([`state_channel`]).
 
 use std::fmt;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use tokio::sync::{broadcast, watch};
 
 use crate::Platform;
 
@@ -75,6 +77,69 @@ impl ConnectionState {
             ConnectionState::Failed { .. } => "failed",
             ConnectionState::Disconnected => "disconnected",
         }
+    }
+}
+
+/// State changes a reader that has fallen behind can catch up on.
+const STATE_CHANGES_BUFFER: usize = 256;
+
+/// A connection's state channels, starting at `Connecting`: the connection's task publishes on the
+/// [`StatePublisher`]; its handle gives out readers from the [`StateReader`].
+pub fn state_channel() -> (StatePublisher, StateReader) {
+    let (latest_tx, latest) = watch::channel(ConnectionState::Connecting);
+    let (changes, first) = broadcast::channel(STATE_CHANGES_BUFFER);
+    let publisher = StatePublisher {
+        latest: latest_tx,
+        changes: changes.clone(),
+    };
+    let reader = StateReader {
+        latest,
+        first: Some(first),
+        changes,
+    };
+    (publisher, reader)
+}
+
+/// Publishes a connection's state: the latest on a watch (for displays), each change on a broadcast (for
+/// the connection log).
+#[derive(Debug)]
+pub struct StatePublisher {
+    latest: watch::Sender<ConnectionState>,
+    changes: broadcast::Sender<ConnectionState>,
+}
+
+impl StatePublisher {
+    /// Publishes `state` if it differs from the current one.
+    pub fn publish(&self, state: ConnectionState) {
+        let changed = self.latest.send_if_modified(|current| {
+            let changed = *current != state;
+            *current = state.clone();
+            changed
+        });
+        if changed {
+            // Nobody listening is fine.
+            let _ = self.changes.send(state);
+        }
+    }
+}
+
+/// Hands out readers of a connection's state ([`crate::LiveConnection::state`] and `state_changes`).
+#[derive(Debug)]
+pub struct StateReader {
+    latest: watch::Receiver<ConnectionState>,
+    first: Option<broadcast::Receiver<ConnectionState>>,
+    changes: broadcast::Sender<ConnectionState>,
+}
+
+impl StateReader {
+    /// The latest state.
+    pub fn latest(&self) -> watch::Receiver<ConnectionState> {
+        self.latest.clone()
+    }
+
+    /// Every change in order; the first call also gets those since the start.
+    pub fn changes(&mut self) -> broadcast::Receiver<ConnectionState> {
+        self.first.take().unwrap_or_else(|| self.changes.subscribe())
     }
 }
 

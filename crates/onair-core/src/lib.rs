@@ -21,7 +21,7 @@ pub use actor::Actor;
 pub use causes::causes;
 pub use channel::ChannelRef;
 pub use community::Community;
-pub use connection::{ConnectionId, ConnectionState};
+pub use connection::{ConnectionId, ConnectionState, StatePublisher, StateReader, state_channel};
 pub use data::*;
 pub use event::{Event, EventJsonError, Offset};
 pub use faces::{

@@ -17,7 +17,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::Utc;
 use futures_util::{SinkExt, StreamExt};
-use onair_core::{ConnectionState, EventSink, LiveConnection};
+use onair_core::{ConnectionState, EventSink, LiveConnection, StatePublisher, StateReader, state_channel};
 use onair_pusher::{Next, Outage};
 use secrecy::SecretString;
 use tokio::net::TcpStream;
@@ -39,8 +39,6 @@ use crate::limits::{CommandLimiter, IdentifyGate};
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
-/// State changes buffered for a reader of [`LiveConnection::state_changes`].
-const STATE_CHANGES_BUFFER: usize = 256;
 /// Commands callers may have waiting to be sent; more are refused.
 const COMMAND_QUEUE: usize = 1000;
 /// The close code that ends a connection but keeps its session resumable (1000 and 1001 end the session).
@@ -100,9 +98,7 @@ enum Command {
 pub struct DiscordShard {
     commands: mpsc::UnboundedSender<Command>,
     queued: Arc<std::sync::atomic::AtomicUsize>,
-    state: watch::Receiver<ConnectionState>,
-    changes: Option<broadcast::Receiver<ConnectionState>>,
-    changes_tx: broadcast::Sender<ConnectionState>,
+    state: StateReader,
     warnings: watch::Receiver<Vec<String>>,
     task: JoinHandle<()>,
 }
@@ -111,8 +107,7 @@ impl DiscordShard {
     /// Connects and keeps connecting; each recorded dispatch is sent to `sink`.
     pub fn start(options: ShardOptions, sink: EventSink) -> DiscordShard {
         let (commands, commands_rx) = mpsc::unbounded_channel();
-        let (state_tx, state) = watch::channel(ConnectionState::Connecting);
-        let (changes_tx, changes) = broadcast::channel(STATE_CHANGES_BUFFER);
+        let (publisher, state) = state_channel();
         let (warnings_tx, warnings) = watch::channel(Vec::new());
         let queued = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let driver = Driver {
@@ -121,8 +116,7 @@ impl DiscordShard {
             sink,
             commands: commands_rx,
             queued: queued.clone(),
-            state: state_tx,
-            changes: changes_tx.clone(),
+            state: publisher,
             warnings: warnings_tx,
             session: None,
             sequence: Sequence::default(),
@@ -133,8 +127,6 @@ impl DiscordShard {
             commands,
             queued,
             state,
-            changes: Some(changes),
-            changes_tx,
             warnings,
             task: tokio::spawn(driver.run()),
         }
@@ -158,11 +150,11 @@ impl DiscordShard {
 #[async_trait]
 impl LiveConnection for DiscordShard {
     fn state(&self) -> watch::Receiver<ConnectionState> {
-        self.state.clone()
+        self.state.latest()
     }
 
     fn state_changes(&mut self) -> broadcast::Receiver<ConnectionState> {
-        self.changes.take().unwrap_or_else(|| self.changes_tx.subscribe())
+        self.state.changes()
     }
 
     fn warnings(&self) -> watch::Receiver<Vec<String>> {
@@ -211,8 +203,7 @@ struct Driver {
     sink: EventSink,
     commands: mpsc::UnboundedReceiver<Command>,
     queued: Arc<std::sync::atomic::AtomicUsize>,
-    state: watch::Sender<ConnectionState>,
-    changes: broadcast::Sender<ConnectionState>,
+    state: StatePublisher,
     warnings: watch::Sender<Vec<String>>,
     session: Option<Session>,
     sequence: Sequence,
@@ -550,14 +541,7 @@ impl Driver {
     }
 
     fn publish(&self, state: ConnectionState) {
-        let changed = self.state.send_if_modified(|current| {
-            let changed = *current != state;
-            *current = state.clone();
-            changed
-        });
-        if changed {
-            let _ = self.changes.send(state);
-        }
+        self.state.publish(state);
     }
 }
 

@@ -14,7 +14,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::Utc;
 use futures_util::{SinkExt, StreamExt};
-use onair_core::{ChannelRef, ConnectionState, Event, EventSink, LiveConnection, PlatformError};
+use onair_core::{
+    ChannelRef, ConnectionState, Event, EventSink, LiveConnection, PlatformError, StatePublisher,
+    StateReader, state_channel,
+};
 use onair_pusher::{BackoffPolicy, Next, Outage};
 use serde::Deserialize;
 use tokio::net::TcpStream;
@@ -41,9 +44,6 @@ const DRAIN_LIMIT: Duration = Duration::from_secs(2);
 
 /// At most this many message ids are remembered, whatever their age.
 const DEDUP_CAPACITY: usize = 50_000;
-
-/// State changes buffered for a reader of [`LiveConnection::state_changes`].
-const STATE_CHANGES_BUFFER: usize = 256;
 
 /// Creates the subscriptions on a new EventSub session.
 #[async_trait]
@@ -90,9 +90,7 @@ enum Command {
 /// A live EventSub connection for a set of channels.
 pub struct TwitchLive {
     commands: mpsc::UnboundedSender<Command>,
-    state: watch::Receiver<ConnectionState>,
-    changes: Option<broadcast::Receiver<ConnectionState>>,
-    changes_tx: broadcast::Sender<ConnectionState>,
+    state: StateReader,
     warnings: watch::Receiver<Vec<String>>,
     notices: Arc<Notices>,
     task: JoinHandle<()>,
@@ -109,8 +107,7 @@ impl TwitchLive {
         sink: EventSink,
     ) -> TwitchLive {
         let (commands, commands_rx) = mpsc::unbounded_channel();
-        let (state_tx, state) = watch::channel(ConnectionState::Connecting);
-        let (changes_tx, changes) = broadcast::channel(STATE_CHANGES_BUFFER);
+        let (publisher, state) = state_channel();
         let (notices, warnings) = Notices::new();
         let driver = Driver {
             outage: Outage::new(&options.backoff),
@@ -122,8 +119,7 @@ impl TwitchLive {
                 .collect(),
             sink,
             commands: commands_rx,
-            state: state_tx,
-            changes: changes_tx.clone(),
+            state: publisher,
             notices: notices.clone(),
             seen: Seen::default(),
             up_since: None,
@@ -132,8 +128,6 @@ impl TwitchLive {
         TwitchLive {
             commands,
             state,
-            changes: Some(changes),
-            changes_tx,
             warnings,
             notices,
             task,
@@ -149,11 +143,11 @@ impl TwitchLive {
 #[async_trait]
 impl LiveConnection for TwitchLive {
     fn state(&self) -> watch::Receiver<ConnectionState> {
-        self.state.clone()
+        self.state.latest()
     }
 
     fn state_changes(&mut self) -> broadcast::Receiver<ConnectionState> {
-        self.changes.take().unwrap_or_else(|| self.changes_tx.subscribe())
+        self.state.changes()
     }
 
     fn warnings(&self) -> watch::Receiver<Vec<String>> {
@@ -191,8 +185,7 @@ struct Driver {
     channels: HashMap<String, ChannelRef>,
     sink: EventSink,
     commands: mpsc::UnboundedReceiver<Command>,
-    state: watch::Sender<ConnectionState>,
-    changes: broadcast::Sender<ConnectionState>,
+    state: StatePublisher,
     notices: Arc<Notices>,
     seen: Seen,
     /// Since when the current session has its subscriptions.
@@ -499,14 +492,7 @@ impl Driver {
     }
 
     fn publish(&self, state: ConnectionState) {
-        let changed = self.state.send_if_modified(|current| {
-            let changed = *current != state;
-            *current = state.clone();
-            changed
-        });
-        if changed {
-            let _ = self.changes.send(state);
-        }
+        self.state.publish(state);
     }
 }
 
