@@ -11,9 +11,6 @@ use std::time::Duration;
 
 use onair_discord::testing::{GatewayServer, ServerOptions};
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::sync::mpsc;
-use tokio::time::timeout;
 
 mod common;
 
@@ -42,29 +39,6 @@ fn message(id: &str, channel: &str, author: &str, text: &str) -> Value {
     })
 }
 
-/// The child's stdout, line by line.
-struct Output {
-    lines: mpsc::UnboundedReceiver<String>,
-    seen: Vec<String>,
-}
-
-impl Output {
-    /// Waits for a line containing `text` (lines before it are kept).
-    async fn wait_for(&mut self, text: &str) -> String {
-        let found = timeout(Duration::from_secs(30), async {
-            loop {
-                let line = self.lines.recv().await.expect("onair ended early");
-                self.seen.push(line.clone());
-                if line.contains(text) {
-                    return line;
-                }
-            }
-        })
-        .await;
-        found.unwrap_or_else(|_| panic!("no line with {text:?} in:\n{}", self.seen.join("\n")))
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn onair_run_records_a_discord_server_across_a_forced_resume_once_each() {
     let home = common::Home::new();
@@ -83,35 +57,13 @@ async fn onair_run_records_a_discord_server_across_a_forced_resume_once_each() {
         &[(GENERAL, "general"), (OFF_TOPIC, "off-topic")],
     );
     let onair = assert_cmd::cargo::cargo_bin("onair");
-    let mut child = home
-        .onair()
-        .env("ONAIR_DISCORD_API_URL", server.api_url())
-        .env("ONAIR_DISCORD_BOT_TOKEN", TOKEN)
-        .env("RUST_LOG", "trace")
-        .args(["run", "--watch", &format!("discord:{GUILD}/{GENERAL}")])
-        .spawn()
-        .unwrap();
-    let (tx, lines) = mpsc::unbounded_channel();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
-    tokio::spawn(async move {
-        while let Ok(Some(line)) = stdout.next_line().await {
-            let _ = tx.send(line);
-        }
-    });
-    let stderr = child.stderr.take().unwrap();
-    let stderr = tokio::spawn(async move {
-        let mut text = String::new();
-        let mut lines = BufReader::new(stderr).lines();
-        while let Ok(Some(line)) = lines.next_line().await {
-            text.push_str(&line);
-            text.push('\n');
-        }
-        text
-    });
-    let mut output = Output {
-        lines,
-        seen: Vec::new(),
-    };
+    let mut output = common::Running::spawn(
+        home.onair()
+            .env("ONAIR_DISCORD_API_URL", server.api_url())
+            .env("ONAIR_DISCORD_BOT_TOKEN", TOKEN)
+            .env("RUST_LOG", "trace")
+            .args(["run", "--watch", &format!("discord:{GUILD}/{GENERAL}")]),
+    );
     let watching = output.wait_for("watching discord:").await;
     assert!(
         watching.contains("Nova's Den") && watching.contains("#general"),
@@ -178,21 +130,8 @@ async fn onair_run_records_a_discord_server_across_a_forced_resume_once_each() {
         .await;
 
     // Stop as Ctrl-C would; everything received is committed.
-    let pid = child.id().unwrap();
-    std::process::Command::new("kill")
-        .args(["-INT", &pid.to_string()])
-        .status()
-        .unwrap();
-    let status = timeout(Duration::from_secs(30), child.wait())
-        .await
-        .unwrap()
-        .unwrap();
+    let (status, stdout, stderr) = output.interrupt().await;
     assert!(status.success(), "{status}");
-    while let Ok(line) = output.lines.try_recv() {
-        output.seen.push(line);
-    }
-    let stdout = output.seen.join("\n");
-    let stderr = stderr.await.unwrap();
     assert!(
         !stdout.contains(TOKEN) && !stderr.contains(TOKEN),
         "the token was printed"

@@ -10,13 +10,10 @@
 #![allow(clippy::unwrap_used)]
 
 use std::collections::BTreeMap;
-use std::process::Stdio;
 use std::time::Duration;
 
 use onair_twitch::testing::{EventSubServer, ServerSocket};
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::sync::mpsc;
 use tokio::time::timeout;
 use wiremock::matchers::{header, method, path, query_param};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
@@ -117,29 +114,6 @@ async fn created_on(server: &MockServer, session: &str) -> Vec<String> {
     types
 }
 
-/// The child's stdout, line by line.
-struct Output {
-    lines: mpsc::UnboundedReceiver<String>,
-    seen: Vec<String>,
-}
-
-impl Output {
-    /// Waits for a line containing `text` (lines before it are kept).
-    async fn wait_for(&mut self, text: &str) -> String {
-        let found = timeout(Duration::from_secs(30), async {
-            loop {
-                let line = self.lines.recv().await.expect("onair ended early");
-                self.seen.push(line.clone());
-                if line.contains(text) {
-                    return line;
-                }
-            }
-        })
-        .await;
-        found.unwrap_or_else(|_| panic!("no line with {text:?} in:\n{}", self.seen.join("\n")))
-    }
-}
-
 /// The next connection to `eventsub`.
 async fn accept(eventsub: &EventSubServer) -> ServerSocket {
     timeout(Duration::from_secs(30), eventsub.accept())
@@ -169,44 +143,20 @@ async fn onair_run_watches_a_twitch_channel_through_handover_and_drop() {
     // The fallback reads the lists every second while the socket is down (a minute by default).
     let config = dir.path().join("config.toml");
     std::fs::write(&config, "[twitch]\npoll_while_down_seconds = 1\n").unwrap();
-    let mut child = tokio::process::Command::new(&onair)
-        .arg("--db")
-        .arg(&db)
-        .arg("--config")
-        .arg(&config)
-        .args(["run", "--watch", "twitch:NebulaCast"])
-        .env("ONAIR_TWITCH_EVENTSUB_URL", eventsub.url())
-        .env("ONAIR_TWITCH_HELIX_URL", twitch.uri())
-        .env("ONAIR_TWITCH_AUTH_URL", twitch.uri())
-        .env("ONAIR_TWITCH_CLIENT_ID", "cid")
-        .env("ONAIR_TWITCH_ACCESS_TOKEN", TOKEN)
-        .env("RUST_LOG", "trace")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let (tx, lines) = mpsc::unbounded_channel();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
-    tokio::spawn(async move {
-        while let Ok(Some(line)) = stdout.next_line().await {
-            let _ = tx.send(line);
-        }
-    });
-    let stderr = child.stderr.take().unwrap();
-    let stderr = tokio::spawn(async move {
-        let mut text = String::new();
-        let mut lines = BufReader::new(stderr).lines();
-        while let Ok(Some(line)) = lines.next_line().await {
-            text.push_str(&line);
-            text.push('\n');
-        }
-        text
-    });
-    let mut output = Output {
-        lines,
-        seen: Vec::new(),
-    };
+    let mut output = common::Running::spawn(
+        tokio::process::Command::new(&onair)
+            .arg("--db")
+            .arg(&db)
+            .arg("--config")
+            .arg(&config)
+            .args(["run", "--watch", "twitch:NebulaCast"])
+            .env("ONAIR_TWITCH_EVENTSUB_URL", eventsub.url())
+            .env("ONAIR_TWITCH_HELIX_URL", twitch.uri())
+            .env("ONAIR_TWITCH_AUTH_URL", twitch.uri())
+            .env("ONAIR_TWITCH_CLIENT_ID", "cid")
+            .env("ONAIR_TWITCH_ACCESS_TOKEN", TOKEN)
+            .env("RUST_LOG", "trace"),
+    );
     let all_types: Vec<String> = {
         let mut types: Vec<String> = onair_twitch::SUBSCRIPTIONS
             .iter()
@@ -311,21 +261,8 @@ async fn onair_run_watches_a_twitch_channel_through_handover_and_drop() {
     );
 
     // Stop as Ctrl-C would; everything received is committed.
-    let pid = child.id().unwrap();
-    std::process::Command::new("kill")
-        .args(["-INT", &pid.to_string()])
-        .status()
-        .unwrap();
-    let status = timeout(Duration::from_secs(30), child.wait())
-        .await
-        .unwrap()
-        .unwrap();
+    let (status, stdout, stderr) = output.interrupt().await;
     assert!(status.success(), "{status}");
-    while let Ok(line) = output.lines.try_recv() {
-        output.seen.push(line);
-    }
-    let stdout = output.seen.join("\n");
-    let stderr = stderr.await.unwrap();
     assert!(
         !stdout.contains(TOKEN) && !stderr.contains(TOKEN),
         "the token leaked"

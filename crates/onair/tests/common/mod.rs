@@ -4,6 +4,11 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::sync::mpsc;
+use tokio::time::timeout;
 
 use wiremock::MockServer;
 
@@ -110,4 +115,80 @@ pub fn owner_only(path: &Path) -> bool {
 #[cfg(not(unix))]
 pub fn owner_only(_: &Path) -> bool {
     true
+}
+
+/// A running `onair` whose output is read as it comes: stdout line by line, stderr whole at the end.
+pub struct Running {
+    child: tokio::process::Child,
+    lines: mpsc::UnboundedReceiver<String>,
+    seen: Vec<String>,
+    stderr: tokio::task::JoinHandle<String>,
+}
+
+impl Running {
+    /// Starts `command` (its stdout and stderr piped).
+    pub fn spawn(command: &mut tokio::process::Command) -> Running {
+        let mut child = command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let (tx, lines) = mpsc::unbounded_channel();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = stdout.next_line().await {
+                let _ = tx.send(line);
+            }
+        });
+        let stderr = child.stderr.take().unwrap();
+        let stderr = tokio::spawn(async move {
+            let mut text = String::new();
+            let mut lines = BufReader::new(stderr).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                text.push_str(&line);
+                text.push('\n');
+            }
+            text
+        });
+        Running {
+            child,
+            lines,
+            seen: Vec::new(),
+            stderr,
+        }
+    }
+
+    /// Waits for a stdout line containing `text` (lines before it are kept).
+    pub async fn wait_for(&mut self, text: &str) -> String {
+        let found = timeout(Duration::from_secs(30), async {
+            loop {
+                let line = self.lines.recv().await.expect("onair ended early");
+                self.seen.push(line.clone());
+                if line.contains(text) {
+                    return line;
+                }
+            }
+        })
+        .await;
+        found.unwrap_or_else(|_| panic!("no line with {text:?} in:\n{}", self.seen.join("\n")))
+    }
+
+    /// Stops it as Ctrl-C would; returns whether it ended well, all of stdout and all of stderr.
+    pub async fn interrupt(mut self) -> (std::process::ExitStatus, String, String) {
+        let pid = self.child.id().unwrap();
+        std::process::Command::new("kill")
+            .args(["-INT", &pid.to_string()])
+            .status()
+            .unwrap();
+        let status = timeout(Duration::from_secs(30), self.child.wait())
+            .await
+            .unwrap()
+            .unwrap();
+        // The reader ends with the pipe.
+        while let Some(line) = self.lines.recv().await {
+            self.seen.push(line);
+        }
+        (status, self.seen.join("\n"), self.stderr.await.unwrap())
+    }
 }
