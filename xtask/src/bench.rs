@@ -42,6 +42,12 @@ const BENCHES: &[Bench] = &[
         desktop: false,
     },
     Bench {
+        name: "discord",
+        package: "onair-discord",
+        target: "gateway",
+        desktop: false,
+    },
+    Bench {
         name: "relay",
         package: "onair-relay",
         target: "relay",
@@ -160,6 +166,20 @@ mod tests {
     fn known_names_are_found_once() {
         let selected = select(&names(&["store", "store"])).expect("store is known");
         assert_eq!(selected.iter().map(|b| b.name).collect::<Vec<_>>(), ["store"]);
+    }
+
+    #[test]
+    fn discord_runs_the_gateway_bench_of_onair_discord() {
+        let selected = select(&names(&["discord"])).expect("discord is known");
+        assert_eq!(
+            selected,
+            [&Bench {
+                name: "discord",
+                package: "onair-discord",
+                target: "gateway",
+                desktop: false,
+            }]
+        );
     }
 
     #[test]
