@@ -104,6 +104,14 @@ impl IdentifyGate {
         }
     }
 
+    /// Takes up the allowance a later `GET /gateway/bot` gave (the Identify pacing goes on as it was).
+    pub fn refresh(&self, limit: &SessionStartLimit) {
+        let mut starts = self.lock();
+        starts.total = limit.total;
+        starts.remaining = limit.remaining;
+        starts.reset_at = Instant::now() + Duration::from_millis(limit.reset_after);
+    }
+
     /// The allowance now.
     pub fn starts_left(&self) -> StartsLeft {
         let starts = self.lock();
@@ -201,6 +209,22 @@ mod tests {
             ]
         );
         assert_eq!(gate.starts_left().remaining, 6);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_refreshed_allowance_keeps_the_pacing() {
+        let gate = IdentifyGate::new(&limit(10, 1));
+        let start = Instant::now();
+        gate.wait_turn(0, |_| panic!("allowance left")).await;
+        gate.refresh(&limit(500, 1));
+        assert_eq!(gate.starts_left().remaining, 500);
+        gate.wait_turn(0, |_| panic!("allowance left")).await;
+        assert_eq!(
+            Instant::now() - start,
+            IDENTIFY_WINDOW,
+            "the second Identify still waits its turn"
+        );
+        assert_eq!(gate.starts_left().remaining, 499);
     }
 
     #[tokio::test(start_paused = true)]
