@@ -240,7 +240,7 @@ async fn the_settings_file_names_what_to_watch_and_where() {
     std::fs::write(&config, "watch = [\"youtube:xqc\"]\n").unwrap();
     let error = run(&["--config", config.to_str().unwrap()]);
     assert!(
-        error.contains("config.toml") && error.contains("write kick:SLUG or twitch:LOGIN"),
+        error.contains("config.toml") && error.contains("write kick:SLUG, twitch:LOGIN or discord:SERVER_ID"),
         "{error}"
     );
     // Twitch without an app to sign in with says how to get one.
