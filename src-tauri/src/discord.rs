@@ -64,13 +64,13 @@ pub async fn account(hub: &Hub) -> DiscordAccountView {
             });
         }
         Err(e) => {
-            let forget = if view.from_environment {
-                format!("; change {BOT_TOKEN_ENV}")
+            let instead = if view.from_environment {
+                format!(" in {BOT_TOKEN_ENV}")
             } else {
-                " after Forget token".to_owned()
+                " here: it replaces the kept one".to_owned()
             };
             view.problem = Some(match e {
-                PlatformError::Unauthorized { .. } => format!("{}{forget}", refused(e, "the kept token")),
+                PlatformError::Unauthorized { .. } => format!("{}{instead}", refused(e, "the kept token")),
                 other => format!("Discord could not be asked about the bot: {other}"),
             });
         }
