@@ -1,6 +1,8 @@
 //! The commands the window may call: each a few lines over the hub. Errors reach the UI as sentences.
 
-use onair::views::{AccountView, DesktopSettings, FeedQuery, Overview, StatsView};
+use onair::views::{
+    AccountView, DesktopSettings, DiscordAccountView, DiscordServerView, FeedQuery, Overview, StatsView,
+};
 use onair::watch::ChannelSpec;
 use onair_core::Offset;
 use onair_store::EventQuery;
@@ -64,17 +66,12 @@ pub async fn set_settings(hub: State<'_, Hub>, settings: DesktopSettings) -> Res
     hub.apply_settings(settings).await
 }
 
-/// `watch_channel`: adds `spec` (`kick:slug`, `kick:slug@CHANNEL_ID/CHATROOM_ID` or `twitch:login`) to
-/// the watched channels and starts watching it.
+/// `watch_channel`: adds `spec` (`kick:slug`, `kick:slug@CHANNEL_ID/CHATROOM_ID`, `twitch:login` or
+/// `discord:SERVER_ID[/CHANNEL_ID,...]`) to the watched channels and starts watching it; a channel already
+/// watched takes the new spec (a Discord server's channels).
 #[tauri::command]
 pub async fn watch_channel(hub: State<'_, Hub>, spec: String) -> Result<DesktopSettings, String> {
     let spec = spec.trim().parse::<ChannelSpec>().map_err(|e| e.to_string())?;
-    if let ChannelSpec::Discord(discord) = &spec {
-        return Err(format!(
-            "the app does not watch Discord servers yet: record this one with `onair run --watch {discord}` \
-             (after `onair login discord`)"
-        ));
-    }
     let mut settings = hub.settings();
     forget_channel(&mut settings, &spec.key());
     settings.channels.push(spec.to_string());
@@ -192,8 +189,41 @@ pub async fn logout(
     }
 }
 
-/// `painted`: the dashboard has painted for the first time (logged with the time since start, which
-/// `cargo xtask bench app` reads).
+/// `discord_account`: the bot whose token is kept (with the page that adds it to a server), or why
+/// Discord cannot be used.
+#[tauri::command]
+pub async fn discord_account(hub: State<'_, Hub>) -> Result<DiscordAccountView, String> {
+    Ok(crate::discord::account(&hub).await)
+}
+
+/// `set_discord_token`: checks the bot's token with Discord and keeps it in the keychain.
+#[tauri::command]
+pub async fn set_discord_token(
+    app: AppHandle,
+    hub: State<'_, Hub>,
+    token: String,
+) -> Result<DiscordAccountView, String> {
+    crate::discord::set_token(&app, &hub, &token).await
+}
+
+/// `forget_discord_token`: forgets the kept token; answers with what is left to do, if anything.
+#[tauri::command]
+pub async fn forget_discord_token(app: AppHandle, hub: State<'_, Hub>) -> Result<Option<String>, String> {
+    crate::discord::forget_token(&app, &hub).await
+}
+
+/// `discord_servers`: the servers the bot is in, with their message channels.
+#[tauri::command]
+pub async fn discord_servers(hub: State<'_, Hub>) -> Result<Vec<DiscordServerView>, String> {
+    crate::discord::servers(&hub).await
+}
+
+/// `open_discord_invite`: opens the page that adds the bot to a server in the browser.
+#[tauri::command]
+pub async fn open_discord_invite(app: AppHandle, hub: State<'_, Hub>) -> Result<(), String> {
+    crate::discord::open_invite(&app, &hub).await
+}
+
 /// The relay: where it listens, who is connected, or why it does not run.
 #[tauri::command]
 pub fn relay(hub: State<'_, Hub>) -> onair::views::RelayView {
@@ -212,6 +242,8 @@ pub async fn rotate_relay_token(hub: State<'_, Hub>) -> Result<(), String> {
     hub.rotate_relay_token().await
 }
 
+/// `painted`: the dashboard has painted for the first time (logged with the time since start, which
+/// `cargo xtask bench app` reads).
 #[tauri::command]
 pub fn painted() {
     static ONCE: std::sync::Once = std::sync::Once::new();

@@ -1,7 +1,7 @@
-//! The hub inside the app: the store, the channels it watches (one connection each, plus the simulator's),
-//! their cards for the dashboard, the settings in force, the notifier fed with every newly committed
-//! event, the relay for overlays and bots, and the throttled signal that tells the window new events were
-//! committed.
+//! The hub inside the app: the store, the channels it watches (one connection each, plus the simulator's;
+//! a Discord server is one shard's connection), their cards for the dashboard, the settings in force, the
+//! notifier fed with every newly committed event, the relay for overlays and bots, and the throttled
+//! signal that tells the window new events were committed.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -10,12 +10,14 @@ use std::sync::{Arc, Mutex as StdMutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use onair::config::TwitchSettings;
+use onair::config::{DiscordSettings, TwitchSettings};
+use onair::discord::DiscordSpec;
 use onair::notify::{FreshEvents, Notification, Notifier};
 use onair::twitch_signin::{RecordedInStore, TwitchAccess, TwitchAccessError, twitch_access};
 use onair::views::{ConnectionView, Connections, DesktopSettings, StatsView};
 use onair::watch::{ChannelSpec, WatchError, WatchOptions, resolve, resolve_twitch, watch};
-use onair_core::{ChannelRef, ConnectionId, ConnectionState, Platform, Realtime};
+use onair_core::{ChannelRef, ConnectionId, ConnectionState, Event, Platform, Realtime};
+use onair_discord::{DiscordConfig, DiscordPlatform, Watched};
 use onair_kick::simulator::{Simulator, SimulatorOptions};
 use onair_kick::{KickPlatform, KickRest, RestConfig, WatchSpec};
 use onair_pusher::PusherConfig;
@@ -54,10 +56,14 @@ pub struct Hub {
     twitch_problem: Arc<StdMutex<Option<String>>>,
     /// Stops the hourly validation of the Twitch token in force.
     twitch_validation: StdMutex<Option<CancellationToken>>,
+    /// Discord with the bot's token, when there is one (replaced whenever the token changes).
+    discord: Arc<StdMutex<Option<Arc<DiscordPlatform>>>>,
+    /// Why Discord cannot be used, when it cannot (no token is no problem).
+    discord_problem: StdMutex<Option<String>>,
     connections: Arc<StdMutex<Connections>>,
     notifier: Arc<StdMutex<Notifier>>,
     settings: StdMutex<DesktopSettings>,
-    /// The watched channels by their key (`kick:slug`, `twitch:login`).
+    /// The watched channels by their key (`kick:slug`, `twitch:login`, `discord:SERVER_ID`).
     watches: Mutex<BTreeMap<String, Running>>,
     simulation: Mutex<Option<Running>>,
     /// The relay for overlays and bots.
@@ -72,6 +78,9 @@ struct Running {
     reconnect: Arc<Notify>,
     /// Its card's id.
     card: String,
+    /// The spec it watches (a Discord server's chosen channels, a Kick channel's ids), so a change
+    /// restarts it.
+    spec: Option<String>,
 }
 
 impl Running {
@@ -105,6 +114,8 @@ impl Hub {
             twitch: Arc::default(),
             twitch_problem: Arc::default(),
             twitch_validation: StdMutex::default(),
+            discord: Arc::default(),
+            discord_problem: StdMutex::default(),
             connections: Arc::default(),
             notifier: Arc::new(StdMutex::new(Notifier::new(settings.notifications.clone()))),
             settings: StdMutex::new(settings),
@@ -173,10 +184,7 @@ impl Hub {
                     show(&app, shown);
                     let mut seen = BTreeMap::new();
                     for event in &events {
-                        seen.insert(
-                            format!("{}/{}", event.platform, event.channel.slug),
-                            event.received_at,
-                        );
+                        seen.insert(card_of(event), event.received_at);
                     }
                     let changed: Vec<ConnectionView> = {
                         let mut connections = lock(&connections);
@@ -277,13 +285,20 @@ impl Hub {
 
     /// Stops the Twitch channels' watches (their cards stay), for the next sync to start them afresh.
     async fn stop_twitch_watches(&self) {
+        self.stop_watches(Platform::Twitch).await;
+    }
+
+    /// Stops the watches of `platform`'s channels (their cards stay), for the next sync to start them
+    /// afresh.
+    async fn stop_watches(&self, platform: Platform) {
+        let prefix = format!("{platform}:");
         let mut watches = self.watches.lock().await;
-        let twitch: Vec<String> = watches
+        let stopped: Vec<String> = watches
             .keys()
-            .filter(|k| k.starts_with("twitch:"))
+            .filter(|k| k.starts_with(&prefix))
             .cloned()
             .collect();
-        for key in twitch {
+        for key in stopped {
             if let Some(running) = watches.remove(&key) {
                 running.stop().await;
             }
@@ -337,9 +352,57 @@ impl Hub {
         });
     }
 
-    /// Takes up the saved Twitch sign-in and starts watching the saved channels (at start-up).
+    /// Discord's settings in force: its endpoints from the environment (local servers in tests).
+    pub fn discord_config(&self) -> DiscordConfig {
+        DiscordSettings::default().config()
+    }
+
+    /// Discord with the bot's token, when OnAir has one.
+    pub fn discord(&self) -> Option<Arc<DiscordPlatform>> {
+        lock(&self.discord).clone()
+    }
+
+    /// Why Discord cannot be used, when it cannot.
+    pub fn discord_problem(&self) -> Option<String> {
+        lock(&self.discord_problem).clone()
+    }
+
+    /// Takes up the bot's token as it now is (kept, forgotten) and restarts the Discord servers' watches
+    /// with it.
+    pub async fn discord_token_changed(&self) {
+        self.load_discord().await;
+        self.stop_watches(Platform::Discord).await;
+        self.sync_saved().await;
+    }
+
+    /// Builds Discord with the bot's token: `ONAIR_DISCORD_BOT_TOKEN`, else the keychain's.
+    async fn load_discord(&self) {
+        let token = match onair::paths::secrets().await {
+            Some(secrets) => onair::discord::bot_token(&onair::accounts::Accounts::new(secrets))
+                .await
+                .map_err(|e| format!("the Discord bot's token could not be read: {e}")),
+            None => Ok(None),
+        };
+        let (platform, problem) = match token {
+            Ok(Some(token)) => match DiscordPlatform::new(self.discord_config(), token) {
+                Ok(platform) => (Some(Arc::new(platform)), None),
+                Err(e) => (None, Some(e.to_string())),
+            },
+            Ok(None) => (None, None),
+            Err(e) => (None, Some(e)),
+        };
+        if let Some(problem) = &problem {
+            tracing::warn!(%problem, "Discord cannot be used");
+        }
+        *lock(&self.discord) = platform;
+        *lock(&self.discord_problem) = problem;
+    }
+
+    /// Takes up the saved Twitch sign-in and the Discord bot's token, and starts watching the saved
+    /// channels (at start-up).
     pub async fn watch_saved(&self) {
         self.load_twitch().await;
+        self.load_discord().await;
         self.sync_saved().await;
     }
 
@@ -358,7 +421,8 @@ impl Hub {
         self.sync_watches(&specs).await;
     }
 
-    /// Starts the channels of `specs` not yet watched, and stops the ones no longer in it.
+    /// Starts the channels of `specs` not yet watched, restarts those whose spec changed (a Discord
+    /// server's channels), and stops the ones no longer in it.
     async fn sync_watches(&self, specs: &[ChannelSpec]) {
         let mut watches = self.watches.lock().await;
         let wanted: BTreeMap<String, &ChannelSpec> = specs.iter().map(|s| (s.key(), s)).collect();
@@ -375,15 +439,26 @@ impl Hub {
                 let _ = self.app.emit(CONNECTION_REMOVED_EVENT, card);
             }
         }
+        let changed: Vec<String> = watches
+            .iter()
+            .filter(|(key, running)| {
+                wanted
+                    .get(*key)
+                    .is_some_and(|spec| running.spec.as_deref() != Some(spec.to_string().as_str()))
+            })
+            .map(|(key, _)| key.clone())
+            .collect();
+        for key in changed {
+            // Its card stays, and takes the new spec when the watch starts again below.
+            if let Some(running) = watches.remove(&key) {
+                running.stop().await;
+            }
+        }
         for (key, spec) in wanted {
             let target = match spec {
                 ChannelSpec::Kick(kick) => Target::Kick(self.kick.clone(), kick.clone()),
                 ChannelSpec::Twitch(login) => Target::Twitch(self.twitch.clone(), login.clone()),
-                // `watch_channel` refuses them; a settings file edited by hand is told in the log.
-                ChannelSpec::Discord(discord) => {
-                    tracing::warn!(channel = %discord, "the app does not watch Discord servers yet; use `onair run`");
-                    continue;
-                }
+                ChannelSpec::Discord(discord) => Target::Discord(self.discord.clone(), discord.clone()),
             };
             watches
                 .entry(key)
@@ -403,20 +478,34 @@ impl Hub {
     ) -> Running {
         let stop = CancellationToken::new();
         let reconnect = Arc::new(Notify::new());
+        // The card is keyed by what is watched, known before the look-up; the connection may name itself
+        // otherwise once it runs (a Discord shard: the server's name and the shard), which then becomes
+        // the card's visible name and the name recorded in the store.
         let id = target.id();
         let card = id.to_string();
+        let spec = card_spec.clone();
         let store = self.store.clone();
         let connections = self.connections.clone();
         let relay = self.relay.clone();
         let app = self.app.clone();
         let stopping = stop.clone();
         let asked = reconnect.clone();
+        let card_id = id.clone();
         let done = tauri::async_runtime::spawn(async move {
-            let on_state = |id: &ConnectionId, state: &ConnectionState| {
-                let view = lock(&connections).update(id, card_spec.as_deref(), state);
+            let on_state = |named: &ConnectionId, state: &ConnectionState| {
+                let view = {
+                    let mut connections = lock(&connections);
+                    let view = connections.update(&card_id, card_spec.as_deref(), state);
+                    if *named == card_id {
+                        view
+                    } else {
+                        connections.rename(&view.id, &named.name).unwrap_or(view)
+                    }
+                };
                 let _ = app.emit(CONNECTION_EVENT, view);
                 refresh_tray(&app, &connections);
-                relay.set_status(id, state);
+                // The relay's clients follow the card's stable id too.
+                relay.set_status(&card_id, state);
             };
             let (platform, channel) = loop {
                 on_state(&id, &ConnectionState::Connecting);
@@ -449,8 +538,9 @@ impl Hub {
                 stopping.cancelled().await;
                 before_close.await;
             };
-            let on_warnings = |id: &ConnectionId, warnings: &[String]| {
-                if let Some(view) = lock(&connections).warn(&id.to_string(), warnings) {
+            let card = id.to_string();
+            let on_warnings = |_: &ConnectionId, warnings: &[String]| {
+                if let Some(view) = lock(&connections).warn(&card, warnings) {
                     let _ = app.emit(CONNECTION_EVENT, view);
                 }
             };
@@ -473,6 +563,7 @@ impl Hub {
             done,
             reconnect,
             card,
+            spec,
         }
     }
 
@@ -611,18 +702,23 @@ impl Hub {
     }
 }
 
-/// What a watch watches: a Kick channel on a Kick platform (the real one, or the simulator's), or a Twitch
-/// channel through whatever Twitch sign-in is in force when it connects.
+/// What a watch watches: a Kick channel on a Kick platform (the real one, or the simulator's), a Twitch
+/// channel through whatever Twitch sign-in is in force when it connects, or a Discord server through the
+/// bot's token in force when it connects.
 enum Target {
     Kick(Arc<KickPlatform>, WatchSpec),
     Twitch(Arc<StdMutex<Option<Arc<TwitchAccess>>>>, String),
+    Discord(Arc<StdMutex<Option<Arc<DiscordPlatform>>>>, DiscordSpec),
 }
 
 impl Target {
+    /// The card's id: `kick/slug`, `twitch/login`, `discord/SERVER_ID` (what [`card_of`] finds for its
+    /// events).
     fn id(&self) -> ConnectionId {
         match self {
             Target::Kick(_, spec) => ConnectionId::new(Platform::Kick, spec.slug.clone()),
             Target::Twitch(_, login) => ConnectionId::new(Platform::Twitch, login.clone()),
+            Target::Discord(_, spec) => ConnectionId::new(Platform::Discord, spec.guild_id.clone()),
         }
     }
 
@@ -645,7 +741,46 @@ impl Target {
                     .map_err(|e: WatchError| e.to_string())?;
                 Ok((platform, channel))
             }
+            Target::Discord(discord, spec) => {
+                let discord = lock(discord).clone().ok_or_else(|| {
+                    format!(
+                        "paste your Discord bot's token (Settings, Discord bot) to watch {spec}; create the bot \
+                         at https://discord.com/developers/applications"
+                    )
+                })?;
+                let (guild, _) = onair::discord::resolve(store, &discord, spec)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let mut watched = Watched::default();
+                watched.add(guild.clone(), spec.channels.iter().cloned());
+                let plan = discord
+                    .plan(&watched)
+                    .await
+                    .map_err(|e| format!("Discord cannot be watched: {e}"))?;
+                let starts = plan.starts_left();
+                let shard = plan
+                    .shards
+                    .into_iter()
+                    .next()
+                    .ok_or_else(|| format!("no shard serves {spec}: please report it, with the log"))?;
+                tracing::info!(
+                    server = %guild.slug,
+                    shard = %shard.shard(),
+                    sessions_left = starts.remaining,
+                    "watching a Discord server"
+                );
+                Ok((Arc::new(shard), guild))
+            }
         }
+    }
+}
+
+/// The card an event belongs to: `platform/slug`, or `discord/SERVER_ID` (a Discord card is keyed by the
+/// server's id, its name being known only after the look-up).
+fn card_of(event: &Event) -> String {
+    match event.platform {
+        Platform::Discord => format!("{}/{}", event.platform, event.channel.platform_id),
+        _ => format!("{}/{}", event.platform, event.channel.slug),
     }
 }
 

@@ -7,6 +7,7 @@
 mod autostart;
 mod browser_check;
 mod commands;
+mod discord;
 mod hub;
 mod relay;
 mod settings;
@@ -135,6 +136,11 @@ pub fn run() {
             commands::accounts,
             commands::login,
             commands::logout,
+            commands::discord_account,
+            commands::set_discord_token,
+            commands::forget_discord_token,
+            commands::discord_servers,
+            commands::open_discord_invite,
             commands::painted,
         ])
         .run(tauri::generate_context!());

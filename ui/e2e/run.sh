@@ -20,6 +20,11 @@ export ONAIR_KICK_API_URL="http://127.0.0.1:$ONAIR_E2E_FAKE_KICK_PORT"
 export ONAIR_E2E_FAKE_TWITCH_PORT=41482
 export ONAIR_TWITCH_AUTH_URL="http://127.0.0.1:$ONAIR_E2E_FAKE_TWITCH_PORT" ONAIR_TWITCH_HELIX_URL="http://127.0.0.1:$ONAIR_E2E_FAKE_TWITCH_PORT"
 export ONAIR_TWITCH_EVENTSUB_URL="ws://127.0.0.1:$((ONAIR_E2E_FAKE_TWITCH_PORT + 1))/ws"
+# The stand-in for Discord (e2e/fake-discord.mjs): REST under /api/v10, and the Gateway on the next port
+# (which its /gateway/bot names). No ONAIR_DISCORD_BOT_TOKEN: the test pastes the token in the window.
+export ONAIR_E2E_FAKE_DISCORD_PORT=41484
+export ONAIR_DISCORD_API_URL="http://127.0.0.1:$ONAIR_E2E_FAKE_DISCORD_PORT/api/v10"
+unset ONAIR_DISCORD_BOT_TOKEN ONAIR_DISCORD_GATEWAY_URL
 mkdir -p "$here/artifacts"
 dunst > "$here/artifacts/dunst.log" 2>&1 & dunst_pid=$!
 # Every notification the app sends, as the daemon receives it (the test reads this file).

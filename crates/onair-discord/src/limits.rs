@@ -97,11 +97,17 @@ impl IdentifyGate {
             starts: Mutex::new(Starts {
                 total: limit.total,
                 remaining: limit.remaining,
-                // A day, as Discord says; a nonsense value must not overflow the clock.
-                reset_at: Instant::now()
-                    + Duration::from_millis(limit.reset_after.min(7 * 24 * 60 * 60 * 1000)),
+                reset_at: reset_at(limit),
             }),
         }
+    }
+
+    /// Takes up the allowance a later `GET /gateway/bot` gave (the Identify pacing goes on as it was).
+    pub fn refresh(&self, limit: &SessionStartLimit) {
+        let mut starts = self.lock();
+        starts.total = limit.total;
+        starts.remaining = limit.remaining;
+        starts.reset_at = reset_at(limit);
     }
 
     /// The allowance now.
@@ -145,6 +151,12 @@ impl IdentifyGate {
     fn lock(&self) -> std::sync::MutexGuard<'_, Starts> {
         self.starts.lock().unwrap_or_else(|e| e.into_inner())
     }
+}
+
+/// When `limit`'s allowance is back: in about a day, as Discord says; a nonsense value must not overflow
+/// the clock.
+fn reset_at(limit: &SessionStartLimit) -> Instant {
+    Instant::now() + Duration::from_millis(limit.reset_after.min(7 * 24 * 60 * 60 * 1000))
 }
 
 #[cfg(test)]
@@ -201,6 +213,22 @@ mod tests {
             ]
         );
         assert_eq!(gate.starts_left().remaining, 6);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_refreshed_allowance_keeps_the_pacing() {
+        let gate = IdentifyGate::new(&limit(10, 1));
+        let start = Instant::now();
+        gate.wait_turn(0, |_| panic!("allowance left")).await;
+        gate.refresh(&limit(500, 1));
+        assert_eq!(gate.starts_left().remaining, 500);
+        gate.wait_turn(0, |_| panic!("allowance left")).await;
+        assert_eq!(
+            Instant::now() - start,
+            IDENTIFY_WINDOW,
+            "the second Identify still waits its turn"
+        );
+        assert_eq!(gate.starts_left().remaining, 499);
     }
 
     #[tokio::test(start_paused = true)]

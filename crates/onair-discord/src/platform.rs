@@ -1,11 +1,12 @@
 //! `DiscordPlatform`: Discord behind OnAir's platform faces. [`DiscordPlatform::plan`] asks
 //! `GET /gateway/bot` where to connect and how many shards to open (`auto`: as many as Discord
 //! recommends), then makes one [`ShardConnector`] for each shard that serves a watched guild (the shard of
-//! a guild is `(guild_id >> 22) % shards`), all sharing one [`IdentifyGate`]. Each connector is a
+//! a guild is `(guild_id >> 22) % shards`), all sharing one [`IdentifyGate`], which later plans of the
+//! same platform share too (the desktop plans each server on its own). Each connector is a
 //! [`Realtime`] of its own, so the hub records each shard's state under its own name.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use onair_core::{ChannelRef, EventSink, LiveConnection, Platform, PlatformError, Realtime};
@@ -24,6 +25,9 @@ pub struct DiscordPlatform {
     config: DiscordConfig,
     rest: DiscordRest,
     token: SecretString,
+    /// The bot's Identify gate, made at the first plan and shared by every later one: the pacing and the
+    /// session allowance are the bot's, however many plans open its shards.
+    gate: Mutex<Option<Arc<IdentifyGate>>>,
 }
 
 /// The shards to open for a set of guilds.
@@ -48,7 +52,12 @@ impl DiscordPlatform {
     /// Discord at `config`'s endpoints with the bot `token`.
     pub fn new(config: DiscordConfig, token: SecretString) -> Result<DiscordPlatform, PlatformError> {
         let rest = DiscordRest::new(&config, &token)?;
-        Ok(DiscordPlatform { config, rest, token })
+        Ok(DiscordPlatform {
+            config,
+            rest,
+            token,
+            gate: Mutex::default(),
+        })
     }
 
     /// The REST client.
@@ -68,7 +77,13 @@ impl DiscordPlatform {
             .gateway_url
             .clone()
             .unwrap_or_else(|| gateway.url.clone());
-        let gate = Arc::new(IdentifyGate::new(&gateway.session_start_limit));
+        let gate = self
+            .gate
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get_or_insert_with(|| Arc::new(IdentifyGate::new(&gateway.session_start_limit)))
+            .clone();
+        gate.refresh(&gateway.session_start_limit);
         let mut by_shard: BTreeMap<u32, Vec<&str>> = BTreeMap::new();
         for guild in watched.guilds() {
             let shard = shard_for(&guild.platform_id, total).ok_or_else(|| PlatformError::NotFound {

@@ -3,8 +3,9 @@
 //! fixtures' dispatches recorded (and the unwatched ones not), heartbeats after `interval x jitter` then
 //! every interval carrying the last sequence, op 1 answered at once; a missed ACK closing the zombie with
 //! 4000 and resuming on the resume URL with everything missed replayed once; Invalid Session true and
-//! false; op 7; each close code's class; a resume URL that refuses; two shards paced one Identify per 5 s;
-//! the command limit; no session starts left: no socket until the allowance resets, and a warning meanwhile.
+//! false; op 7; each close code's class; a resume URL that refuses; two shards paced one Identify per 5 s,
+//! and so are two servers planned one by one on one platform (as the desktop does); the command limit; no
+//! session starts left: no socket until the allowance resets, and a warning meanwhile.
 #![allow(clippy::unwrap_used)]
 
 use std::collections::BTreeSet;
@@ -598,6 +599,42 @@ async fn two_shards_identify_five_seconds_apart_each_with_its_own_state() {
         ConnectionState::Connected { .. }
     ));
     assert_eq!(plan.starts_left().remaining, 998);
+    for shard in running {
+        Box::new(shard).shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn servers_planned_one_by_one_on_one_platform_share_the_identify_pacing() {
+    let server = server(ServerOptions {
+        max_concurrency: 1,
+        ..hourly()
+    })
+    .await;
+    let other = (2u64 << 22).to_string();
+    server.add_guild(&other, "other", &[]);
+    // As the desktop does: one plan per server, each opening the shard that serves it.
+    let discord = platform(&server);
+    let first = discord.plan(&watched(&[GUILD])).await.unwrap();
+    let second = discord.plan(&watched(&[&other])).await.unwrap();
+    let (sink, _events) = mpsc::channel(64);
+    let running = [
+        first.shards[0].start(sink.clone()),
+        second.shards[0].start(sink.clone()),
+    ];
+    drop(sink);
+    let a = server.wait_for_op(2, 1).await;
+    let b = server.wait_for_op(2, 2).await;
+    assert!(b.at - a.at >= Duration::from_secs(5), "{:?} apart", b.at - a.at);
+    assert!(
+        server.identify_violations().is_empty(),
+        "{:?}",
+        server.identify_violations()
+    );
+    for shard in &running {
+        let mut state = shard.state();
+        state_where(&mut state, |s| matches!(s, ConnectionState::Connected { .. })).await;
+    }
     for shard in running {
         Box::new(shard).shutdown().await;
     }

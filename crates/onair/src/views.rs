@@ -15,7 +15,7 @@ use crate::notify::NotifyRules;
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct ConnectionView {
-    /// `kick/onair-demo`: the connection's id, stable while it runs.
+    /// `kick/onair-demo`, `discord/SERVER_ID`: the connection's id, stable while it runs.
     pub id: String,
     /// The platform.
     pub platform: Platform,
@@ -33,7 +33,8 @@ pub struct ConnectionView {
     /// When its last event arrived.
     #[ts(type = "string | null")]
     pub last_event_at: Option<DateTime<Utc>>,
-    /// The watch spec that started it (`kick:slug`, `twitch:login`), for Unwatch; `None` for the simulator.
+    /// The watch spec that started it (`kick:slug`, `twitch:login`, `discord:SERVER_ID/CHANNEL_ID`), for
+    /// Unwatch; `None` for the simulator.
     pub spec: Option<String>,
     /// Events it cannot receive now, in words (a missing permission, a subscription the platform ended,
     /// polling standing in for the live connection).
@@ -88,6 +89,9 @@ impl Connections {
         if view.state != *state {
             view.since = Utc::now();
         }
+        if let Some(spec) = spec {
+            spec.clone_into(view.spec.get_or_insert_with(String::new));
+        }
         view.state = state.clone();
         view.clone()
     }
@@ -96,6 +100,17 @@ impl Connections {
     pub fn saw_event(&mut self, id: &str, at: DateTime<Utc>) -> Option<ConnectionView> {
         let view = self.views.get_mut(id)?;
         view.last_event_at = Some(at);
+        Some(view.clone())
+    }
+
+    /// Names the card `id` as people should read it (a Discord card is keyed by the server's id, and named
+    /// after the server and its shard once they are known); the card, when it changed.
+    pub fn rename(&mut self, id: &str, name: &str) -> Option<ConnectionView> {
+        let view = self.views.get_mut(id)?;
+        if view.name == name {
+            return None;
+        }
+        name.clone_into(&mut view.name);
         Some(view.clone())
     }
 
@@ -213,6 +228,54 @@ pub struct DeviceCodeView {
     pub verification_uri: String,
 }
 
+/// The Discord bot whose token OnAir keeps, as the Accounts section shows it.
+#[derive(Debug, Clone, Default, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct DiscordAccountView {
+    /// The bot, when a token is kept and Discord accepts it.
+    pub bot: Option<DiscordBotView>,
+    /// Whether the token comes from `ONAIR_DISCORD_BOT_TOKEN` (then it is neither kept nor forgotten here).
+    pub from_environment: bool,
+    /// What went wrong with the token, in words, and what to do.
+    pub problem: Option<String>,
+}
+
+/// A Discord bot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct DiscordBotView {
+    /// Its user id (also its application's id).
+    pub id: String,
+    /// Its user name.
+    pub name: String,
+    /// The page that adds it to a server with the permissions OnAir needs.
+    pub invite_url: String,
+}
+
+/// A Discord server the bot is in, with the channels whose messages it can record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct DiscordServerView {
+    /// The server's id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// Its message channels the bot can see, by name.
+    pub channels: Vec<DiscordChannelView>,
+    /// Why its channels could not be listed, when they could not.
+    pub problem: Option<String>,
+}
+
+/// A message channel of a Discord server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct DiscordChannelView {
+    /// Its id.
+    pub id: String,
+    /// Its name, without `#`.
+    pub name: String,
+}
+
 /// Events of one kind in one minute.
 #[derive(Debug, Clone, Serialize, TS)]
 pub struct MinuteCountView {
@@ -258,7 +321,8 @@ pub enum Theme {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase", default)]
 pub struct DesktopSettings {
-    /// The channels watched, as specs (`kick:slug`, `kick:slug@CHANNEL_ID/CHATROOM_ID`, `twitch:login`).
+    /// The channels watched, as specs (`kick:slug`, `kick:slug@CHANNEL_ID/CHATROOM_ID`, `twitch:login`,
+    /// `discord:SERVER_ID[/CHANNEL_ID,...]`).
     pub channels: Vec<String>,
     /// What notifies.
     pub notifications: NotifyRules,
@@ -334,6 +398,10 @@ pub fn typescript() -> String {
         FeedQuery::decl(&cfg),
         AccountView::decl(&cfg),
         DeviceCodeView::decl(&cfg),
+        DiscordAccountView::decl(&cfg),
+        DiscordBotView::decl(&cfg),
+        DiscordServerView::decl(&cfg),
+        DiscordChannelView::decl(&cfg),
         MinuteCountView::decl(&cfg),
         StatsView::decl(&cfg),
         Theme::decl(&cfg),

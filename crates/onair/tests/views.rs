@@ -34,7 +34,7 @@ fn a_card_counts_each_loss_once_and_keeps_the_last_error() {
     assert_eq!(
         view.spec.as_deref(),
         Some("kick:nebulacast"),
-        "the spec of the first update stays"
+        "the spec stays when an update gives none"
     );
     assert_eq!(view.id, "kick/nebulacast");
     let view = cards.update(&id, None, &ConnectionState::Connecting);
@@ -68,4 +68,42 @@ fn a_card_shows_its_last_event_and_unknown_ids_are_ignored() {
     let view = cards.saw_event("kick/a", at).expect("the card");
     assert_eq!(view.last_event_at, Some(at));
     assert!(cards.saw_event("kick/elsewhere", at).is_none());
+}
+
+#[test]
+fn a_card_keyed_by_its_server_is_named_after_it_and_takes_the_new_spec() {
+    let mut cards = Connections::default();
+    let id = ConnectionId::new(Platform::Discord, "1085131932938797063");
+    let view = cards.update(
+        &id,
+        Some("discord:1085131932938797063"),
+        &ConnectionState::Connecting,
+    );
+    assert_eq!(view.id, "discord/1085131932938797063");
+    assert_eq!(
+        view.name, "1085131932938797063",
+        "the id until the server is looked up"
+    );
+    let view = cards
+        .rename(&view.id, "Hoshino Lounge shard 0/1")
+        .expect("renamed");
+    assert_eq!(view.name, "Hoshino Lounge shard 0/1");
+    assert_eq!(view.id, "discord/1085131932938797063", "the key does not change");
+    assert!(
+        cards.rename(&view.id, "Hoshino Lounge shard 0/1").is_none(),
+        "the same name again is no change"
+    );
+    assert!(cards.rename("discord/42", "elsewhere").is_none());
+    let view = cards.update(
+        &id,
+        Some("discord:1085131932938797063/1085131964526100482"),
+        &ConnectionState::Connected { session: None },
+    );
+    assert_eq!(
+        view.spec.as_deref(),
+        Some("discord:1085131932938797063/1085131964526100482"),
+        "a watch restarted with other channels unwatches with its new spec"
+    );
+    assert_eq!(view.name, "Hoshino Lounge shard 0/1", "an update keeps the name");
+    assert_eq!(cards.all().len(), 1);
 }

@@ -2,7 +2,10 @@
 // so no component imports @tauri-apps/* itself. The shapes come from bindings.ts, generated from Rust.
 import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
-import type { AccountView, ConnectionView, DesktopSettings, Event, FeedQuery, Overview, Platform, RelayView, StatsView } from "./bindings";
+import type {
+  AccountView, ConnectionView, DesktopSettings, DiscordAccountView, DiscordServerView, Event, FeedQuery, Overview, Platform,
+  RelayView, StatsView,
+} from "./bindings";
 
 export function overview(): Promise<Overview> {
   return invoke<Overview>("overview");
@@ -25,7 +28,10 @@ export function setSettings(settings: DesktopSettings): Promise<DesktopSettings>
   return invoke<DesktopSettings>("set_settings", { settings });
 }
 
-/** Watches a channel (`kick:slug`, `kick:slug@CHANNEL_ID/CHATROOM_ID` or `twitch:login`). */
+/**
+ * Watches a channel (`kick:slug`, `kick:slug@CHANNEL_ID/CHATROOM_ID`, `twitch:login` or
+ * `discord:SERVER_ID[/CHANNEL_ID,...]`); a channel already watched takes the new spec.
+ */
 export function watchChannel(spec: string): Promise<DesktopSettings> {
   return invoke<DesktopSettings>("watch_channel", { spec });
 }
@@ -80,6 +86,31 @@ export function login(platform: Platform, clientSecret?: string): Promise<void> 
 /** Signs out of `platform`; resolves with a warning when the tokens could not be revoked. */
 export function logout(platform: Platform): Promise<string | null> {
   return invoke<string | null>("logout", { platform });
+}
+
+/** The Discord bot whose token is kept (with the page that adds it to a server), or why there is none. */
+export function discordAccount(): Promise<DiscordAccountView> {
+  return invoke<DiscordAccountView>("discord_account");
+}
+
+/** Checks the bot's token with Discord and keeps it in the keychain; rejects with what to do when refused. */
+export function setDiscordToken(token: string): Promise<DiscordAccountView> {
+  return invoke<DiscordAccountView>("set_discord_token", { token });
+}
+
+/** Forgets the bot's token; resolves with what is left to do, if anything. */
+export function forgetDiscordToken(): Promise<string | null> {
+  return invoke<string | null>("forget_discord_token");
+}
+
+/** The servers the bot is in, each with its message channels. */
+export function discordServers(): Promise<DiscordServerView[]> {
+  return invoke<DiscordServerView[]>("discord_servers");
+}
+
+/** Opens the page that adds the bot to a server, in the browser. */
+export function openDiscordInvite(): Promise<void> {
+  return invoke<void>("open_discord_invite");
 }
 
 /** Called when a sign-in changed (signed in, out, or a renewal was refused). */

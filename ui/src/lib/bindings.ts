@@ -370,7 +370,7 @@ export type Event = {
 
 export type ConnectionView = { 
 /**
- * `kick/onair-demo`: the connection's id, stable while it runs.
+ * `kick/onair-demo`, `discord/SERVER_ID`: the connection's id, stable while it runs.
  */
 id: string, 
 /**
@@ -402,7 +402,8 @@ lastError: string | null,
  */
 lastEventAt: string | null, 
 /**
- * The watch spec that started it (`kick:slug`, `twitch:login`), for Unwatch; `None` for the simulator.
+ * The watch spec that started it (`kick:slug`, `twitch:login`, `discord:SERVER_ID/CHANNEL_ID`), for
+ * Unwatch; `None` for the simulator.
  */
 spec: string | null, 
 /**
@@ -500,6 +501,62 @@ userCode: string,
  * The page to enter it on.
  */
 verificationUri: string, };
+
+export type DiscordAccountView = { 
+/**
+ * The bot, when a token is kept and Discord accepts it.
+ */
+bot: DiscordBotView | null, 
+/**
+ * Whether the token comes from `ONAIR_DISCORD_BOT_TOKEN` (then it is neither kept nor forgotten here).
+ */
+fromEnvironment: boolean, 
+/**
+ * What went wrong with the token, in words, and what to do.
+ */
+problem: string | null, };
+
+export type DiscordBotView = { 
+/**
+ * Its user id (also its application's id).
+ */
+id: string, 
+/**
+ * Its user name.
+ */
+name: string, 
+/**
+ * The page that adds it to a server with the permissions OnAir needs.
+ */
+inviteUrl: string, };
+
+export type DiscordServerView = { 
+/**
+ * The server's id.
+ */
+id: string, 
+/**
+ * Its name.
+ */
+name: string, 
+/**
+ * Its message channels the bot can see, by name.
+ */
+channels: Array<DiscordChannelView>, 
+/**
+ * Why its channels could not be listed, when they could not.
+ */
+problem: string | null, };
+
+export type DiscordChannelView = { 
+/**
+ * Its id.
+ */
+id: string, 
+/**
+ * Its name, without `#`.
+ */
+name: string, };
 
 export type MinuteCountView = { 
 /**
@@ -616,7 +673,8 @@ clients: Array<RelayClient>, };
 
 export type DesktopSettings = { 
 /**
- * The channels watched, as specs (`kick:slug`, `kick:slug@CHANNEL_ID/CHATROOM_ID`, `twitch:login`).
+ * The channels watched, as specs (`kick:slug`, `kick:slug@CHANNEL_ID/CHATROOM_ID`, `twitch:login`,
+ * `discord:SERVER_ID[/CHANNEL_ID,...]`).
  */
 channels: Array<string>, 
 /**
