@@ -135,16 +135,7 @@ impl ShardConnector {
 
     /// Starts the shard.
     pub fn start(&self, sink: EventSink) -> DiscordShard {
-        let options = ShardOptions {
-            shard: self.options.shard,
-            gateway_url: self.options.gateway_url.clone(),
-            config: self.options.config.clone(),
-            token: self.options.token.clone(),
-            intents: self.options.intents,
-            gate: self.options.gate.clone(),
-            watched: self.options.watched.clone(),
-        };
-        DiscordShard::start(options, sink)
+        DiscordShard::start(self.options.clone(), sink)
     }
 }
 

@@ -59,7 +59,8 @@ impl fmt::Display for ShardId {
     }
 }
 
-/// Everything one shard needs.
+/// Everything one shard needs (cloned for each start; no `Debug`: it holds the token).
+#[derive(Clone)]
 pub struct ShardOptions {
     /// Which shard.
     pub shard: ShardId,
