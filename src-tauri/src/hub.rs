@@ -130,25 +130,26 @@ impl Hub {
         Ok(hub)
     }
 
-    /// Tells the window, at most 20 times a second, that events were committed; it then reads what is new.
+    /// Tells the window, at most 20 times a second, that events were committed (by the app or another
+    /// process writing its database); it then reads what is new.
     fn signal_commits(&self) {
-        let mut status = self.store.writer().status();
+        let mut commits = self.store.commits();
         let app = self.app.clone();
         tauri::async_runtime::spawn(async move {
             let pause = Duration::from_millis(1000 / SIGNALS_PER_SECOND);
-            while status.changed().await.is_ok() {
-                let committed = status.borrow_and_update().committed;
-                let _ = app.emit("onair://committed", committed);
+            while commits.changed().await.is_ok() {
+                let generation = *commits.borrow_and_update();
+                let _ = app.emit("onair://committed", generation);
                 tokio::time::sleep(pause).await;
             }
         });
     }
 
-    /// Reads every event committed from now on: each card's "last event", and the notifications. Events
-    /// already stored at start-up never notify.
+    /// Reads every event committed from now on, by the app or another process writing its database: each
+    /// card's "last event", and the notifications. Events already stored at start-up never notify.
     async fn follow_new_events(&self) -> Result<(), onair_store::StoreError> {
         let mut fresh = FreshEvents::start(&self.store).await?;
-        let mut status = self.store.writer().status();
+        let mut commits = self.store.commits();
         let store = self.store.clone();
         let connections = self.connections.clone();
         let notifier = self.notifier.clone();
@@ -158,7 +159,7 @@ impl Hub {
             loop {
                 let due = lock(&notifier).next_due();
                 tokio::select! {
-                    changed = status.changed() => if changed.is_err() { return },
+                    changed = commits.changed() => if changed.is_err() { return },
                     () = async { tokio::time::sleep_until(due.unwrap_or_else(tokio::time::Instant::now)).await }, if due.is_some() => {
                         let due = lock(&notifier).due(tokio::time::Instant::now());
                         show(&app, due);

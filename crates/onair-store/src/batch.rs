@@ -59,25 +59,21 @@ const VIEWER_CACHE_LIMIT: usize = 50_000;
 
 type ViewerKey = (Platform, String);
 
-/// The writer's connection and what it remembers between batches (only what has committed).
+/// The writer's connection and what it remembers between batches (only what has committed, and only what
+/// another process cannot change: a channel's or viewer's row id, and the names last written).
 pub(crate) struct BatchWriter {
     conn: SqliteConnection,
-    next_offset: i64,
     channels: HashMap<(Platform, String), ChannelRow>,
     viewers: HashMap<ViewerKey, ViewerRow>,
 }
 
 impl BatchWriter {
-    pub(crate) async fn new(mut conn: SqliteConnection) -> Result<Self, sqlx::Error> {
-        let last: Option<i64> = sqlx::query_scalar("SELECT max(offset) FROM events")
-            .fetch_one(&mut conn)
-            .await?;
-        Ok(BatchWriter {
+    pub(crate) fn new(conn: SqliteConnection) -> Self {
+        BatchWriter {
             conn,
-            next_offset: last.unwrap_or(0) + 1,
             channels: HashMap::new(),
             viewers: HashMap::new(),
-        })
+        }
     }
 
     pub(crate) fn connection(&mut self) -> &mut SqliteConnection {
@@ -86,6 +82,10 @@ impl BatchWriter {
 
     /// Writes `channels`, `events` and `states` in one transaction; returns one [`Appended`] per event, in
     /// order.
+    ///
+    /// Offsets are numbered inside the transaction, after the last one stored, while it holds SQLite's
+    /// write lock: other processes writing the same file take turns on that lock, so offsets stay unique
+    /// and increase in commit order whoever writes.
     pub(crate) async fn commit(
         &mut self,
         channels: &[(Platform, ChannelRef)],
@@ -101,7 +101,10 @@ impl BatchWriter {
         // The remembered channels come first; the events' ids follow.
         let channel_ids = channel_ids.split_off(channels.len());
         let (viewer_ids, written_viewers) = upsert_viewers(&mut tx, &self.viewers, events).await?;
-        let first = self.next_offset;
+        let last: Option<i64> = sqlx::query_scalar("SELECT max(offset) FROM events")
+            .fetch_one(&mut *tx)
+            .await?;
+        let first = last.unwrap_or(0) + 1;
         let rows: Vec<EventRow<'_>> = events
             .iter()
             .zip(first..)
@@ -146,7 +149,6 @@ impl BatchWriter {
         }
         tx.commit().await?;
         // Only now are the new ids real: a rolled-back batch must not leave them cached.
-        self.next_offset = first + i64::try_from(rows.len()).unwrap_or(i64::MAX - first);
         self.channels.extend(new_channels);
         if self.viewers.len() + written_viewers.len() > VIEWER_CACHE_LIMIT {
             self.viewers.clear();
@@ -340,6 +342,7 @@ fn event_dedup_key(event: &Event, salt: u64) -> i64 {
 }
 
 /// Inserts the event rows; returns the offsets actually inserted (the others hit an existing dedup key).
+/// Only the dedup key may conflict: any other constraint is an error, never a silent skip.
 async fn insert_events(
     conn: &mut SqliteConnection,
     rows: &[EventRow<'_>],
@@ -348,7 +351,7 @@ async fn insert_events(
     for chunk in rows.chunks(EVENT_ROWS_PER_STATEMENT) {
         let sql = format!(
             "INSERT INTO events (offset, id, platform, channel_id, kind, actor_id, target_id, actor, target, \
-             occurred_at, received_at, source_id, data, raw, dedup_key) VALUES {} ON CONFLICT DO NOTHING",
+             occurred_at, received_at, source_id, data, raw, dedup_key) VALUES {} ON CONFLICT (dedup_key) DO NOTHING",
             placeholders(15, chunk.len())
         );
         let mut q = sqlx::query(AssertSqlSafe(sql));

@@ -24,7 +24,31 @@ pub enum StoreError {
         /// The database file.
         path: PathBuf,
     },
-    /// The file is not an OnAir database, is damaged, or cannot be opened at all.
+    /// The file is not a database at all, or holds another program's database.
+    #[error(
+        "{path} is not an OnAir database ({detail}); OnAir changed nothing in it. Pass --db PATH (or set \
+         ONAIR_DB) to use another file, or move this one aside and OnAir starts a new database there"
+    )]
+    NotOnAir {
+        /// The file.
+        path: PathBuf,
+        /// What was found instead.
+        detail: String,
+    },
+    /// SQLite found the file damaged.
+    #[error(
+        "the OnAir database at {path} is damaged ({source}); OnAir changed nothing in it. Move it aside and \
+         OnAir starts a new database there (keep the old file: `sqlite3 OLD .recover | sqlite3 NEW` saves \
+         what is still readable)"
+    )]
+    Damaged {
+        /// The file.
+        path: PathBuf,
+        /// SQLite's reason.
+        #[source]
+        source: sqlx::Error,
+    },
+    /// The file cannot be opened at all (permissions, a missing folder, ...).
     #[error(
         "could not open the OnAir database at {path}: {source}; check that the path is an OnAir database and readable"
     )]
@@ -88,27 +112,36 @@ pub enum StoreError {
 impl StoreError {
     /// Whether SQLite said the database is busy or locked (worth waiting and retrying).
     pub(crate) fn is_busy(err: &sqlx::Error) -> bool {
-        match err {
-            sqlx::Error::Database(db) => {
-                let code = db.code();
-                // SQLITE_BUSY (5) and SQLITE_LOCKED (6), with or without extended codes.
-                matches!(
-                    code.as_deref()
-                        .and_then(|c| c.parse::<i32>().ok())
-                        .map(|c| c & 0xff),
-                    Some(5 | 6)
-                )
-            }
-            _ => false,
-        }
+        // SQLITE_BUSY (5) and SQLITE_LOCKED (6), with or without extended codes.
+        matches!(primary_code(err), Some(5 | 6))
     }
 
     /// Maps an error met while opening `path` to the variant that tells the user what to do.
     pub(crate) fn opening(path: PathBuf, source: sqlx::Error) -> StoreError {
-        if Self::is_busy(&source) {
-            StoreError::Locked { path }
-        } else {
-            StoreError::Open { path, source }
+        match primary_code(&source) {
+            Some(5 | 6) => StoreError::Locked { path },
+            // SQLITE_NOTADB
+            Some(26) => StoreError::NotOnAir {
+                path,
+                detail: "SQLite says it is not a database".to_owned(),
+            },
+            // SQLITE_CORRUPT
+            Some(11) => StoreError::Damaged { path, source },
+            _ => StoreError::Open { path, source },
         }
+    }
+
+    /// Whether the file itself is the problem (not an OnAir database, or damaged): what the user can fix
+    /// by moving it aside.
+    pub fn is_unusable_file(&self) -> bool {
+        matches!(self, StoreError::NotOnAir { .. } | StoreError::Damaged { .. })
+    }
+}
+
+/// SQLite's primary result code of a database error (the extended code's low byte).
+pub(crate) fn primary_code(err: &sqlx::Error) -> Option<i32> {
+    match err {
+        sqlx::Error::Database(db) => db.code().and_then(|c| c.parse::<i32>().ok()).map(|c| c & 0xff),
+        _ => None,
     }
 }

@@ -9,6 +9,7 @@
 mod batch;
 mod checkpoint;
 mod codec;
+mod commits;
 mod community;
 mod error;
 mod query;
@@ -17,10 +18,10 @@ mod writer;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
-use sqlx::{ConnectOptions, Connection};
+use sqlx::migrate::MigrateError;
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{ConnectOptions, Connection, SqliteConnection};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use batch::{Appended, dedup_key};
@@ -31,6 +32,9 @@ pub use writer::{BatchOptions, Receipt, WriteFailure, Writer, WriterStatus, metr
 
 /// The schema, applied in order at every open.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");
+
+/// The table in which sqlx records OnAir's applied migrations.
+const MIGRATIONS_TABLE: &str = "_sqlx_migrations";
 
 /// The default wait for another connection's lock.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -46,6 +50,8 @@ pub struct StoreOptions {
     pub batch: BatchOptions,
     /// How long a connection waits for another program's lock before reporting the database busy.
     pub busy_timeout: Duration,
+    /// How often to look for commits by other processes writing the same file (see [`Store::commits`]).
+    pub foreign_poll: Duration,
 }
 
 impl StoreOptions {
@@ -56,6 +62,7 @@ impl StoreOptions {
             create: true,
             batch: BatchOptions::default(),
             busy_timeout: BUSY_TIMEOUT,
+            foreign_poll: commits::FOREIGN_POLL,
         }
     }
 }
@@ -65,6 +72,7 @@ pub struct Store {
     path: PathBuf,
     readers: SqlitePool,
     writer: Writer,
+    commits: watch::Receiver<u64>,
     task: JoinHandle<()>,
 }
 
@@ -101,40 +109,43 @@ impl Store {
         let mut conn = base
             .clone()
             .create_if_missing(options.create)
-            .journal_mode(SqliteJournalMode::Wal)
             .pragma("wal_autocheckpoint", checkpoint::WAL_BACKSTOP_PAGES.to_string())
             .connect()
             .await
             .map_err(|e| StoreError::opening(path.clone(), e))?;
-        MIGRATOR.run(&mut conn).await.map_err(|source| match source {
-            sqlx::migrate::MigrateError::Execute(e) if StoreError::is_busy(&e) => {
-                StoreError::Locked { path: path.clone() }
-            }
-            source => StoreError::Migrate {
-                path: path.clone(),
-                source,
-            },
-        })?;
+        conn = refuse_foreign(conn, path.clone()).await?;
+        // Only now, the file being OnAir's (or new), may its journal mode change.
+        sqlx::query("PRAGMA journal_mode = WAL")
+            .execute(&mut conn)
+            .await
+            .map_err(|e| StoreError::opening(path.clone(), e))?;
+        let conn = migrate(conn, path.clone()).await?;
         let readers = SqlitePoolOptions::new()
             .max_connections(4)
             .min_connections(0)
             .connect_with(base.clone().pragma("query_only", "ON"))
             .await
             .map_err(|e| StoreError::opening(path.clone(), e))?;
-        let batch_writer = batch::BatchWriter::new(conn)
-            .await
-            .map_err(|e| StoreError::opening(path.clone(), e))?;
+        let batch_writer = batch::BatchWriter::new(conn);
         let checkpointer = base
             .clone()
             .connect()
             .await
             .map_err(|e| StoreError::opening(path.clone(), e))?;
+        let watcher = base
+            .clone()
+            .pragma("query_only", "ON")
+            .connect()
+            .await
+            .map_err(|e| StoreError::opening(path.clone(), e))?;
         let (writer, task) = writer::spawn(batch_writer, options.batch);
         tokio::spawn(checkpoint::run(checkpointer, writer.status()));
+        let commits = commits::spawn(watcher, writer.status(), options.foreign_poll);
         Ok(Store {
             path,
             readers,
             writer,
+            commits,
             task,
         })
     }
@@ -142,6 +153,13 @@ impl Store {
     /// A handle to the writer (clone it for each producer).
     pub fn writer(&self) -> Writer {
         self.writer.clone()
+    }
+
+    /// A signal that changes after every commit to the database: at once for this store's writer, and
+    /// within [`StoreOptions::foreign_poll`] for other processes writing the same file. Read what is new
+    /// by offset when it changes (offsets increase in commit order, whoever commits).
+    pub fn commits(&self) -> watch::Receiver<u64> {
+        self.commits.clone()
     }
 
     /// The database file.
@@ -178,6 +196,52 @@ impl Store {
         self.writer.close().await;
         let _ = self.task.await;
         self.readers.close().await;
+    }
+}
+
+/// Refuses a file that holds a database of another program: OnAir's schema would be added to it. A new
+/// (empty) file, or one with OnAir's migrations table, is OnAir's.
+/// (Owned arguments keep `Store::open`'s future `Send` for any caller.)
+async fn refuse_foreign(mut conn: SqliteConnection, path: PathBuf) -> Result<SqliteConnection, StoreError> {
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .map_err(|e| StoreError::opening(path.clone(), e))?;
+    if tables.is_empty() || tables.iter().any(|t| t == MIGRATIONS_TABLE) {
+        return Ok(conn);
+    }
+    let mut shown: Vec<&str> = tables.iter().take(5).map(String::as_str).collect();
+    if tables.len() > shown.len() {
+        shown.push("...");
+    }
+    Err(StoreError::NotOnAir {
+        path,
+        detail: format!("it holds other tables: {}", shown.join(", ")),
+    })
+}
+
+/// Brings the schema up to date. Another process opening the same new (or older) file at the same moment
+/// may apply a migration first, and ours then fails on a table that now exists; each migration is
+/// recorded in the same transaction as its schema, so running the migrator again finds it done.
+async fn migrate(mut conn: SqliteConnection, path: PathBuf) -> Result<SqliteConnection, StoreError> {
+    let mut retries = MIGRATOR.migrations.len();
+    loop {
+        match MIGRATOR.run(&mut conn).await {
+            Ok(()) => return Ok(conn),
+            Err(MigrateError::Execute(_) | MigrateError::ExecuteMigration(..)) if retries > 0 => {
+                retries -= 1;
+            }
+            Err(MigrateError::Execute(e) | MigrateError::ExecuteMigration(e, _))
+                if StoreError::is_busy(&e) =>
+            {
+                return Err(StoreError::Locked { path });
+            }
+            Err(source) => {
+                return Err(StoreError::Migrate { path, source });
+            }
+        }
     }
 }
 

@@ -422,11 +422,8 @@ fn reject(event: &Event, e: sqlx::Error) -> StoreError {
 /// Errors that no retry can fix: the data itself is refused (constraints, types, sizes).
 fn is_permanent(e: &sqlx::Error) -> bool {
     match e {
-        sqlx::Error::Database(db) => {
-            let primary = db.code().and_then(|c| c.parse::<i32>().ok()).map(|c| c & 0xff);
-            // SQLITE_TOOBIG 18, SQLITE_CONSTRAINT 19, SQLITE_MISMATCH 20, SQLITE_RANGE 25.
-            matches!(primary, Some(18 | 19 | 20 | 25))
-        }
+        // SQLITE_TOOBIG 18, SQLITE_CONSTRAINT 19, SQLITE_MISMATCH 20, SQLITE_RANGE 25.
+        sqlx::Error::Database(_) => matches!(crate::error::primary_code(e), Some(18 | 19 | 20 | 25)),
         sqlx::Error::Encode(_) | sqlx::Error::Decode(_) | sqlx::Error::ColumnDecode { .. } => true,
         _ => false,
     }

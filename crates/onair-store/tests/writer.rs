@@ -239,19 +239,6 @@ async fn opening_a_missing_database_without_create_says_what_to_do() {
 }
 
 #[tokio::test]
-async fn opening_a_file_that_is_not_a_database_fails_clearly() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("notes.db");
-    std::fs::write(
-        &path,
-        "these are my notes, not a database, and they are long enough to have a header",
-    )
-    .unwrap();
-    let err = Store::open_existing(&path).await.err().unwrap().to_string();
-    assert!(err.contains("could not open the OnAir database"), "{err}");
-}
-
-#[tokio::test]
 async fn a_database_locked_by_another_program_says_so() {
     let (store, dir) = temp_store().await;
     let path = store.path().to_owned();

@@ -83,11 +83,12 @@ impl StoredEvents for StoreEvents {
     }
 }
 
-/// Hands every event `store` commits from now on to `relay`, in offset order, until `stop`.
+/// Hands every event committed to `store` from now on (by this process or another writing the same file)
+/// to `relay`, in offset order, until `stop`.
 pub async fn feed(store: &Store, relay: &Relay, stop: impl Future<Output = ()>) -> Result<(), StoreError> {
     let mut fresh = FreshEvents::start(store).await?;
     relay.set_head(fresh.position());
-    let mut status = store.writer().status();
+    let mut status = store.commits();
     tokio::pin!(stop);
     loop {
         loop {

@@ -287,11 +287,14 @@ fn stats_and_vacuum_report_on_the_file() {
         .stdout(predicate::str::contains("vacuumed"));
     let notes = dir.path().join("notes.txt");
     std::fs::write(&notes, "x".repeat(4096)).unwrap();
-    onair(&notes)
-        .args(["db", "stats"])
-        .assert()
-        .failure()
-        .stderr(predicate::str::contains("could not open the OnAir database"));
+    onair(&notes).args(["db", "stats"]).assert().failure().stderr(
+        predicate::str::contains("is not an OnAir database").and(predicate::str::contains("changed nothing")),
+    );
+    assert_eq!(
+        std::fs::read(&notes).unwrap(),
+        "x".repeat(4096).into_bytes(),
+        "left as it was"
+    );
 }
 
 #[test]

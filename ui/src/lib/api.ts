@@ -53,8 +53,8 @@ export function openLogs(): Promise<void> {
   return invoke<void>("open_logs");
 }
 
-/** Called (at most 20 times a second) when new events were committed to the store. */
-export function onCommitted(handler: (committed: number) => void): Promise<UnlistenFn> {
+/** Called (at most 20 times a second) when new events were committed to the store, by the app or another OnAir process. */
+export function onCommitted(handler: (generation: number) => void): Promise<UnlistenFn> {
   return listen<number>("onair://committed", (e) => handler(e.payload));
 }
 

@@ -483,19 +483,33 @@ async fn watch(
     if let Some((access, _)) = twitch {
         access.close().await;
     }
+    // Every watch ended with its events committed: the writer's count is what this run recorded.
+    let recorded = store.writer().status().borrow().committed;
     close(store).await;
     let summaries: [onair::watch::WatchSummary; 3] = [kick_summary?, twitch_summary?, discord_summary?];
-    let summary = onair::watch::WatchSummary {
-        events: summaries.iter().map(|s| s.events).sum(),
-        state_changes: summaries.iter().map(|s| s.state_changes).sum(),
-    };
-    println!(
-        "stopped: {} event{} received and recorded in {}",
-        summary.events,
-        if summary.events == 1 { "" } else { "s" },
-        path.display()
-    );
+    let received: u64 = summaries.iter().map(|s| s.events).sum();
+    println!("stopped: {}", received_and_recorded(received, recorded, path));
     Ok(ExitCode::SUCCESS)
+}
+
+/// `N events received and recorded in PATH`, saying how many were already stored when some were (a
+/// platform's repeat, or another process watching the same channel).
+fn received_and_recorded(received: u64, recorded: u64, path: &std::path::Path) -> String {
+    let plural = |n: u64| if n == 1 { "" } else { "s" };
+    let repeats = received.saturating_sub(recorded);
+    if repeats == 0 {
+        format!(
+            "{received} event{} received and recorded in {}",
+            plural(received),
+            path.display()
+        )
+    } else {
+        format!(
+            "{received} event{} received, {recorded} recorded in {} ({repeats} already stored)",
+            plural(received),
+            path.display()
+        )
+    }
 }
 
 /// The Discord shards serving `specs`' servers: the bot's token (else a clear error), each server looked
@@ -656,13 +670,12 @@ async fn simulate(path: &std::path::Path, args: SimulateArgs) -> Result<ExitCode
         relay.shutdown(RELAY_RETRY_AFTER).await;
     }
     simulator.stop().await;
+    let recorded = store.writer().status().borrow().committed;
     close(store).await;
     let summary = summary?;
     println!(
-        "stopped: {} simulated event{} recorded in {} (see them: onair events --channel {})",
-        summary.events,
-        if summary.events == 1 { "" } else { "s" },
-        path.display(),
+        "stopped: simulated {} (see them: onair events --channel {})",
+        received_and_recorded(summary.events, recorded, path),
         onair_kick::simulator::DEMO_SLUG
     );
     Ok(ExitCode::SUCCESS)
