@@ -10,6 +10,7 @@
 //! their TypeScript declarations). It must hold no platform wire format and no Tauri code.
 
 pub mod accounts;
+pub mod claims;
 pub mod config;
 pub mod discord;
 pub mod format;

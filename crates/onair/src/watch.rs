@@ -12,6 +12,8 @@ use onair_core::{
 };
 use onair_kick::WatchSpec;
 use onair_store::{Store, StoreError};
+
+use crate::claims::{ChannelClaim, Claim, ClaimError, try_claim};
 use tokio::sync::{Notify, broadcast, mpsc};
 use tokio::time::{Instant, sleep_until};
 
@@ -33,6 +35,9 @@ pub enum WatchError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Who records the channel could not be settled.
+    #[error(transparent)]
+    Claim(#[from] ClaimError),
 }
 
 /// How the watch behaves.
@@ -207,6 +212,20 @@ pub async fn watch(
 ) -> Result<WatchSummary, WatchError> {
     let writer = store.writer();
     let id = ConnectionId::new(platform.platform(), platform.connection_name(channels));
+    tokio::pin!(stop);
+    // Held until the watch ends: one process records a channel into a database at a time.
+    let Some(_claims) = claim_channels(
+        store,
+        platform.platform(),
+        channels,
+        &id,
+        &mut on_warnings,
+        stop.as_mut(),
+    )
+    .await?
+    else {
+        return Ok(WatchSummary::default());
+    };
     let (sink, mut events) = mpsc::channel::<Event>(1024);
     let mut live = platform
         .connect(channels, sink)
@@ -217,7 +236,6 @@ pub async fn watch(
     let mut warnings = live.warnings();
     let mut summary = WatchSummary::default();
     let mut retry_at: Option<Instant> = None;
-    tokio::pin!(stop);
     loop {
         tokio::select! {
             () = &mut stop => break,
@@ -282,6 +300,58 @@ pub async fn watch(
     summary.state_changes += 1;
     writer.flush().await?;
     Ok(summary)
+}
+
+/// How often a watch waiting for a channel another process records asks again.
+const CLAIM_RETRY: Duration = Duration::from_secs(2);
+
+/// Waits until this process may record every one of `channels` (see [`crate::claims`]), telling
+/// `on_warnings` meanwhile who records them (and clearing it once they are ours); `None` if `stop` comes
+/// first.
+async fn claim_channels(
+    store: &Store,
+    platform: Platform,
+    channels: &[ChannelRef],
+    id: &ConnectionId,
+    on_warnings: &mut impl FnMut(&ConnectionId, &[String]),
+    mut stop: std::pin::Pin<&mut impl Future<Output = ()>>,
+) -> Result<Option<Vec<ChannelClaim>>, WatchError> {
+    let mut told: Vec<String> = Vec::new();
+    loop {
+        let mut held = Vec::new();
+        let mut elsewhere = Vec::new();
+        for channel in channels {
+            match try_claim(store.path(), platform, channel)? {
+                Claim::Held(claim) => held.push(claim),
+                Claim::Elsewhere { holder } => elsewhere.push(format!(
+                    "{}:{} is recorded into this database by {holder}; its events show here, and this \
+                     watch takes over when that one stops",
+                    platform.as_str(),
+                    channel.slug
+                )),
+            }
+        }
+        if elsewhere.is_empty() {
+            if !told.is_empty() {
+                tracing::info!(connection = %id, "recording here now: the other watch stopped");
+                on_warnings(id, &[]);
+            }
+            return Ok(Some(held));
+        }
+        // Let go of what was taken, so two watches waiting for each other's channels cannot block forever.
+        drop(held);
+        if elsewhere != told {
+            for warning in &elsewhere {
+                tracing::warn!(connection = %id, %warning, "waiting");
+            }
+            on_warnings(id, &elsewhere);
+            told = elsewhere;
+        }
+        tokio::select! {
+            () = &mut stop => return Ok(None),
+            () = tokio::time::sleep(CLAIM_RETRY) => {}
+        }
+    }
 }
 
 /// What to do when a look-up fails.

@@ -211,3 +211,74 @@ async fn a_recording_process_keeps_recording_and_relays_what_another_imports() {
     assert!(recorded > 0);
     assert_eq!(kick, recorded, "every simulated event it reported is stored");
 }
+
+/// Says hello and confirms the five feeds of the watched Kick channel.
+async fn greet(conn: &mut onair_pusher::server::ServerConn) {
+    conn.establish("1.1", 120).await.unwrap();
+    for _ in 0..5 {
+        timeout(Duration::from_secs(10), conn.accept_subscribe())
+            .await
+            .unwrap()
+            .unwrap();
+    }
+}
+
+fn kick_frame(file: &str) -> String {
+    std::fs::read_to_string(format!("{}/{file}", common::FIXTURES))
+        .unwrap()
+        .trim()
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_process_records_a_channel_and_another_takes_over_when_it_stops() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("onair.db");
+    let mut server = onair_pusher::server::ScriptedServer::bind().await.unwrap();
+    let pusher_url = server.url("kick-key");
+    let watch = |db: &Path| {
+        let mut command = onair(db);
+        command
+            .args(["run", "--watch", "kick:novastreams@4781203/4760932"])
+            .env("ONAIR_KICK_PUSHER_URL", &pusher_url)
+            .env("ONAIR_KICK_API_URL", "http://127.0.0.1:9");
+        command
+    };
+    let mut first = common::Running::spawn(&mut watch(&db));
+    let mut conn = timeout(Duration::from_secs(10), server.accept())
+        .await
+        .unwrap()
+        .unwrap();
+    greet(&mut conn).await;
+    first.wait_for("kick/novastreams: connected").await;
+    let first_pid = first.id();
+
+    // A second process on the same database waits, saying who records the channel.
+    let mut second = common::Running::spawn(&mut watch(&db));
+    let waiting = second.wait_for("is recorded into this database by").await;
+    assert!(waiting.contains(&format!("onair (pid {first_pid})")), "{waiting}");
+    assert!(waiting.contains("takes over when that one stops"), "{waiting}");
+    conn.send_text(kick_frame("chat_basic.json")).await.unwrap();
+
+    // The first stops; the second connects and records from then on.
+    let (status, stdout, stderr) = first.interrupt().await;
+    assert!(status.success(), "{stdout}\n{stderr}");
+    let mut conn = timeout(Duration::from_secs(10), server.accept())
+        .await
+        .expect("the second process connects once the first has stopped")
+        .unwrap();
+    greet(&mut conn).await;
+    second.wait_for("kick/novastreams: connected").await;
+    conn.send_text(kick_frame("chat_reply.json")).await.unwrap();
+    conn.send_text(kick_frame("chat_basic.json")).await.unwrap();
+    let (status, stdout, stderr) = second.interrupt().await;
+    assert!(status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("(1 already stored)"), "{stdout}");
+
+    let chat: Vec<String> = common::stored_events(Path::new(env!("CARGO_BIN_EXE_onair")), &db)
+        .into_iter()
+        .filter(|e| e["kind"] == "chat_message")
+        .map(|e| e["source_id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(chat.len(), 2, "each message once: {chat:?}");
+}

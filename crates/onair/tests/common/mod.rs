@@ -159,6 +159,11 @@ impl Running {
         }
     }
 
+    /// Its process id.
+    pub fn id(&self) -> u32 {
+        self.child.id().unwrap()
+    }
+
     /// Waits for a stdout line containing `text` (lines before it are kept).
     pub async fn wait_for(&mut self, text: &str) -> String {
         let found = timeout(Duration::from_secs(30), async {
