@@ -27,7 +27,8 @@ pub enum StoreError {
     /// The file is not a database at all, or holds another program's database.
     #[error(
         "{path} is not an OnAir database ({detail}); OnAir changed nothing in it. Pass --db PATH (or set \
-         ONAIR_DB) to use another file, or move this one aside and OnAir starts a new database there"
+         ONAIR_DB) to use another file, or move this one aside (`onair db move-aside`, or the app offers to) \
+         and OnAir starts a new database there"
     )]
     NotOnAir {
         /// The file.
@@ -37,9 +38,9 @@ pub enum StoreError {
     },
     /// SQLite found the file damaged.
     #[error(
-        "the OnAir database at {path} is damaged ({source}); OnAir changed nothing in it. Move it aside and \
-         OnAir starts a new database there (keep the old file: `sqlite3 OLD .recover | sqlite3 NEW` saves \
-         what is still readable)"
+        "the OnAir database at {path} is damaged ({source}); OnAir changed nothing in it. Move it aside \
+         (`onair db move-aside`, or the app offers to) and OnAir starts a new database there; the old file \
+         is kept, and `sqlite3 OLD .recover | sqlite3 NEW` saves what is still readable in it"
     )]
     Damaged {
         /// The file.
@@ -47,6 +48,15 @@ pub enum StoreError {
         /// SQLite's reason.
         #[source]
         source: sqlx::Error,
+    },
+    /// An unusable file could not be moved aside.
+    #[error("could not move {path} aside: {source}; move or rename it yourself, then start OnAir again")]
+    MoveAside {
+        /// The file.
+        path: PathBuf,
+        /// The system's reason.
+        #[source]
+        source: std::io::Error,
     },
     /// The file cannot be opened at all (permissions, a missing folder, ...).
     #[error(

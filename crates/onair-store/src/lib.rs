@@ -28,7 +28,7 @@ pub use batch::{Appended, dedup_key};
 pub use community::CommunityReader;
 pub use error::StoreError;
 pub use query::{EventQuery, MinuteCount, StoreStats, TableRows, fts_query};
-pub use writer::{BatchOptions, Receipt, WriteFailure, Writer, WriterStatus, metric};
+pub use writer::{BatchOptions, FailureCause, Receipt, WriteFailure, Writer, WriterStatus, metric};
 
 /// The schema, applied in order at every open.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");
@@ -197,6 +197,40 @@ impl Store {
         let _ = self.task.await;
         self.readers.close().await;
     }
+}
+
+/// Moves the database file at `path` aside with its `-wal` and `-shm` companions, to
+/// `<name>.unusable-<UTC time>` in the same folder, so that a new database can start at `path` (meant for
+/// a file [`StoreError::is_unusable_file`] refused). Nothing is deleted; returns where the file went.
+pub fn move_aside(path: &Path) -> Result<PathBuf, StoreError> {
+    let failed = |source| StoreError::MoveAside {
+        path: path.to_owned(),
+        source,
+    };
+    let name = path
+        .file_name()
+        .ok_or_else(|| failed(std::io::Error::other("the path names no file")))?
+        .to_string_lossy()
+        .into_owned();
+    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
+    let (aside, mut n) = (path.with_file_name(format!("{name}.unusable-{stamp}")), 1);
+    let mut target = aside.clone();
+    while target.exists() {
+        n += 1;
+        target = aside.with_file_name(format!("{name}.unusable-{stamp}-{n}"));
+    }
+    std::fs::rename(path, &target).map_err(failed)?;
+    for companion in ["-wal", "-shm"] {
+        let from = path.with_file_name(format!("{name}{companion}"));
+        if from.exists() {
+            let to = target.with_file_name(format!(
+                "{}{companion}",
+                target.file_name().unwrap_or_default().to_string_lossy()
+            ));
+            std::fs::rename(&from, &to).map_err(failed)?;
+        }
+    }
+    Ok(target)
 }
 
 /// Refuses a file that holds a database of another program: OnAir's schema would be added to it. A new

@@ -57,10 +57,76 @@ pub struct WriterStatus {
 pub struct WriteFailure {
     /// SQLite's error, for people.
     pub error: String,
+    /// What kind of trouble it is.
+    pub cause: FailureCause,
     /// Tries so far.
     pub attempts: u32,
     /// Events waiting in the failing batch.
     pub waiting: usize,
+}
+
+/// Why writes fail, in the terms a user can act on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureCause {
+    /// Another program holds the write lock longer than the busy timeout.
+    Locked,
+    /// The disk (or the file's size limit) is full.
+    DiskFull,
+    /// The file or its disk cannot be written.
+    ReadOnly,
+    /// The disk reported an error.
+    Disk,
+    /// SQLite found the file damaged.
+    Damaged,
+    /// Anything else.
+    Other,
+}
+
+impl FailureCause {
+    /// Classifies an error of a failed commit.
+    pub(crate) fn of(e: &sqlx::Error) -> FailureCause {
+        match crate::error::primary_code(e) {
+            Some(5 | 6) => FailureCause::Locked,
+            Some(13) => FailureCause::DiskFull,
+            Some(8) => FailureCause::ReadOnly,
+            Some(10 | 14 | 15) => FailureCause::Disk,
+            Some(11 | 26) => FailureCause::Damaged,
+            _ if matches!(e, sqlx::Error::Io(_)) => FailureCause::Disk,
+            _ => FailureCause::Other,
+        }
+    }
+}
+
+impl WriteFailure {
+    /// What is wrong and what to do, in a sentence for people (the app's banner, `onair`'s output).
+    pub fn advice(&self) -> String {
+        let what = match self.cause {
+            FailureCause::Locked => {
+                "another program holds the database's write lock (a long query or a backup in another tool?): \
+                 close it"
+            }
+            FailureCause::DiskFull => "the disk that holds the database is full: free some space on it",
+            FailureCause::ReadOnly => {
+                "the database cannot be written (the file or its disk became read-only): make it writable again"
+            }
+            FailureCause::Disk => "the disk reported an error while writing the database: check the disk",
+            FailureCause::Damaged => {
+                "SQLite found the database damaged while writing: quit OnAir, then move the file aside \
+                 (`onair db move-aside`) to start a new one"
+            }
+            FailureCause::Other => "writing to the database fails",
+        };
+        let waiting = match self.waiting {
+            1 => "1 event waits".to_owned(),
+            n => format!("{n} events wait"),
+        };
+        format!(
+            "{what}. {waiting} in memory; recording resumes by itself once writes succeed (SQLite says: {}; \
+             try {})",
+            self.error, self.attempts
+        )
+    }
 }
 
 /// The names of the metrics the writer records (through the `metrics` facade).
@@ -350,6 +416,7 @@ impl WriterTask {
                     self.status.send_modify(|s| {
                         s.failing = Some(WriteFailure {
                             error: e.to_string(),
+                            cause: FailureCause::of(&e),
                             attempts,
                             waiting: events.len(),
                         });

@@ -14,6 +14,7 @@ pub mod claims;
 pub mod config;
 pub mod discord;
 pub mod format;
+pub mod health;
 pub mod import;
 pub mod kick_signin;
 pub mod metrics;

@@ -166,6 +166,8 @@ enum DbCommand {
     Stats,
     /// Compact the database file.
     Vacuum,
+    /// Move a database OnAir cannot use (damaged, or not OnAir's) aside, so a new one starts in its place.
+    MoveAside,
 }
 
 fn parse_kind(s: &str) -> Result<EventKind, String> {
@@ -275,6 +277,9 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             command: DbCommand::Stats,
         }) => stats(&path).await,
         Some(Command::Db {
+            command: DbCommand::MoveAside,
+        }) => move_aside(&path).await,
+        Some(Command::Db {
             command: DbCommand::Vacuum,
         }) => {
             let store = Store::open_existing(&path).await?;
@@ -283,6 +288,52 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             println!("vacuumed {}: {freed} bytes freed", path.display());
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+/// Where a command says what happens while it runs.
+#[derive(Clone, Copy)]
+enum Output {
+    /// With the rest of its running commentary (`run`, `simulate`).
+    Stdout,
+    /// Apart from its result (`import`, whose stdout is the report).
+    Stderr,
+}
+
+/// Says each change of the store's health as it happens: recording held up (why, and what to do) and
+/// recording again.
+fn report_health(store: &Store, output: Output) {
+    tokio::spawn(onair::health::follow(store.writer().status(), move |notice| {
+        let line = format!("{} store: {notice}", chrono::Local::now().format("%H:%M:%S"));
+        match output {
+            Output::Stdout => println!("{line}"),
+            Output::Stderr => eprintln!("{line}"),
+        }
+    }));
+}
+
+/// `onair db move-aside`: only a file OnAir refuses is moved (with its -wal and -shm), never a healthy
+/// database.
+async fn move_aside(path: &std::path::Path) -> Result<ExitCode> {
+    match Store::open_existing(path).await {
+        Ok(store) => {
+            store.close().await;
+            bail!(
+                "{} is a healthy OnAir database; nothing was moved (to start afresh elsewhere, pass --db PATH)",
+                path.display()
+            );
+        }
+        Err(e) if e.is_unusable_file() => {
+            let aside = onair_store::move_aside(path)?;
+            println!(
+                "moved {} aside to {}: OnAir starts a new database at {} the next time it records",
+                path.display(),
+                aside.display(),
+                path.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -355,6 +406,7 @@ async fn watch(
         }
     }
     let store = Arc::new(Store::open(path).await?);
+    report_health(&store, Output::Stdout);
     // Twitch first: it needs a sign-in, and a missing one should stop the run before anything connects.
     let twitch = if twitch_logins.is_empty() {
         None
@@ -639,6 +691,7 @@ async fn simulate(path: &std::path::Path, args: SimulateArgs) -> Result<ExitCode
     .await
     .context("could not start the simulator's local server")?;
     let store = Arc::new(Store::open(path).await?);
+    report_health(&store, Output::Stdout);
     let kick = simulator.platform()?;
     let channel = onair::watch::resolve(&store, &kick, &Simulator::watch_spec()).await?;
     println!(
@@ -949,6 +1002,7 @@ async fn events(path: &std::path::Path, args: EventsArgs) -> Result<ExitCode> {
 
 async fn import(path: &std::path::Path, file: &std::path::Path) -> Result<ExitCode> {
     let store = Store::open(path).await?;
+    report_health(&store, Output::Stderr);
     let writer = store.writer();
     let report = if file.as_os_str() == "-" {
         import_jsonl(&writer, BufReader::new(tokio::io::stdin())).await
