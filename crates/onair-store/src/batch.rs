@@ -6,7 +6,8 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use onair_core::{Actor, ChannelRef, ConnectionId, ConnectionState, Event, Offset, Platform};
-use sqlx::{AssertSqlSafe, Connection, Row, SqliteConnection};
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{AssertSqlSafe, ConnectOptions, Connection, Row, SqliteConnection};
 use xxhash_rust::xxh3::Xxh3;
 
 use crate::codec::{json, to_ns};
@@ -62,22 +63,50 @@ type ViewerKey = (Platform, String);
 /// The writer's connection and what it remembers between batches (only what has committed, and only what
 /// another process cannot change: a channel's or viewer's row id, and the names last written).
 pub(crate) struct BatchWriter {
-    conn: SqliteConnection,
+    /// `None` after a failed attempt, until the next one opens a fresh connection.
+    conn: Option<SqliteConnection>,
+    /// How to open that fresh connection.
+    options: SqliteConnectOptions,
     channels: HashMap<(Platform, String), ChannelRow>,
     viewers: HashMap<ViewerKey, ViewerRow>,
 }
 
 impl BatchWriter {
-    pub(crate) fn new(conn: SqliteConnection) -> Self {
+    /// A writer on `conn`, which `options` reopens after a failure.
+    pub(crate) fn new(conn: SqliteConnection, options: SqliteConnectOptions) -> Self {
         BatchWriter {
-            conn,
+            conn: Some(conn),
+            options,
             channels: HashMap::new(),
             viewers: HashMap::new(),
         }
     }
 
-    pub(crate) fn connection(&mut self) -> &mut SqliteConnection {
-        &mut self.conn
+    /// The writing connection, opened afresh if the last attempt failed.
+    pub(crate) async fn connection(&mut self) -> Result<&mut SqliteConnection, sqlx::Error> {
+        let conn = match self.conn.take() {
+            Some(conn) => conn,
+            None => self.options.connect().await?,
+        };
+        Ok(self.conn.insert(conn))
+    }
+
+    /// Writes `channels`, `events` and `states` in one transaction (see [`BatchWriter::try_commit`]). A
+    /// failed attempt drops the connection: after a failed COMMIT (a full disk, an I/O error) SQLite may
+    /// or may not have rolled the transaction back, and sqlx's own count of open transactions can no
+    /// longer be trusted, so the next attempt starts on a fresh connection (closing the old one rolls
+    /// back whatever was left open). It also sees the file anew (made writable again, say).
+    pub(crate) async fn commit(
+        &mut self,
+        channels: &[(Platform, ChannelRef)],
+        events: &[&Event],
+        states: &[StateChange],
+    ) -> Result<Vec<Appended>, sqlx::Error> {
+        let outcome = self.try_commit(channels, events, states).await;
+        if outcome.is_err() {
+            self.conn = None;
+        }
+        outcome
     }
 
     /// Writes `channels`, `events` and `states` in one transaction; returns one [`Appended`] per event, in
@@ -86,21 +115,27 @@ impl BatchWriter {
     /// Offsets are numbered inside the transaction, after the last one stored, while it holds SQLite's
     /// write lock: other processes writing the same file take turns on that lock, so offsets stay unique
     /// and increase in commit order whoever writes.
-    pub(crate) async fn commit(
+    async fn try_commit(
         &mut self,
         channels: &[(Platform, ChannelRef)],
         events: &[&Event],
         states: &[StateChange],
     ) -> Result<Vec<Appended>, sqlx::Error> {
-        let mut tx = self.conn.begin_with("BEGIN IMMEDIATE").await?;
+        let known_channels = &self.channels;
+        let known_viewers = &self.viewers;
+        let conn = match self.conn.as_mut() {
+            Some(conn) => conn,
+            None => self.conn.insert(self.options.connect().await?),
+        };
+        let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
         let refs = channels
             .iter()
             .map(|(platform, channel)| (*platform, channel))
             .chain(events.iter().map(|event| (event.platform, &event.channel)));
-        let (mut channel_ids, new_channels) = resolve_channels(&mut tx, &self.channels, refs).await?;
+        let (mut channel_ids, new_channels) = resolve_channels(&mut tx, known_channels, refs).await?;
         // The remembered channels come first; the events' ids follow.
         let channel_ids = channel_ids.split_off(channels.len());
-        let (viewer_ids, written_viewers) = upsert_viewers(&mut tx, &self.viewers, events).await?;
+        let (viewer_ids, written_viewers) = upsert_viewers(&mut tx, known_viewers, events).await?;
         let last: Option<i64> = sqlx::query_scalar("SELECT max(offset) FROM events")
             .fetch_one(&mut *tx)
             .await?;

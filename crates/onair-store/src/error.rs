@@ -49,6 +49,15 @@ pub enum StoreError {
         #[source]
         source: sqlx::Error,
     },
+    /// The file (or its folder, or disk) cannot be written.
+    #[error(
+        "the OnAir database at {path} cannot be written (the file, its folder or its disk is read-only): \
+         make them writable (check their owner and permissions) and try again"
+    )]
+    ReadOnly {
+        /// The file.
+        path: PathBuf,
+    },
     /// An unusable file could not be moved aside.
     #[error("could not move {path} aside: {source}; move or rename it yourself, then start OnAir again")]
     MoveAside {
@@ -137,6 +146,8 @@ impl StoreError {
             },
             // SQLITE_CORRUPT
             Some(11) => StoreError::Damaged { path, source },
+            // SQLITE_READONLY
+            Some(8) => StoreError::ReadOnly { path },
             _ => StoreError::Open { path, source },
         }
     }

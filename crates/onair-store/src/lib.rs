@@ -106,10 +106,8 @@ impl Store {
             }
         }
         let base = connect_options(&path, options.busy_timeout);
-        let mut conn = base
-            .clone()
+        let mut conn = writer_options(&base)
             .create_if_missing(options.create)
-            .pragma("wal_autocheckpoint", checkpoint::WAL_BACKSTOP_PAGES.to_string())
             .connect()
             .await
             .map_err(|e| StoreError::opening(path.clone(), e))?;
@@ -126,7 +124,7 @@ impl Store {
             .connect_with(base.clone().pragma("query_only", "ON"))
             .await
             .map_err(|e| StoreError::opening(path.clone(), e))?;
-        let batch_writer = batch::BatchWriter::new(conn);
+        let batch_writer = batch::BatchWriter::new(conn, writer_options(&base));
         let checkpointer = base
             .clone()
             .connect()
@@ -277,6 +275,12 @@ async fn migrate(mut conn: SqliteConnection, path: PathBuf) -> Result<SqliteConn
             }
         }
     }
+}
+
+/// The writing connection's options: the common ones, and the WAL size at which it checkpoints by itself.
+fn writer_options(base: &SqliteConnectOptions) -> SqliteConnectOptions {
+    base.clone()
+        .pragma("wal_autocheckpoint", checkpoint::WAL_BACKSTOP_PAGES.to_string())
 }
 
 fn connect_options(path: &Path, busy_timeout: Duration) -> SqliteConnectOptions {

@@ -331,10 +331,14 @@ impl WriterTask {
             }
         }
         // Closed: nothing more arrives. Give the WAL back to the main file while we own the only writer.
-        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-            .execute(self.writer.connection())
-            .await
-        {
+        let checkpoint = match self.writer.connection().await {
+            Ok(conn) => sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+                .execute(conn)
+                .await
+                .map(drop),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = checkpoint {
             warn!(error = %e, "could not checkpoint the database at close");
         }
     }

@@ -1,0 +1,354 @@
+//! Storage faults under the real `onair`: another program holding the database's write lock for longer
+//! than the busy timeout, the disk filling up (a small tmpfs in a private mount namespace), a database
+//! that cannot be written, and `kill -9` of `onair run` during heavy ingest. In each, nothing panics, the
+//! output says what is wrong and what to do, recording resumes by itself when the fault clears, and
+//! nothing reported recorded is lost.
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use onair_core::{Actor, ChannelRef, Empty, Event, EventData, Platform};
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{ConnectOptions, Connection};
+use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader, Lines};
+use tokio::process::Command;
+use tokio::time::timeout;
+
+mod common;
+
+const ONAIR: &str = env!("CARGO_BIN_EXE_onair");
+const EXAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/examples/events.jsonl");
+
+/// A JSONL file of `count` Twitch follows.
+fn follows(dir: &Path, count: usize) -> PathBuf {
+    let channel = ChannelRef::new("4242", "imported_channel");
+    let lines: Vec<String> = (0..count)
+        .map(|n| {
+            Event::new(Platform::Twitch, channel.clone(), EventData::Follow(Empty {}))
+                .with_actor(Actor::new(format!("{n}"), format!("viewer{n}")))
+                .with_source_id(format!("follow-{n}"))
+                .to_json_line()
+        })
+        .collect();
+    let path = dir.join("follows.jsonl");
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    path
+}
+
+/// Reads lines until one contains `text`; returns every line read.
+async fn until<R: AsyncRead + Unpin>(lines: &mut Lines<BufReader<R>>, text: &str) -> Vec<String> {
+    let mut seen = Vec::new();
+    let found = timeout(Duration::from_secs(60), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            let done = line.contains(text);
+            seen.push(line);
+            if done {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    assert!(
+        found == Ok(true),
+        "no line with {text:?} in:\n{}",
+        seen.join("\n")
+    );
+    seen
+}
+
+fn stored(db: &Path) -> usize {
+    common::stored_events(Path::new(ONAIR), db).len()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_lock_held_past_the_busy_timeout_holds_an_import_up_until_it_is_let_go() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("onair.db");
+    let created = std::process::Command::new(ONAIR)
+        .arg("--db")
+        .arg(&db)
+        .args(["import", EXAMPLES])
+        .output()
+        .unwrap();
+    assert!(created.status.success());
+    let file = follows(dir.path(), 3_000);
+
+    // Another program takes the write lock and keeps it.
+    let mut other = SqliteConnectOptions::new().filename(&db).connect().await.unwrap();
+    sqlx::query("BEGIN IMMEDIATE").execute(&mut other).await.unwrap();
+    let mut import = Command::new(ONAIR)
+        .arg("--db")
+        .arg(&db)
+        .arg("import")
+        .arg(&file)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut errors = BufReader::new(import.stderr.take().unwrap()).lines();
+    let said = until(&mut errors, "store: recording is held up").await;
+    let held_up = said.last().unwrap();
+    assert!(
+        held_up.contains("another program holds the database's write lock")
+            && held_up.contains("close it")
+            && held_up.contains("resumes by itself"),
+        "{held_up}"
+    );
+
+    // It lets go: the import finishes by itself, with everything.
+    sqlx::query("ROLLBACK").execute(&mut other).await.unwrap();
+    other.close().await.unwrap();
+    until(&mut errors, "store: recording again").await;
+    let out = timeout(Duration::from_secs(60), import.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(out.status.success());
+    let report = String::from_utf8(out.stdout).unwrap();
+    assert!(report.contains("imported 3000 new events"), "{report}");
+    assert_eq!(stored(&db), 3_032);
+}
+
+/// Whether this machine lets a process make a private user and mount namespace (for a tmpfs of its
+/// own); said loudly when not, since the disk tests then cannot run.
+fn namespaces_available() -> bool {
+    let ok = std::process::Command::new("unshare")
+        .args(["-Urm", "true"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        eprintln!(
+            "SKIPPED: `unshare -Urm` is not permitted here (no unprivileged user namespaces), so the disk \
+             cannot be filled in a private tmpfs"
+        );
+    }
+    ok
+}
+
+/// Inside a private mount namespace: a 32 MiB tmpfs at `$DIR`, a database with the examples on it, the disk
+/// filled but for a little room, then `onair import` of `$FILE` (its stderr is the script's), then the
+/// number of events stored.
+const FULL_DISK: &str = r#"
+set -euo pipefail
+mount -t tmpfs -o size=32m tmpfs "$DIR"
+"$ONAIR" --db "$DIR/onair.db" import "$EXAMPLES" > /dev/null
+free=$(df --output=avail -B1 "$DIR" | tail -1)
+head -c $((free - 160 * 1024)) /dev/zero > "$DIR/filler"
+echo "filled"
+"$ONAIR" --db "$DIR/onair.db" import "$FILE"
+echo "stored $("$ONAIR" --db "$DIR/onair.db" events --after 0 --limit 0 --format jsonl | wc -l)"
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_holds_an_import_up_and_it_finishes_when_space_is_freed() {
+    if !namespaces_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mount = dir.path().join("disk");
+    std::fs::create_dir(&mount).unwrap();
+    let file = follows(dir.path(), 5_000);
+    let mut script = Command::new("unshare")
+        .args(["-Urm", "bash", "-c", FULL_DISK])
+        .env("DIR", &mount)
+        .env("ONAIR", ONAIR)
+        .env("EXAMPLES", EXAMPLES)
+        .env("FILE", &file)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    // `unshare` runs the script in its own process: its view of the tmpfs is under /proc/PID/root.
+    let filler = PathBuf::from(format!("/proc/{}/root", script.id().unwrap()))
+        .join(mount.strip_prefix("/").unwrap())
+        .join("filler");
+    let mut out = BufReader::new(script.stdout.take().unwrap()).lines();
+    let mut errors = BufReader::new(script.stderr.take().unwrap()).lines();
+    until(&mut out, "filled").await;
+    let said = until(&mut errors, "store: recording is held up").await;
+    let held_up = said.last().unwrap();
+    assert!(
+        held_up.contains("the disk that holds the database is full: free some space on it"),
+        "{held_up}"
+    );
+
+    std::fs::remove_file(&filler).unwrap();
+    until(&mut errors, "store: recording again").await;
+    let rest = until(&mut out, "stored ").await;
+    assert!(
+        rest.iter().any(|l| l.contains("imported 5000 new events")),
+        "{rest:?}"
+    );
+    assert_eq!(rest.last().unwrap(), "stored 5032", "every event, once");
+    assert!(script.wait().await.unwrap().success());
+}
+
+/// A Kick chat frame whose message id is `chat-N`.
+fn chat_frame(n: usize) -> String {
+    let template = std::fs::read_to_string(format!("{}/chat_basic.json", common::FIXTURES)).unwrap();
+    template
+        .trim()
+        .replace("3f1c9a52-7b1e-4d0a-9c55-1e2f8a6b0d41", &format!("chat-{n}"))
+}
+
+/// Says hello and confirms the five feeds of the watched Kick channel.
+async fn greet(conn: &mut onair_pusher::server::ServerConn) {
+    conn.establish("1.1", 120).await.unwrap();
+    for _ in 0..5 {
+        timeout(Duration::from_secs(10), conn.accept_subscribe())
+            .await
+            .unwrap()
+            .unwrap();
+    }
+}
+
+const TOKEN: &str = "storage-faults-token";
+
+/// `onair run` on the scripted server with its relay, its stdout read as it comes.
+fn run(dir: &Path, db: &Path, pusher_url: &str) -> common::Running {
+    let mut command = Command::new(ONAIR);
+    command
+        .arg("--db")
+        .arg(db)
+        .args([
+            "run",
+            "--watch",
+            "kick:novastreams@4781203/4760932",
+            "--relay",
+            "127.0.0.1:0",
+        ])
+        .env("ONAIR_KICK_PUSHER_URL", pusher_url)
+        .env("ONAIR_KICK_API_URL", "http://127.0.0.1:9")
+        .env("ONAIR_RELAY_TOKEN", TOKEN)
+        .env("ONAIR_SECRET_STORE", "file")
+        .env("XDG_DATA_HOME", dir.join("data"))
+        .env("HOME", dir);
+    common::Running::spawn(&mut command)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_of_onair_run_in_heavy_ingest_loses_nothing_it_reported_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("onair.db");
+    let mut server = onair_pusher::server::ScriptedServer::bind().await.unwrap();
+    let pusher_url = server.url("kick-key");
+    let mut onair = run(dir.path(), &db, &pusher_url);
+    let relay = onair.wait_for("relay: Socket.IO on ").await;
+    let url = relay
+        .trim_start_matches("relay: Socket.IO on ")
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
+    let mut conn = timeout(Duration::from_secs(10), server.accept())
+        .await
+        .unwrap()
+        .unwrap();
+    greet(&mut conn).await;
+
+    // A relay client: what it receives was committed (the relay serves only committed events), so it
+    // is what this run reported recorded.
+    let script =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../peers/socket.io-client/relay-client.mjs");
+    let mut client = Command::new("node")
+        .arg(script)
+        .arg(&url)
+        .arg(TOKEN)
+        .arg(r#"{"kinds": ["chat_message"]}"#)
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(client.stdout.take().unwrap()).lines();
+    until(&mut lines, "subscribed").await;
+
+    // Heavy ingest, and kill -9 in the middle of it.
+    const SENT: usize = 30_000;
+    let frames: Vec<_> = (0..SENT).map(|n| chat_frame(n).into()).collect();
+    let blasting = tokio::spawn(async move {
+        let _ = conn.blast(&frames).await;
+        conn
+    });
+    let mut relayed = Vec::new();
+    while relayed.len() < 2_000 {
+        let line = timeout(Duration::from_secs(60), lines.next_line())
+            .await
+            .unwrap()
+            .unwrap()
+            .expect("the relay client keeps receiving");
+        let line: serde_json::Value = serde_json::from_str(&line).unwrap();
+        if let Some(event) = line.get("event") {
+            relayed.push(event["source_id"].as_str().unwrap().to_owned());
+        }
+    }
+    let pid = onair.id();
+    let killed = std::process::Command::new("kill")
+        .args(["-KILL", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    // The client still reads what reached it before the kill. (It exits when the relay goes, which can
+    // cut its last line short: node writes to a pipe asynchronously. That event is simply not counted.)
+    while let Ok(Some(line)) = lines.next_line().await {
+        let Ok(line) = serde_json::from_str::<serde_json::Value>(&line) else {
+            continue;
+        };
+        if let Some(event) = line.get("event") {
+            relayed.push(event["source_id"].as_str().unwrap().to_owned());
+        }
+    }
+    drop(blasting);
+
+    // The file is whole, and holds every event the client saw, once.
+    let mut check = SqliteConnectOptions::new().filename(&db).connect().await.unwrap();
+    let integrity: String = sqlx::query_scalar("PRAGMA integrity_check")
+        .fetch_one(&mut check)
+        .await
+        .unwrap();
+    assert_eq!(integrity, "ok");
+    check.close().await.unwrap();
+    let stored: Vec<String> = common::stored_events(Path::new(ONAIR), &db)
+        .into_iter()
+        .filter(|e| e["kind"] == "chat_message")
+        .map(|e| e["source_id"].as_str().unwrap().to_owned())
+        .collect();
+    let unique: std::collections::HashSet<&String> = stored.iter().collect();
+    assert_eq!(unique.len(), stored.len(), "no event stored twice");
+    let missing: Vec<&String> = relayed.iter().filter(|id| !unique.contains(id)).collect();
+    assert!(missing.is_empty(), "relayed but not stored: {missing:?}");
+    assert!(
+        stored.len() >= relayed.len() && stored.len() < SENT,
+        "{} stored",
+        stored.len()
+    );
+    eprintln!(
+        "kill -9 after {} relayed: {} stored, {} of {SENT} sent were still in flight",
+        relayed.len(),
+        stored.len(),
+        SENT - stored.len()
+    );
+
+    // Started again on the same file: it records again, and a frame it had already stored stays once.
+    let mut onair = run(dir.path(), &db, &pusher_url);
+    let mut conn = timeout(Duration::from_secs(10), server.accept())
+        .await
+        .unwrap()
+        .unwrap();
+    greet(&mut conn).await;
+    onair.wait_for("kick/novastreams: connected").await;
+    conn.send_text(chat_frame(0)).await.unwrap();
+    conn.send_text(chat_frame(SENT)).await.unwrap();
+    let (status, stdout, stderr) = onair.interrupt().await;
+    assert!(status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("2 events received, 1 recorded"), "{stdout}");
+    let after = common::stored_events(Path::new(ONAIR), &db)
+        .into_iter()
+        .filter(|e| e["kind"] == "chat_message")
+        .count();
+    assert_eq!(after, stored.len() + 1);
+}
