@@ -3,6 +3,10 @@
 //! then the account of every event. `cargo xtask soak [--for DURATION]` builds and runs it.
 //!
 //! - **Kick**: a busy chat from the scripted Pusher server (one frame per message, each with its own id).
+//! - **Twitch**: follows as EventSub notifications from the scripted EventSub server (each with its own
+//!   message id), Helix and the token check answered by a wiremock stand-in. A new process starts a new
+//!   EventSub session, and Twitch replays nothing across sessions: only what was sent on a session's
+//!   socket counts as delivered.
 //! - **Discord**: messages in a watched channel from the scripted Gateway (zlib-stream), dispatched only
 //!   while a connection is attached: an event dispatched while OnAir is down belongs to a session a new
 //!   process never resumes, as with Discord, and is not counted as delivered.
@@ -22,7 +26,7 @@
 //! Usage: `soak [--onair PATH] [--for 2m] [--restart-every 30s] [--rate 200] [--seed N]`; without
 //! `--onair`, the `onair` built beside the soak (the same target folder and profile).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
@@ -30,18 +34,23 @@ use std::time::{Duration, Instant};
 
 use onair_discord::testing::{GatewayServer, ServerOptions};
 use onair_pusher::server::ScriptedServer;
+use onair_twitch::testing::{EventSubServer, ServerSocket};
 use serde_json::{Value, json};
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{ConnectOptions, Connection};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 use tokio::sync::watch;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 const GUILD: &str = "1085131932938797063";
 const CHANNEL: &str = "1085131964526100482";
 const BOT_TOKEN: &str = "MTM3OTA2NzAyMjU0MDkzMTA3Mg.soak-secret";
 const RELAY_TOKEN: &str = "soak-relay-token";
 const KICK_SPEC: &str = "kick:soakchannel@4781203/4760932";
+const TWITCH_TOKEN: &str = "soak-twitch-token";
+const BROADCASTER: &str = "52731608";
 const RELAY_CLIENTS: usize = 3;
 
 /// The run's settings, from the command line.
@@ -103,7 +112,14 @@ enum Ending {
 #[derive(Default)]
 struct Delivered {
     kick: Vec<(u64, usize)>,
+    twitch: Vec<(u64, usize)>,
     discord: Vec<(u64, usize)>,
+}
+
+impl Delivered {
+    fn total(&self) -> usize {
+        self.kick.len() + self.twitch.len() + self.discord.len()
+    }
 }
 
 /// Shared between the traffic tasks and the conductor.
@@ -146,6 +162,14 @@ async fn soak(settings: Settings) -> Result<bool, String> {
         .map_err(|e| e.to_string())?,
     );
     gateway.add_guild(GUILD, "Soak Server", &[(CHANNEL, "general")]);
+    let helix = helix_stand_in().await;
+    let eventsub = EventSubServer::start().await.map_err(|e| e.to_string())?;
+    let endpoints = Endpoints {
+        pusher: pusher_url.clone(),
+        helix: helix.uri(),
+        eventsub: eventsub.url().to_owned(),
+        discord: gateway.api_url(),
+    };
     let relay_port = free_port()?;
     let (running, _) = watch::channel(None);
     let traffic = Arc::new(Traffic {
@@ -162,6 +186,11 @@ async fn soak(settings: Settings) -> Result<bool, String> {
         traffic.clone(),
         settings.rate / 10,
     ));
+    let twitch = tokio::spawn(twitch_traffic(
+        eventsub_accepts(eventsub),
+        traffic.clone(),
+        settings.rate / 20,
+    ));
     let received: Vec<Arc<Mutex<Vec<i64>>>> = (0..RELAY_CLIENTS).map(|_| Arc::default()).collect();
     let clients: Vec<_> = received
         .iter()
@@ -174,17 +203,20 @@ async fn soak(settings: Settings) -> Result<bool, String> {
     let mut samples: Vec<Vec<(f64, f64)>> = Vec::new();
     let mut fds_end = 0;
     let mut incarnation = 0;
+    let mut never_stored = 0i64;
     loop {
         let mut onair = start_onair(
             &settings.onair,
             dir.path(),
             &db,
-            &pusher_url,
-            &gateway,
+            &endpoints,
             relay_port,
+            incarnation,
         )?;
         let pid = onair.id().ok_or("onair run ended at once")?;
-        wait_connected(&db, incarnation, &gateway).await?;
+        if let Err(e) = wait_connected(&db, incarnation, &gateway).await {
+            return Err(format!("{e}; it said:\n{}", log_tail(dir.path(), incarnation)));
+        }
         traffic.running.send_replace(Some(incarnation));
         let life_started = Instant::now();
         let mut rss = Vec::new();
@@ -220,7 +252,7 @@ async fn soak(settings: Settings) -> Result<bool, String> {
             endings.push(Ending::Killed);
         } else {
             traffic.running.send_replace(None);
-            catch_up(&db, &traffic).await;
+            catch_up(&db, &traffic, never_stored).await;
             signal(pid, "INT");
             endings.push(Ending::Graceful);
         }
@@ -228,6 +260,12 @@ async fn soak(settings: Settings) -> Result<bool, String> {
             .await
             .map_err(|_| "onair run did not stop within 60 s".to_string())?
             .map_err(|e| e.to_string())?;
+        if kill {
+            // What the killed run had not committed never will be (no platform here resends to a new
+            // session): the graceful stops' catch-up does not wait for it.
+            let stored = query_i64(&db, STORED_TRAFFIC).await.unwrap_or(0);
+            never_stored = lock(&traffic.delivered).total() as i64 - stored;
+        }
         if !kill && !status.success() {
             return Err(format!("onair run {incarnation} ended badly: {status}"));
         }
@@ -245,12 +283,13 @@ async fn soak(settings: Settings) -> Result<bool, String> {
         }
     }
     kick.abort();
+    twitch.abort();
     discord.abort();
     for client in clients {
         client.abort();
     }
     let received: Vec<Vec<i64>> = received.iter().map(|r| lock(r).clone()).collect();
-    account(
+    let clean = account(
         &db,
         &traffic,
         &endings,
@@ -259,7 +298,12 @@ async fn soak(settings: Settings) -> Result<bool, String> {
         fds_end,
         started.elapsed(),
     )
-    .await
+    .await?;
+    if !clean {
+        // What is needed to look into it: the database and every run's output.
+        println!("soak: its files are kept in {}", dir.keep().display());
+    }
+    Ok(clean)
 }
 
 /// A port free now, for the relay (a fixed one, so clients find it again after each restart).
@@ -268,29 +312,40 @@ fn free_port() -> Result<u16, String> {
     Ok(listener.local_addr().map_err(|e| e.to_string())?.port())
 }
 
+/// Where the stand-ins for the platforms listen.
+struct Endpoints {
+    pusher: String,
+    helix: String,
+    eventsub: String,
+    discord: String,
+}
+
+/// Starts run `incarnation`, its output going to `run-N.log` beside the database.
 fn start_onair(
     onair: &Path,
     home: &Path,
     db: &Path,
-    pusher_url: &str,
-    gateway: &GatewayServer,
+    endpoints: &Endpoints,
     relay_port: u16,
+    incarnation: usize,
 ) -> Result<Child, String> {
+    let log = std::fs::File::create(log_path(home, incarnation)).map_err(|e| e.to_string())?;
+    let log_too = log.try_clone().map_err(|e| e.to_string())?;
     Command::new(onair)
         .arg("--db")
         .arg(db)
-        .args([
-            "run",
-            "--watch",
-            KICK_SPEC,
-            "--watch",
-            &format!("discord:{GUILD}/{CHANNEL}"),
-        ])
+        .args(["run", "--watch", KICK_SPEC, "--watch", "twitch:soakcast"])
+        .args(["--watch", &format!("discord:{GUILD}/{CHANNEL}")])
         .arg("--relay")
         .arg(format!("127.0.0.1:{relay_port}"))
-        .env("ONAIR_KICK_PUSHER_URL", pusher_url)
+        .env("ONAIR_KICK_PUSHER_URL", &endpoints.pusher)
         .env("ONAIR_KICK_API_URL", "http://127.0.0.1:9")
-        .env("ONAIR_DISCORD_API_URL", gateway.api_url())
+        .env("ONAIR_TWITCH_EVENTSUB_URL", &endpoints.eventsub)
+        .env("ONAIR_TWITCH_HELIX_URL", &endpoints.helix)
+        .env("ONAIR_TWITCH_AUTH_URL", &endpoints.helix)
+        .env("ONAIR_TWITCH_CLIENT_ID", "soak-client")
+        .env("ONAIR_TWITCH_ACCESS_TOKEN", TWITCH_TOKEN)
+        .env("ONAIR_DISCORD_API_URL", &endpoints.discord)
         .env("ONAIR_DISCORD_BOT_TOKEN", BOT_TOKEN)
         .env("ONAIR_RELAY_TOKEN", RELAY_TOKEN)
         .env("ONAIR_SECRET_STORE", "file")
@@ -298,11 +353,67 @@ fn start_onair(
         .env("XDG_DATA_HOME", home.join("data"))
         .env("XDG_CONFIG_HOME", home.join("config"))
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stdout(log)
+        .stderr(log_too)
         .kill_on_drop(true)
         .spawn()
         .map_err(|e| format!("cannot start {}: {e}", onair.display()))
+}
+
+fn log_path(home: &Path, incarnation: usize) -> PathBuf {
+    home.join(format!("run-{incarnation}.log"))
+}
+
+/// The last lines `onair run` wrote, for an error message.
+fn log_tail(home: &Path, incarnation: usize) -> String {
+    let text = std::fs::read_to_string(log_path(home, incarnation)).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(15)..].join("\n")
+}
+
+/// Twitch's token check and Helix, as Twitch answers a broadcaster's own token with every scope: the
+/// channel, no stream, every EventSub subscription created, nobody in the fallback's follower list.
+async fn helix_stand_in() -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/validate"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "client_id": "soak-client", "login": "soakcast", "user_id": BROADCASTER,
+            "scopes": onair_twitch::subscriptions::scopes(), "expires_in": 5_000_000,
+        })))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/users"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": [{
+            "id": BROADCASTER, "login": "soakcast", "display_name": "SoakCast",
+        }]})))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/streams"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": []})))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/eventsub/subscriptions"))
+        .respond_with(|request: &Request| {
+            let body: Value = serde_json::from_slice(&request.body).unwrap_or_default();
+            ResponseTemplate::new(202).set_body_json(json!({
+                "data": [{"id": format!("sub-{}", body["type"]), "status": "enabled", "type": body["type"],
+                          "version": body["version"], "condition": body["condition"], "cost": 0,
+                          "transport": body["transport"], "created_at": "2026-12-07T18:00:00Z"}],
+                "total": 1, "total_cost": 0, "max_total_cost": 10,
+            }))
+        })
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/channels/followers"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": [], "pagination": {}})))
+        .mount(&server)
+        .await;
+    server
 }
 
 fn signal(pid: u32, name: &str) {
@@ -332,7 +443,14 @@ async fn wait_connected(db: &Path, incarnation: usize, gateway: &GatewayServer) 
         .unwrap_or(0)
             >= wanted
             && discord_attached(gateway);
-        if kick_up && discord_up {
+        let twitch_up = query_i64(
+            db,
+            "SELECT count(*) FROM connection_log WHERE platform = 'twitch' AND state = 'connected'",
+        )
+        .await
+        .unwrap_or(0)
+            >= wanted;
+        if kick_up && twitch_up && discord_up {
             return Ok(());
         }
         if Instant::now() > deadline {
@@ -357,17 +475,16 @@ async fn query_i64(db: &Path, sql: &str) -> Option<i64> {
     value
 }
 
-/// Waits (up to 30 s) until the store holds as many events as the servers delivered.
-async fn catch_up(db: &Path, traffic: &Traffic) {
-    let delivered = {
-        let d = traffic.delivered.lock().unwrap_or_else(|e| e.into_inner());
-        (d.kick.len() + d.discord.len()) as i64
-    };
+/// The events of the soak's traffic in the store.
+const STORED_TRAFFIC: &str = "SELECT count(*) FROM events WHERE kind IN ('chat_message', 'follow')";
+
+/// Waits (up to 30 s) until the store holds as many events as the servers delivered, less
+/// `never_stored` (what killed runs took with them).
+async fn catch_up(db: &Path, traffic: &Traffic, never_stored: i64) {
+    let delivered = lock(&traffic.delivered).total() as i64 - never_stored;
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {
-        let stored = query_i64(db, "SELECT count(*) FROM events WHERE kind = 'chat_message'")
-            .await
-            .unwrap_or(0);
+        let stored = query_i64(db, STORED_TRAFFIC).await.unwrap_or(0);
         if stored >= delivered {
             return;
         }
@@ -460,6 +577,71 @@ fn kick_template() -> String {
         "channel": "chatrooms.4760932.v2",
     })
     .to_string()
+}
+
+/// The EventSub server's sockets, one after the other, each welcomed at once as the next session.
+fn eventsub_accepts(eventsub: EventSubServer) -> tokio::sync::mpsc::Receiver<ServerSocket> {
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    tokio::spawn(async move {
+        let mut session = 0;
+        while let Ok(mut socket) = eventsub.accept().await {
+            if socket.welcome(&format!("session-{session}"), 30).await.is_err() {
+                continue;
+            }
+            session += 1;
+            if tx.send(socket).await.is_err() {
+                return;
+            }
+        }
+    });
+    rx
+}
+
+/// Twitch follows at `rate` a second while traffic runs, on the EventSub socket of the run that is up:
+/// run N's is the server's N-th session.
+async fn twitch_traffic(
+    mut sockets: tokio::sync::mpsc::Receiver<ServerSocket>,
+    traffic: Arc<Traffic>,
+    rate: u32,
+) {
+    let mut running = traffic.running.subscribe();
+    let mut ticks = tokio::time::interval(Duration::from_millis(1000 / u64::from(rate.max(1))));
+    let mut next = 0u64;
+    let mut current: Option<(usize, ServerSocket)> = None;
+    let mut taken = 0usize;
+    loop {
+        ticks.tick().await;
+        let Some(incarnation) = *running.borrow_and_update() else {
+            if running.changed().await.is_err() {
+                return;
+            }
+            continue;
+        };
+        while current.as_ref().is_none_or(|(n, _)| *n < incarnation) {
+            let Some(socket) = sockets.recv().await else {
+                return;
+            };
+            current = Some((taken, socket));
+            taken += 1;
+        }
+        let Some((n, socket)) = current.as_mut() else {
+            continue;
+        };
+        if *n != incarnation {
+            continue;
+        }
+        let event = json!({
+            "user_id": format!("{}", 900_000 + next), "user_login": format!("soaker{next}"),
+            "user_name": format!("Soaker{next}"), "broadcaster_user_id": BROADCASTER,
+            "broadcaster_user_login": "soakcast", "broadcaster_user_name": "SoakCast",
+            "followed_at": "2026-12-07T18:00:00Z",
+        });
+        let frame = onair_twitch::testing::notification(&format!("twitch-{next}"), "channel.follow", event);
+        if socket.send(&frame).await.is_ok() {
+            lock(&traffic.delivered).twitch.push((next, incarnation));
+            next += 1;
+        }
+    }
 }
 
 /// Discord messages at `rate` a second while traffic runs and the shard is attached.
@@ -610,11 +792,14 @@ async fn account(
     .fetch_all(&mut conn)
     .await
     .map_err(|e| e.to_string())?;
-    let kick_ids: Vec<String> =
-        sqlx::query_scalar("SELECT source_id FROM events WHERE kind = 'chat_message' AND platform = 'kick'")
-            .fetch_all(&mut conn)
-            .await
-            .map_err(|e| e.to_string())?;
+    // Kick's chat and Twitch's follows by their source ids; Discord's messages by their text below.
+    let source_ids: Vec<(String, String)> = sqlx::query_as(
+        "SELECT platform, source_id FROM events WHERE (kind = 'chat_message' AND platform = 'kick') \
+         OR (kind = 'follow' AND platform = 'twitch')",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .map_err(|e| e.to_string())?;
     let offsets: Vec<i64> = sqlx::query_scalar("SELECT offset FROM events ORDER BY offset")
         .fetch_all(&mut conn)
         .await
@@ -622,8 +807,9 @@ async fn account(
     let _ = conn.close().await;
 
     let mut stored: HashMap<(&str, String), usize> = HashMap::new();
-    for id in &kick_ids {
-        *stored.entry(("kick", id.clone())).or_default() += 1;
+    for (platform, id) in &source_ids {
+        let platform = if platform == "twitch" { "twitch" } else { "kick" };
+        *stored.entry((platform, id.clone())).or_default() += 1;
     }
     for (platform, text) in &rows {
         if platform == "discord" {
@@ -636,16 +822,34 @@ async fn account(
     for (platform, list, key) in [
         // Kick chat's source id is `chat:` and Kick's message id.
         ("kick", &delivered.kick, "chat:kick-"),
+        // Twitch's is the notification's message id.
+        ("twitch", &delivered.twitch, "twitch-"),
         ("discord", &delivered.discord, "discord-"),
     ] {
+        // Per run: how many delivered, and the first few missing.
+        let mut runs: BTreeMap<usize, (usize, Vec<u64>)> = BTreeMap::new();
         for (n, incarnation) in list {
             events += 1;
+            let run = runs.entry(*incarnation).or_default();
+            run.0 += 1;
             if stored.contains_key(&(platform, format!("{key}{n}"))) {
                 continue;
             }
+            run.1.push(*n);
             match endings.get(*incarnation) {
                 Some(Ending::Killed) => in_flight += 1,
                 _ => lost += 1,
+            }
+        }
+        for (run, (count, missing)) in runs {
+            if !missing.is_empty() {
+                println!(
+                    "soak: {platform}, run {run} ({:?}): {count} delivered, {} not stored (from {key}{} to {key}{})",
+                    endings.get(run),
+                    missing.len(),
+                    missing[0],
+                    missing[missing.len() - 1]
+                );
             }
         }
     }
