@@ -233,7 +233,6 @@ pub fn move_aside(path: &Path) -> Result<PathBuf, StoreError> {
 
 /// Refuses a file that holds a database of another program: OnAir's schema would be added to it. A new
 /// (empty) file, or one with OnAir's migrations table, is OnAir's.
-/// (Owned arguments keep `Store::open`'s future `Send` for any caller.)
 async fn refuse_foreign(mut conn: SqliteConnection, path: PathBuf) -> Result<SqliteConnection, StoreError> {
     let tables: Vec<String> = sqlx::query_scalar(
         "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
@@ -260,7 +259,9 @@ async fn refuse_foreign(mut conn: SqliteConnection, path: PathBuf) -> Result<Sql
 async fn migrate(mut conn: SqliteConnection, path: PathBuf) -> Result<SqliteConnection, StoreError> {
     let mut retries = MIGRATOR.migrations.len();
     loop {
-        match MIGRATOR.run(&mut conn).await {
+        // run_direct, not run: run's Acquire bound makes the future Send only for one lifetime, and a
+        // caller could then not spawn `Store::open` or await it in a Tauri command.
+        match MIGRATOR.run_direct(None, &mut conn, false).await {
             Ok(()) => return Ok(conn),
             Err(MigrateError::Execute(_) | MigrateError::ExecuteMigration(..)) if retries > 0 => {
                 retries -= 1;

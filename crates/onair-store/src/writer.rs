@@ -117,14 +117,11 @@ impl WriteFailure {
             }
             FailureCause::Other => "writing to the database fails",
         };
-        let waiting = match self.waiting {
-            1 => "1 event waits".to_owned(),
-            n => format!("{n} events wait"),
-        };
+        // Only what stays true while the failure lasts (a banner shows it until the cause changes).
         format!(
-            "{what}. {waiting} in memory; recording resumes by itself once writes succeed (SQLite says: {}; \
-             try {})",
-            self.error, self.attempts
+            "{what}. Events wait in memory and recording resumes by itself once writes succeed (SQLite says: \
+             {})",
+            self.error
         )
     }
 }

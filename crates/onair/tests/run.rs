@@ -8,30 +8,10 @@ use std::collections::HashMap;
 use std::process::Stdio;
 use std::time::Duration;
 
-use onair_pusher::server::{ScriptedServer, ServerConn};
+use onair_pusher::server::ScriptedServer;
 use tokio::time::timeout;
 
 mod common;
-
-use common::FIXTURES;
-
-/// Says hello and confirms the five feeds of the watched channel.
-async fn greet(conn: &mut ServerConn) {
-    conn.establish("1.1", 120).await.unwrap();
-    for _ in 0..5 {
-        timeout(Duration::from_secs(10), conn.accept_subscribe())
-            .await
-            .unwrap()
-            .unwrap();
-    }
-}
-
-fn frame(file: &str) -> String {
-    std::fs::read_to_string(format!("{FIXTURES}/{file}"))
-        .unwrap()
-        .trim()
-        .to_owned()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn onair_run_records_every_fixture_once_across_a_dropped_connection() {
@@ -65,31 +45,37 @@ async fn onair_run_records_every_fixture_once_across_a_dropped_connection() {
         .await
         .unwrap()
         .unwrap();
-    greet(&mut conn).await;
+    common::greet(&mut conn).await;
     for (n, file) in first.iter().enumerate() {
-        conn.send_text(frame(file)).await.unwrap();
+        conn.send_text(common::kick_frame(file)).await.unwrap();
         if n == 3 {
             // A malformed frame on the way: skipped, the connection stays (one reconnect in all, below).
             conn.send_text("{not json").await.unwrap();
         }
     }
     // The same id-less frame on the chatroom's other feed: its twin, stored once.
-    conn.send_text(frame("chatroom_clear.json").replace("chatrooms.4760932.v2", "chatroom_4760932"))
-        .await
-        .unwrap();
+    conn.send_text(
+        common::kick_frame("chatroom_clear.json").replace("chatrooms.4760932.v2", "chatroom_4760932"),
+    )
+    .await
+    .unwrap();
     // The connection drops; the client comes back on its own and subscribes again.
     drop(conn);
     let mut conn = timeout(Duration::from_secs(10), server.accept())
         .await
         .unwrap()
         .unwrap();
-    greet(&mut conn).await;
+    common::greet(&mut conn).await;
     for file in second {
-        conn.send_text(frame(file)).await.unwrap();
+        conn.send_text(common::kick_frame(file)).await.unwrap();
     }
     // Frames seen before (a replay), with and without Kick's id: stored once.
-    conn.send_text(frame("chat_basic.json")).await.unwrap();
-    conn.send_text(frame("chatroom_clear.json")).await.unwrap();
+    conn.send_text(common::kick_frame("chat_basic.json"))
+        .await
+        .unwrap();
+    conn.send_text(common::kick_frame("chatroom_clear.json"))
+        .await
+        .unwrap();
 
     let output = timeout(Duration::from_secs(30), child.wait_with_output())
         .await
@@ -211,8 +197,10 @@ async fn the_settings_file_names_what_to_watch_and_where() {
         .await
         .unwrap()
         .unwrap();
-    greet(&mut conn).await;
-    conn.send_text(frame("chat_basic.json")).await.unwrap();
+    common::greet(&mut conn).await;
+    conn.send_text(common::kick_frame("chat_basic.json"))
+        .await
+        .unwrap();
     let output = timeout(Duration::from_secs(30), child.wait_with_output())
         .await
         .unwrap()

@@ -8,31 +8,14 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use onair_core::{Actor, ChannelRef, Empty, Event, EventData, Platform};
 use serde_json::Value;
-use tokio::io::{AsyncBufReadExt, BufReader};
+
 use tokio::process::Command;
 use tokio::time::timeout;
 
 mod common;
 
 const EXAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/examples/events.jsonl");
-
-/// A JSONL file of `count` Twitch follows whose source ids start with `prefix`.
-fn follows(dir: &Path, prefix: &str, count: usize) -> PathBuf {
-    let channel = ChannelRef::new("4242", "imported_channel");
-    let lines: Vec<String> = (0..count)
-        .map(|n| {
-            Event::new(Platform::Twitch, channel.clone(), EventData::Follow(Empty {}))
-                .with_actor(Actor::new(format!("{prefix}{n}"), format!("{prefix}viewer{n}")))
-                .with_source_id(format!("{prefix}{n}"))
-                .to_json_line()
-        })
-        .collect();
-    let path = dir.join(format!("{prefix}.jsonl"));
-    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
-    path
-}
 
 fn onair(db: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_onair"));
@@ -81,7 +64,10 @@ async fn two_imports_into_one_database_at_once_store_every_event() {
     let db = dir.path().join("y.db");
     let examples = import(&db, Path::new(EXAMPLES)).await;
     assert!(examples.contains("imported 32 new events"), "{examples}");
-    let (a, b) = (follows(dir.path(), "a", 20_000), follows(dir.path(), "b", 20_000));
+    let (a, b) = (
+        common::twitch_follows(dir.path(), "a", 20_000),
+        common::twitch_follows(dir.path(), "b", 20_000),
+    );
 
     let (said_a, said_b) = tokio::join!(import(&db, &a), import(&db, &b));
     assert!(
@@ -121,7 +107,7 @@ async fn processes_creating_one_new_database_at_once_all_succeed() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("new.db");
     let files: Vec<PathBuf> = (0..4)
-        .map(|n| follows(dir.path(), &format!("p{n}-"), 50))
+        .map(|n| common::twitch_follows(dir.path(), &format!("p{n}-"), 50))
         .collect();
     let imports = files.iter().map(|file| import(&db, file));
     for said in futures_util::future::join_all(imports).await {
@@ -146,47 +132,22 @@ async fn a_recording_process_keeps_recording_and_relays_what_another_imports() {
         .env("XDG_DATA_HOME", dir.path().join("data"))
         .env("HOME", dir.path());
     let mut recording = common::Running::spawn(&mut recording);
-    let relay = recording.wait_for("relay: Socket.IO on ").await;
-    let url = relay
-        .trim_start_matches("relay: Socket.IO on ")
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_owned();
-
     // A relay client that only wants Twitch events: only the other process records those.
-    let script =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../peers/socket.io-client/relay-client.mjs");
-    let mut client = Command::new("node")
-        .arg(script)
-        .arg(&url)
-        .arg(TOKEN)
-        .arg(r#"{"platforms": ["twitch"]}"#)
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(client.stdout.take().unwrap()).lines();
-    let mut next_line = async || -> Value {
-        let line = timeout(Duration::from_secs(60), lines.next_line())
-            .await
-            .expect("the relay client said something")
-            .unwrap()
-            .expect("the relay client ended early");
-        serde_json::from_str(&line).unwrap()
-    };
-    while next_line().await.get("subscribed").is_none() {}
+    let mut client =
+        common::RelayClient::subscribe(&mut recording, TOKEN, r#"{"platforms": ["twitch"]}"#).await;
 
     // Meanwhile another process imports into the same database.
-    let file = follows(dir.path(), "imported-", 5_000);
+    let file = common::twitch_follows(dir.path(), "imported-", 5_000);
     let said = import(&db, &file).await;
     assert!(said.contains("imported 5000 new events"), "{said}");
     let mut relayed = Vec::new();
     while relayed.len() < 5_000 {
-        let line = next_line().await;
-        if let Some(event) = line.get("event") {
-            relayed.push(event["source_id"].as_str().unwrap().to_owned());
-        }
+        relayed.push(
+            client
+                .next_event()
+                .await
+                .expect("the relay client keeps receiving"),
+        );
     }
     let expected: Vec<String> = (0..5_000).map(|n| format!("imported-{n}")).collect();
     assert_eq!(relayed, expected, "every imported event relayed once, in order");
@@ -212,24 +173,6 @@ async fn a_recording_process_keeps_recording_and_relays_what_another_imports() {
     assert_eq!(kick, recorded, "every simulated event it reported is stored");
 }
 
-/// Says hello and confirms the five feeds of the watched Kick channel.
-async fn greet(conn: &mut onair_pusher::server::ServerConn) {
-    conn.establish("1.1", 120).await.unwrap();
-    for _ in 0..5 {
-        timeout(Duration::from_secs(10), conn.accept_subscribe())
-            .await
-            .unwrap()
-            .unwrap();
-    }
-}
-
-fn kick_frame(file: &str) -> String {
-    std::fs::read_to_string(format!("{}/{file}", common::FIXTURES))
-        .unwrap()
-        .trim()
-        .to_owned()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_process_records_a_channel_and_another_takes_over_when_it_stops() {
     let dir = tempfile::tempdir().unwrap();
@@ -249,7 +192,7 @@ async fn one_process_records_a_channel_and_another_takes_over_when_it_stops() {
         .await
         .unwrap()
         .unwrap();
-    greet(&mut conn).await;
+    common::greet(&mut conn).await;
     first.wait_for("kick/novastreams: connected").await;
     let first_pid = first.id();
 
@@ -258,7 +201,9 @@ async fn one_process_records_a_channel_and_another_takes_over_when_it_stops() {
     let waiting = second.wait_for("is recorded into this database by").await;
     assert!(waiting.contains(&format!("onair (pid {first_pid})")), "{waiting}");
     assert!(waiting.contains("takes over when that one stops"), "{waiting}");
-    conn.send_text(kick_frame("chat_basic.json")).await.unwrap();
+    conn.send_text(common::kick_frame("chat_basic.json"))
+        .await
+        .unwrap();
 
     // The first stops; the second connects and records from then on.
     let (status, stdout, stderr) = first.interrupt().await;
@@ -267,10 +212,14 @@ async fn one_process_records_a_channel_and_another_takes_over_when_it_stops() {
         .await
         .expect("the second process connects once the first has stopped")
         .unwrap();
-    greet(&mut conn).await;
+    common::greet(&mut conn).await;
     second.wait_for("kick/novastreams: connected").await;
-    conn.send_text(kick_frame("chat_reply.json")).await.unwrap();
-    conn.send_text(kick_frame("chat_basic.json")).await.unwrap();
+    conn.send_text(common::kick_frame("chat_reply.json"))
+        .await
+        .unwrap();
+    conn.send_text(common::kick_frame("chat_basic.json"))
+        .await
+        .unwrap();
     let (status, stdout, stderr) = second.interrupt().await;
     assert!(status.success(), "{stdout}\n{stderr}");
     assert!(stdout.contains("(1 already stored)"), "{stdout}");

@@ -9,7 +9,6 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use onair_core::{Actor, ChannelRef, Empty, Event, EventData, Platform};
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{ConnectOptions, Connection};
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader, Lines};
@@ -20,22 +19,6 @@ mod common;
 
 const ONAIR: &str = env!("CARGO_BIN_EXE_onair");
 const EXAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/examples/events.jsonl");
-
-/// A JSONL file of `count` Twitch follows.
-fn follows(dir: &Path, count: usize) -> PathBuf {
-    let channel = ChannelRef::new("4242", "imported_channel");
-    let lines: Vec<String> = (0..count)
-        .map(|n| {
-            Event::new(Platform::Twitch, channel.clone(), EventData::Follow(Empty {}))
-                .with_actor(Actor::new(format!("{n}"), format!("viewer{n}")))
-                .with_source_id(format!("follow-{n}"))
-                .to_json_line()
-        })
-        .collect();
-    let path = dir.join("follows.jsonl");
-    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
-    path
-}
 
 /// Reads lines until one contains `text`; returns every line read.
 async fn until<R: AsyncRead + Unpin>(lines: &mut Lines<BufReader<R>>, text: &str) -> Vec<String> {
@@ -74,7 +57,7 @@ async fn a_write_lock_held_past_the_busy_timeout_holds_an_import_up_until_it_is_
         .output()
         .unwrap();
     assert!(created.status.success());
-    let file = follows(dir.path(), 3_000);
+    let file = common::twitch_follows(dir.path(), "follow-", 3_000);
 
     // Another program takes the write lock and keeps it.
     let mut other = SqliteConnectOptions::new().filename(&db).connect().await.unwrap();
@@ -151,7 +134,7 @@ async fn a_full_disk_holds_an_import_up_and_it_finishes_when_space_is_freed() {
     let dir = tempfile::tempdir().unwrap();
     let mount = dir.path().join("disk");
     std::fs::create_dir(&mount).unwrap();
-    let file = follows(dir.path(), 5_000);
+    let file = common::twitch_follows(dir.path(), "follow-", 5_000);
     let mut script = Command::new("unshare")
         .args(["-Urm", "bash", "-c", FULL_DISK])
         .env("DIR", &mount)
@@ -190,21 +173,8 @@ async fn a_full_disk_holds_an_import_up_and_it_finishes_when_space_is_freed() {
 
 /// A Kick chat frame whose message id is `chat-N`.
 fn chat_frame(n: usize) -> String {
-    let template = std::fs::read_to_string(format!("{}/chat_basic.json", common::FIXTURES)).unwrap();
-    template
-        .trim()
+    common::kick_frame("chat_basic.json")
         .replace("3f1c9a52-7b1e-4d0a-9c55-1e2f8a6b0d41", &format!("chat-{n}"))
-}
-
-/// Says hello and confirms the five feeds of the watched Kick channel.
-async fn greet(conn: &mut onair_pusher::server::ServerConn) {
-    conn.establish("1.1", 120).await.unwrap();
-    for _ in 0..5 {
-        timeout(Duration::from_secs(10), conn.accept_subscribe())
-            .await
-            .unwrap()
-            .unwrap();
-    }
 }
 
 const TOKEN: &str = "storage-faults-token";
@@ -238,34 +208,16 @@ async fn kill_9_of_onair_run_in_heavy_ingest_loses_nothing_it_reported_recorded(
     let mut server = onair_pusher::server::ScriptedServer::bind().await.unwrap();
     let pusher_url = server.url("kick-key");
     let mut onair = run(dir.path(), &db, &pusher_url);
-    let relay = onair.wait_for("relay: Socket.IO on ").await;
-    let url = relay
-        .trim_start_matches("relay: Socket.IO on ")
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_owned();
     let mut conn = timeout(Duration::from_secs(10), server.accept())
         .await
         .unwrap()
         .unwrap();
-    greet(&mut conn).await;
+    common::greet(&mut conn).await;
 
     // A relay client: what it receives was committed (the relay serves only committed events), so it
     // is what this run reported recorded.
-    let script =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../peers/socket.io-client/relay-client.mjs");
-    let mut client = Command::new("node")
-        .arg(script)
-        .arg(&url)
-        .arg(TOKEN)
-        .arg(r#"{"kinds": ["chat_message"]}"#)
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(client.stdout.take().unwrap()).lines();
-    until(&mut lines, "subscribed").await;
+    let mut client =
+        common::RelayClient::subscribe(&mut onair, TOKEN, r#"{"kinds": ["chat_message"]}"#).await;
 
     // Heavy ingest, and kill -9 in the middle of it.
     const SENT: usize = 30_000;
@@ -276,15 +228,12 @@ async fn kill_9_of_onair_run_in_heavy_ingest_loses_nothing_it_reported_recorded(
     });
     let mut relayed = Vec::new();
     while relayed.len() < 2_000 {
-        let line = timeout(Duration::from_secs(60), lines.next_line())
-            .await
-            .unwrap()
-            .unwrap()
-            .expect("the relay client keeps receiving");
-        let line: serde_json::Value = serde_json::from_str(&line).unwrap();
-        if let Some(event) = line.get("event") {
-            relayed.push(event["source_id"].as_str().unwrap().to_owned());
-        }
+        relayed.push(
+            client
+                .next_event()
+                .await
+                .expect("the relay client keeps receiving"),
+        );
     }
     let pid = onair.id();
     let killed = std::process::Command::new("kill")
@@ -292,15 +241,9 @@ async fn kill_9_of_onair_run_in_heavy_ingest_loses_nothing_it_reported_recorded(
         .status()
         .unwrap();
     assert!(killed.success());
-    // The client still reads what reached it before the kill. (It exits when the relay goes, which can
-    // cut its last line short: node writes to a pipe asynchronously. That event is simply not counted.)
-    while let Ok(Some(line)) = lines.next_line().await {
-        let Ok(line) = serde_json::from_str::<serde_json::Value>(&line) else {
-            continue;
-        };
-        if let Some(event) = line.get("event") {
-            relayed.push(event["source_id"].as_str().unwrap().to_owned());
-        }
+    // The client still reads what reached it before the kill (it ends when the relay goes).
+    while let Some(id) = client.next_event().await {
+        relayed.push(id);
     }
     drop(blasting);
 
@@ -339,7 +282,7 @@ async fn kill_9_of_onair_run_in_heavy_ingest_loses_nothing_it_reported_recorded(
         .await
         .unwrap()
         .unwrap();
-    greet(&mut conn).await;
+    common::greet(&mut conn).await;
     onair.wait_for("kick/novastreams: connected").await;
     conn.send_text(chat_frame(0)).await.unwrap();
     conn.send_text(chat_frame(SENT)).await.unwrap();

@@ -197,3 +197,105 @@ impl Running {
         (status, self.seen.join("\n"), self.stderr.await.unwrap())
     }
 }
+
+/// Says hello and confirms the five feeds of the watched Kick channel.
+pub async fn greet(conn: &mut onair_pusher::server::ServerConn) {
+    conn.establish("1.1", 120).await.unwrap();
+    for _ in 0..5 {
+        timeout(Duration::from_secs(10), conn.accept_subscribe())
+            .await
+            .unwrap()
+            .unwrap();
+    }
+}
+
+/// A Kick fixture frame, as the server sends it.
+pub fn kick_frame(file: &str) -> String {
+    std::fs::read_to_string(format!("{FIXTURES}/{file}"))
+        .unwrap()
+        .trim()
+        .to_owned()
+}
+
+/// A JSONL file in `dir` of `count` Twitch follows whose source ids are `PREFIXN`.
+pub fn twitch_follows(dir: &Path, prefix: &str, count: usize) -> PathBuf {
+    use onair_core::{Actor, ChannelRef, Empty, Event, EventData, Platform};
+    let channel = ChannelRef::new("4242", "imported_channel");
+    let lines: Vec<String> = (0..count)
+        .map(|n| {
+            Event::new(Platform::Twitch, channel.clone(), EventData::Follow(Empty {}))
+                .with_actor(Actor::new(format!("{prefix}{n}"), format!("{prefix}viewer{n}")))
+                .with_source_id(format!("{prefix}{n}"))
+                .to_json_line()
+        })
+        .collect();
+    let path = dir.join(format!("{prefix}follows.jsonl"));
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    path
+}
+
+/// A real socket.io-client (node, `peers/socket.io-client/relay-client.mjs`) on a relay, its lines read
+/// as they come.
+pub struct RelayClient {
+    _child: tokio::process::Child,
+    lines: tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
+}
+
+impl RelayClient {
+    /// Connects to the relay `onair` announced (its `relay: Socket.IO on URL` line, waited for on
+    /// `running`) with `token`, subscribes with `filter`, and returns once the subscription is answered.
+    pub async fn subscribe(running: &mut Running, token: &str, filter: &str) -> RelayClient {
+        let line = running.wait_for("relay: Socket.IO on ").await;
+        let url = line
+            .trim_start_matches("relay: Socket.IO on ")
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .to_owned();
+        let script =
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../peers/socket.io-client/relay-client.mjs");
+        let mut child = tokio::process::Command::new("node")
+            .arg(script)
+            .arg(&url)
+            .arg(token)
+            .arg(filter)
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut client = RelayClient { _child: child, lines };
+        while client
+            .next()
+            .await
+            .expect("the relay client ended early")
+            .get("subscribed")
+            .is_none()
+        {}
+        client
+    }
+
+    /// What the client says next; `None` once it has ended. A line cut short (the client exits when the
+    /// relay goes, and node writes to a pipe asynchronously) is passed over.
+    pub async fn next(&mut self) -> Option<serde_json::Value> {
+        loop {
+            let line = timeout(Duration::from_secs(60), self.lines.next_line())
+                .await
+                .expect("the relay client said nothing for 60 s")
+                .ok()??;
+            if let Ok(value) = serde_json::from_str(&line) {
+                return Some(value);
+            }
+        }
+    }
+
+    /// The source id of the next event it receives; `None` once it has ended.
+    pub async fn next_event(&mut self) -> Option<String> {
+        loop {
+            let line = self.next().await?;
+            if let Some(event) = line.get("event") {
+                return Some(event["source_id"].as_str().unwrap().to_owned());
+            }
+        }
+    }
+}
