@@ -126,12 +126,20 @@ fn steps(locked: bool, e2e: bool) -> Vec<Step> {
         ),
     ];
     if e2e {
+        // The app, and the `onair` command its E2E runs beside it on the app's database.
         steps.push(cargo(
             "app build",
             [
                 &["build"],
                 lock,
-                &["-p", "onair-desktop", "--features", "custom-protocol"],
+                &[
+                    "-p",
+                    "onair-desktop",
+                    "-p",
+                    "onair",
+                    "--features",
+                    "onair-desktop/custom-protocol",
+                ],
             ]
             .concat(),
         ));
@@ -169,7 +177,7 @@ mod tests {
                 "ui test: npm test (in ui)",
                 "clippy: cargo clippy --workspace --all-targets --all-features -- -D warnings",
                 "test: cargo test --workspace --all-features",
-                "app build: cargo build -p onair-desktop --features custom-protocol",
+                "app build: cargo build -p onair-desktop -p onair --features onair-desktop/custom-protocol",
                 "e2e: bash ui/e2e/run.sh",
             ]
         );
