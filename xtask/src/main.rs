@@ -8,6 +8,7 @@ mod bench;
 mod cmd;
 mod run;
 mod setup;
+mod soak;
 mod test;
 
 use std::env;
@@ -31,6 +32,10 @@ const COMMANDS: &[(&str, &str)] = &[
     (
         "bench [NAME...]",
         "setup, then run the named benchmarks (all when none); their RESULT lines come last",
+    ),
+    (
+        "soak [ARGS...]",
+        "setup, then the soak on release builds (--for 1h, --restart-every 5m): traffic, restarts, kill -9; a RESULT line",
     ),
     ("help", "print this help"),
 ];
@@ -56,7 +61,7 @@ fn dispatch(command: Option<&str>, args: &[OsString]) -> Result<i32, String> {
             print!("{}", usage());
             return Ok(0);
         }
-        Some("setup" | "test" | "run" | "bench") => {}
+        Some("setup" | "test" | "run" | "bench" | "soak") => {}
         Some(other) => {
             eprint!("{}", usage());
             return Err(format!(
@@ -75,6 +80,7 @@ fn dispatch(command: Option<&str>, args: &[OsString]) -> Result<i32, String> {
             test::run().map(|()| 0)
         }
         Some("run") => run::run(args),
+        Some("soak") => soak::run(args),
         _ => {
             let names: Vec<String> = args.iter().map(|a| a.to_string_lossy().into_owned()).collect();
             bench::run(&names).map(|()| 0)
@@ -111,7 +117,14 @@ mod tests {
     #[test]
     fn usage_lists_every_command() {
         let text = usage();
-        for name in ["setup", "test", "run [ARGS...]", "bench [NAME...]", "help"] {
+        for name in [
+            "setup",
+            "test",
+            "run [ARGS...]",
+            "bench [NAME...]",
+            "soak [ARGS...]",
+            "help",
+        ] {
             assert!(
                 text.lines().any(|l| l.trim_start().starts_with(name)),
                 "{name} missing from:\n{text}"

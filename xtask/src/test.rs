@@ -124,6 +124,17 @@ fn steps(locked: bool, e2e: bool) -> Vec<Step> {
             "test",
             [&["test"], lock, &["--workspace", "--all-features"]].concat(),
         ),
+        // The short soak: two minutes of traffic, restarts and a kill -9 (`cargo xtask soak` for longer).
+        cargo("soak build", [crate::soak::BUILD, lock].concat()),
+        cargo(
+            "soak",
+            [
+                &["run"],
+                lock,
+                &["-p", "onair-tests", "--bin", "soak", "--", "--for", "2m"],
+            ]
+            .concat(),
+        ),
     ];
     if e2e {
         // The app, and the `onair` command its E2E runs beside it on the app's database.
@@ -177,6 +188,8 @@ mod tests {
                 "ui test: npm test (in ui)",
                 "clippy: cargo clippy --workspace --all-targets --all-features -- -D warnings",
                 "test: cargo test --workspace --all-features",
+                "soak build: cargo build -p onair -p onair-tests --bins",
+                "soak: cargo run -p onair-tests --bin soak -- --for 2m",
                 "app build: cargo build -p onair-desktop -p onair --features onair-desktop/custom-protocol",
                 "e2e: bash ui/e2e/run.sh",
             ]
@@ -186,12 +199,16 @@ mod tests {
     #[test]
     fn locked_goes_before_the_double_dash_and_e2e_only_where_it_runs() {
         let locked = lines(true, false);
-        assert_eq!(locked.len(), 7);
+        assert_eq!(locked.len(), 9);
         assert_eq!(
             locked[5],
             "clippy: cargo clippy --locked --workspace --all-targets --all-features -- -D warnings"
         );
         assert_eq!(locked[6], "test: cargo test --locked --workspace --all-features");
+        assert_eq!(
+            locked[8],
+            "soak: cargo run --locked -p onair-tests --bin soak -- --for 2m"
+        );
     }
 
     #[test]
