@@ -3,6 +3,9 @@
 
 /// Every command of `commands.rs`; a capability grants each by name.
 const COMMANDS: &[&str] = &[
+    "startup",
+    "recover",
+    "quit",
     "overview",
     "list_events",
     "stats",

@@ -1,7 +1,8 @@
 //! The commands the window may call: each a few lines over the hub. Errors reach the UI as sentences.
 
 use onair::views::{
-    AccountView, DesktopSettings, DiscordAccountView, DiscordServerView, FeedQuery, Overview, StatsView,
+    AccountView, DesktopSettings, DiscordAccountView, DiscordServerView, FeedQuery, Overview, StartupView,
+    StatsView,
 };
 use onair::watch::ChannelSpec;
 use onair_core::Offset;
@@ -12,6 +13,31 @@ use tauri_plugin_opener::OpenerExt;
 
 use crate::hub::Hub;
 use crate::signin::SignIns;
+use crate::startup::Startup;
+
+/// `startup`: whether the hub runs, or why the database could not be opened (the window then shows the
+/// recovery screen and calls no command that needs the hub).
+#[tauri::command]
+pub async fn startup(startup: State<'_, Startup>) -> Result<StartupView, String> {
+    Ok(startup.view().await)
+}
+
+/// `recover`: opens the database again (moving an unusable file aside first when `moveAside`), starting
+/// the hub when it opens; answers with how it went.
+#[tauri::command]
+pub async fn recover(
+    app: AppHandle,
+    startup: State<'_, Startup>,
+    move_aside: bool,
+) -> Result<StartupView, String> {
+    startup.retry(app, move_aside).await
+}
+
+/// `quit`: quits OnAir (the recovery screen's Quit; the tray has its own).
+#[tauri::command]
+pub fn quit(app: AppHandle) {
+    crate::quit(&app);
+}
 
 /// `overview`: the database, the connections, the simulator, the logs.
 #[tauri::command]
@@ -25,6 +51,7 @@ pub async fn overview(app: AppHandle, hub: State<'_, Hub>) -> Result<Overview, S
             .app_log_dir()
             .map(|p| p.display().to_string())
             .unwrap_or_default(),
+        health: hub.health(),
     })
 }
 

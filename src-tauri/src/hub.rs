@@ -1,20 +1,21 @@
 //! The hub inside the app: the store, the channels it watches (one connection each, plus the simulator's;
 //! a Discord server is one shard's connection), their cards for the dashboard, the settings in force, the
-//! notifier fed with every newly committed event, the relay for overlays and bots, and the throttled
-//! signal that tells the window new events were committed.
+//! notifier fed with every newly committed event, the relay for overlays and bots, the throttled
+//! signal that tells the window new events were committed, and the store's health (writes held up, and
+//! recording again) for the window's banner, the tray and the log.
 
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex as StdMutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use onair::config::{DiscordSettings, TwitchSettings};
 use onair::discord::DiscordSpec;
+use onair::health::HealthNotice;
 use onair::notify::{FreshEvents, Notification, Notifier};
 use onair::twitch_signin::{RecordedInStore, TwitchAccess, TwitchAccessError, twitch_access};
-use onair::views::{ConnectionView, Connections, DesktopSettings, StatsView};
+use onair::views::{ConnectionView, Connections, DesktopSettings, StatsView, StoreHealthView};
 use onair::watch::{ChannelSpec, WatchError, WatchOptions, resolve, resolve_twitch, watch};
 use onair_core::{ChannelRef, ConnectionId, ConnectionState, Event, Platform, Realtime};
 use onair_discord::{DiscordConfig, DiscordPlatform, Watched};
@@ -42,6 +43,8 @@ pub const CONNECTION_EVENT: &str = "onair://connection";
 pub const CONNECTION_REMOVED_EVENT: &str = "onair://connection-removed";
 /// The window's event for settings changed outside it (the tray's Pause notifications).
 pub const SETTINGS_EVENT: &str = "onair://settings";
+/// The window's event for a change of the store's health (writes held up, recording again).
+pub const HEALTH_EVENT: &str = "onair://store-health";
 /// Twitch allows a sign-in this many EventSub connections (OnAir opens one per channel).
 const TWITCH_CHANNELS: usize = 3;
 
@@ -61,6 +64,8 @@ pub struct Hub {
     /// Why Discord cannot be used, when it cannot (no token is no problem).
     discord_problem: StdMutex<Option<String>>,
     connections: Arc<StdMutex<Connections>>,
+    /// Whether events reach the database (the writer's health, one change at a time).
+    health: Arc<StdMutex<StoreHealthView>>,
     notifier: Arc<StdMutex<Notifier>>,
     settings: StdMutex<DesktopSettings>,
     /// The watched channels by their key (`kick:slug`, `twitch:login`, `discord:SERVER_ID`).
@@ -91,14 +96,10 @@ impl Running {
 }
 
 impl Hub {
-    /// Opens the store at `db`, starts telling the window about new events and feeding the notifier.
-    /// Watching the saved channels starts with [`Hub::watch_saved`].
-    pub async fn start(app: AppHandle, db: PathBuf, settings: DesktopSettings) -> Result<Hub, String> {
-        let store = Arc::new(
-            Store::open(&db)
-                .await
-                .map_err(|e| format!("the database {} could not be opened: {e}", db.display()))?,
-        );
+    /// Runs on the opened `store`: starts telling the window about new events and the store's health, and
+    /// feeding the notifier. Watching the saved channels starts with [`Hub::watch_saved`].
+    pub async fn start(app: AppHandle, store: Store, settings: DesktopSettings) -> Result<Hub, String> {
+        let store = Arc::new(store);
         let kick = Arc::new(KickPlatform::new(
             KickRest::new(RestConfig::from_env(None))
                 .map_err(|e| e.to_string())?
@@ -117,6 +118,7 @@ impl Hub {
             discord: Arc::default(),
             discord_problem: StdMutex::default(),
             connections: Arc::default(),
+            health: Arc::default(),
             notifier: Arc::new(StdMutex::new(Notifier::new(settings.notifications.clone()))),
             settings: StdMutex::new(settings),
             watches: Mutex::default(),
@@ -124,8 +126,11 @@ impl Hub {
             relay: Arc::default(),
             session_start: Utc::now(),
         };
-        hub.relay.restart(|| relay_settings.clone(), &hub.store).await;
+        hub.relay
+            .restart(move || relay_settings.clone(), &hub.store)
+            .await;
         hub.signal_commits();
+        hub.follow_health();
         hub.follow_new_events().await.map_err(|e| e.to_string())?;
         Ok(hub)
     }
@@ -143,6 +148,23 @@ impl Hub {
                 tokio::time::sleep(pause).await;
             }
         });
+    }
+
+    /// Follows the writer's health ([`onair::health::follow`]: one notice per change): the log says it,
+    /// the window's banner shows it, and the tray's dot turns red while writes are held up.
+    fn follow_health(&self) {
+        let status = self.store.writer().status();
+        let (health, connections, app) = (self.health.clone(), self.connections.clone(), self.app.clone());
+        tauri::async_runtime::spawn(onair::health::follow(status, move |notice| {
+            match &notice {
+                HealthNotice::HeldUp(_) => tracing::error!("store: {notice}"),
+                HealthNotice::Recovered => tracing::info!("store: {notice}"),
+            }
+            let view = StoreHealthView::after(&notice);
+            *lock(&health) = view.clone();
+            let _ = app.emit(HEALTH_EVENT, view);
+            refresh_tray(&app, &connections, &health);
+        }));
     }
 
     /// Reads every event committed from now on, by the app or another process writing its database: each
@@ -209,6 +231,11 @@ impl Hub {
     /// The store.
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// Whether events reach the database.
+    pub fn health(&self) -> StoreHealthView {
+        lock(&self.health).clone()
     }
 
     /// Every card, for the dashboard.
@@ -487,6 +514,7 @@ impl Hub {
         let spec = card_spec.clone();
         let store = self.store.clone();
         let connections = self.connections.clone();
+        let health = self.health.clone();
         let relay = self.relay.clone();
         let app = self.app.clone();
         let stopping = stop.clone();
@@ -504,7 +532,7 @@ impl Hub {
                     }
                 };
                 let _ = app.emit(CONNECTION_EVENT, view);
-                refresh_tray(&app, &connections);
+                refresh_tray(&app, &connections, &health);
                 // The relay's clients follow the card's stable id too.
                 relay.set_status(&card_id, state);
             };
@@ -671,7 +699,7 @@ impl Hub {
 
     /// Shows the tray's overall state.
     pub fn refresh_tray(&self) {
-        refresh_tray(&self.app, &self.connections);
+        refresh_tray(&self.app, &self.connections, &self.health);
     }
 
     /// Stops every watch (at quit), so what was received is committed.
@@ -785,8 +813,9 @@ fn card_of(event: &Event) -> String {
     }
 }
 
-fn refresh_tray(app: &AppHandle, connections: &StdMutex<Connections>) {
-    let overall = lock(connections).overall();
+/// Shows the connections' and the store's state together on the tray.
+fn refresh_tray(app: &AppHandle, connections: &StdMutex<Connections>, health: &StdMutex<StoreHealthView>) {
+    let overall = lock(connections).overall().with_store(&lock(health));
     tray::set_overall(app, overall);
 }
 

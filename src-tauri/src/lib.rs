@@ -2,7 +2,8 @@
 //! commands of [`commands`], and new events reach the window as a throttled "committed" signal (at most
 //! 20 a second) after which the UI reads what is new from the store, so a chat flood cannot freeze the
 //! webview and nothing between two reads is missed. The tray keeps the app running when the window
-//! closes; the log goes to a daily file in the app's log folder.
+//! closes; the log goes to a daily file in the app's log folder. A database that cannot be opened stops
+//! the start at the window's recovery screen ([`startup`]) instead of ending the app.
 
 mod autostart;
 mod browser_check;
@@ -12,6 +13,7 @@ mod hub;
 mod relay;
 mod settings;
 mod signin;
+mod startup;
 mod tray;
 
 use tauri::{AppHandle, Manager};
@@ -40,7 +42,7 @@ fn simulate_arg(args: &[String]) -> Option<f64> {
 }
 
 /// Starts the simulator when `args` ask for it.
-fn simulate_if_asked(app: &AppHandle, args: &[String]) {
+pub(crate) fn simulate_if_asked(app: &AppHandle, args: &[String]) {
     let Some(rate) = simulate_arg(args) else { return };
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
@@ -90,23 +92,18 @@ pub fn run() {
             let args: Vec<String> = std::env::args().collect();
             let minimised = saved.start_minimised || args.iter().any(|a| a == autostart::ARG);
             tray::install(app, saved.notifications.muted)?;
-            let client_id = saved.kick_client_id.clone();
-            let hub = tauri::async_runtime::block_on(Hub::start(app.handle().clone(), db, saved))?;
-            app.manage(hub);
             app.manage(signin::SignIns::default());
-            let handle = app.handle().clone();
-            tauri::async_runtime::spawn(async move {
-                if let Some(hub) = handle.try_state::<Hub>() {
-                    hub.watch_saved().await;
-                }
-                if let Some(signins) = handle.try_state::<signin::SignIns>() {
-                    signins.resume(&handle, client_id.as_deref()).await;
-                }
-            });
-            if !minimised {
+            let startup =
+                tauri::async_runtime::block_on(startup::Startup::begin(app.handle(), db, saved, args))?;
+            // A database that could not be opened is shown at once, whatever the start-up settings say.
+            let stopped = !tauri::async_runtime::block_on(startup.running());
+            app.manage(startup);
+            if stopped {
+                tray::set_overall(app.handle(), onair::views::Overall::NotRecording);
+            }
+            if !minimised || stopped {
                 tray::show_main(app.handle());
             }
-            simulate_if_asked(app.handle(), &args);
             Ok(())
         })
         .on_window_event(|window, event| {
@@ -120,6 +117,9 @@ pub fn run() {
             }
         })
         .invoke_handler(tauri::generate_handler![
+            commands::startup,
+            commands::recover,
+            commands::quit,
             commands::overview,
             commands::relay,
             commands::relay_token,

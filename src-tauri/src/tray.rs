@@ -1,5 +1,5 @@
 //! The tray icon: its badge and tooltip show the connections' overall state (green: all connected, amber:
-//! some reconnecting, red: some gave up), and its menu has Show, Pause notifications (streamer mode),
+//! some reconnecting, red: some gave up, or events are not being recorded), and its menu has Show, Pause notifications (streamer mode),
 //! Reconnect all and Quit. Closing the window leaves OnAir running here.
 
 use onair::views::Overall;
@@ -76,6 +76,7 @@ pub fn set_overall(app: &AppHandle, overall: Overall) {
         Overall::Connected => "OnAir: all connected",
         Overall::Reconnecting => "OnAir: reconnecting",
         Overall::Failed => "OnAir: a connection gave up (open OnAir to see why)",
+        Overall::NotRecording => "OnAir: not recording (open OnAir to see why)",
     };
     let _ = tray.set_tooltip(Some(tooltip));
     if let Some(icon) = badged(app, overall) {
@@ -99,7 +100,7 @@ fn badged(app: &AppHandle, overall: Overall) -> Option<Image<'static>> {
         Overall::Idle => return Some(Image::new_owned(rgba, width, height)),
         Overall::Connected => [0x22, 0xc5, 0x5e],
         Overall::Reconnecting => [0xf5, 0x9e, 0x0b],
-        Overall::Failed => [0xef, 0x44, 0x44],
+        Overall::Failed | Overall::NotRecording => [0xef, 0x44, 0x44],
     };
     let size = width.min(height) as f32;
     let radius = size * 0.22;

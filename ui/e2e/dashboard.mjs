@@ -7,10 +7,16 @@
 // right one) and watches a server's channel (a member joining and a message in the feed, the unchosen
 // channel's message not), reads the stats, switches theme in the settings, sees a
 // socket.io-client receive the simulated stream through the relay and appear in the relay's client list,
-// replaces the relay token (the client is disconnected, and the old token refused), and saves screenshots
-// to e2e/artifacts/.
+// replaces the relay token (the client is disconnected, and the old token refused), has two real `onair
+// import` processes write into the app's database at once while the simulator records (the feed shows
+// their events, the database holds each once), holds the database's write lock from another program past
+// the busy timeout (the store-health banner says so, goes away once it is let go, and nothing recorded
+// meanwhile is missing), and saves screenshots to e2e/artifacts/.
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { io } from "socket.io-client";
@@ -26,6 +32,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 const artifacts = join(here, "artifacts");
 mkdirSync(artifacts, { recursive: true });
 const application = process.env.ONAIR_APP ?? join(here, "../../target/debug/onair-desktop");
+// The command-line `onair`, from the same build as the app (ONAIR_CLI overrides).
+const onairCli = process.env.ONAIR_CLI ?? join(dirname(application), "onair");
 
 const fakeKick = process.env.ONAIR_E2E_FAKE_KICK_PORT ? await startFakeKick(Number(process.env.ONAIR_E2E_FAKE_KICK_PORT)) : null;
 const fakeTwitch = process.env.ONAIR_E2E_FAKE_TWITCH_PORT ? await startFakeTwitch(Number(process.env.ONAIR_E2E_FAKE_TWITCH_PORT)) : null;
@@ -39,8 +47,15 @@ const browser = await remote({
 });
 
 let step = "start";
+/**
+ * Saves a screenshot. WebKitWebDriver takes it at the page's next repaint, so on a page where nothing moves
+ * it would wait for ever: after 10 s the screenshot is given up (it is evidence, not a check).
+ */
 async function shot(name) {
-  writeFileSync(join(artifacts, `${name}.png`), Buffer.from(await browser.takeScreenshot(), "base64"));
+  const timeout = new Promise((resolve) => setTimeout(() => resolve(null), 10000).unref());
+  const png = await Promise.race([browser.takeScreenshot(), timeout]);
+  if (png) writeFileSync(join(artifacts, `${name}.png`), Buffer.from(png, "base64"));
+  else console.log(`e2e: no screenshot ${name} (the page did not repaint)`);
 }
 /**
  * The feed's rows as they are now, read in one go inside the page: the list is windowed and live, so a row
@@ -55,6 +70,39 @@ const feedRows = () =>
   );
 const waitFor = (what, check, timeout = 20000) =>
   browser.waitUntil(check, { timeout, interval: 200, timeoutMsg: `timed out: ${what}` });
+
+/** Runs `onair ARGS` on the app's database; resolves with its exit code, stdout and stderr. */
+function onair(...args) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(onairCli, args, { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.stderr.on("data", (d) => (err += d));
+    child.on("error", reject);
+    child.on("exit", (code) => resolve({ code, out, err }));
+  });
+}
+/** The stored events `onair events` prints for ARGS (the JSON form, oldest first). */
+function storedEvents(...args) {
+  const out = execFileSync(onairCli, ["events", "--format", "jsonl", "--limit", "0", ...args], { encoding: "utf8", maxBuffer: 1 << 28 });
+  return out.split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l));
+}
+/**
+ * The longest time without a stored simulator event between `from` and `to` (ms): the simulator sends one
+ * every 0.125 to 0.375 s, so a long gap would be events the app lost (or stopped recording).
+ */
+function longestSimulatorGap(from, to) {
+  const times = storedEvents("--platform", "kick", "--since", new Date(from - 1000).toISOString())
+    .map((e) => Date.parse(e.received_at))
+    .filter((t) => t >= from && t <= to)
+    .sort((x, y) => x - y);
+  const gaps = [times[0] - from, ...times.slice(1).map((t, i) => t - times[i]), to - times[times.length - 1]];
+  return { events: times.length, gap: times.length > 0 ? Math.max(...gaps) : to - from };
+}
+/** When the simulator's card last saw an event (ms), or 0. */
+const simulatorLastEvent = async () =>
+  Date.parse((await browser.$('.connection-card[data-id="kick/onair-demo"]').getAttribute("data-last-event")) ?? "") || 0;
 
 try {
   step = "the window";
@@ -391,6 +439,93 @@ try {
   });
   assert.equal(refused, "unauthorized", "the old token is refused after a new one is made");
   await browser.$("#view-feed").click();
+
+  step = "two onair imports into the app's database at once";
+  // Two other processes write the database the app records into (their events reach the app's feed, since
+  // it follows every writer's commits); neither they nor the app lose or double anything.
+  const database = process.env.ONAIR_DB;
+  if (database) {
+    assert.ok(existsSync(onairCli), `the onair command is built (${onairCli}): cargo build -p onair`);
+    const PER_FILE = 2000;
+    const work = mkdtempSync(join(tmpdir(), "onair-e2e-import-"));
+    // An hour old: imported history, which never notifies.
+    const at = new Date(Date.now() - 3600_000).toISOString();
+    const files = ["a", "b"].map((name) => {
+      const lines = Array.from({ length: PER_FILE }, (_, i) => JSON.stringify({
+        offset: null, id: randomUUID(), platform: "twitch", channel: { platform_id: "990001", slug: "e2e-import" },
+        kind: "follow", actor: { id: `${name}${i}`, login: `import_${name}_${i}`, display_name: `import_${name}_${i}` },
+        target: null, occurred_at: at, received_at: at, source_id: `e2e-import-${name}-${i}`, data: {},
+      }));
+      const file = join(work, `${name}.jsonl`);
+      writeFileSync(file, lines.join("\n") + "\n");
+      return file;
+    });
+    await browser.$("#channel-filter").setValue("e2e-import");
+    await waitFor("the feed filtered to the imported channel", async () => /^0 events/.test(await browser.$("#feed-count").getText()));
+    await waitFor("the simulator's card seeing events", async () => (await simulatorLastEvent()) > 0);
+    const importsStarted = Date.now();
+    const imports = await Promise.all(files.map((file) => onair("import", file)));
+    const importsEnded = Date.now();
+    for (const { code, out, err } of imports) {
+      assert.equal(code, 0, `onair import failed: ${out}${err}`);
+      assert.match(out, new RegExp(`imported ${PER_FILE} new events, 0 already present`));
+    }
+    console.log(`e2e: two onair imports of ${PER_FILE} events each took ${importsEnded - importsStarted} ms together`);
+    await waitFor("every imported event in the app's feed", async () =>
+      Number((await browser.$("#feed-count").getText()).replace(/[^0-9]/g, "")) === 2 * PER_FILE, 30000);
+    const shown = (await feedRows()).map((r) => r.text).join(" ");
+    assert.match(shown, /import_[ab]_\d+/, "the imported followers are in the feed");
+    await waitFor("the simulator recorded after the imports", async () => (await simulatorLastEvent()) > importsEnded + 1000);
+    const simulatorAfter = await simulatorLastEvent();
+    await browser.$("#channel-filter").click();
+    await browser.keys(["Control", "a"]);
+    await browser.keys("Backspace");
+    await waitFor("the whole feed again", async () => (await feedRows()).some((r) => r.kind !== "follow"));
+    const imported = storedEvents("--channel", "e2e-import");
+    const sources = new Set(imported.map((e) => e.source_id));
+    assert.equal(imported.length, 2 * PER_FILE, "every imported event stored once");
+    assert.equal(sources.size, 2 * PER_FILE, "no imported event stored twice");
+    for (const name of ["a", "b"]) {
+      for (let i = 0; i < PER_FILE; i++) assert.ok(sources.has(`e2e-import-${name}-${i}`), `e2e-import-${name}-${i} stored`);
+    }
+    const around = longestSimulatorGap(importsStarted - 2000, simulatorAfter);
+    console.log(`e2e: the simulator's events around the imports: ${around.events}, longest gap ${around.gap} ms`);
+    assert.ok(around.gap < 2500, `the app kept recording the simulator before, during and after the imports: ${JSON.stringify(around)}`);
+    rmSync(work, { recursive: true, force: true });
+
+    step = "another program holds the database's write lock";
+    // python3's sqlite3 takes the write lock (BEGIN IMMEDIATE) and keeps it until told to let go on stdin.
+    const hold = "import sqlite3, sys\n" +
+      "db = sqlite3.connect(sys.argv[1], timeout=30, isolation_level=None)\n" +
+      "db.execute('BEGIN IMMEDIATE')\n" +
+      "print('locked', flush=True)\n" +
+      "sys.stdin.readline()\n" +
+      "db.execute('COMMIT')\n";
+    const holder = spawn("python3", ["-c", hold, database], { stdio: ["pipe", "pipe", "inherit"] });
+    const holderExit = new Promise((resolve) => holder.on("exit", resolve));
+    await new Promise((resolve, reject) => {
+      holder.stdout.on("data", (d) => String(d).includes("locked") && resolve());
+      holder.on("exit", (code) => reject(new Error(`the lock holder ended first (${code})`)));
+    });
+    const lockedAt = Date.now();
+    const banner = browser.$("#store-health");
+    await waitFor("the store-health banner", async () => (await banner.isExisting()) && (await banner.getAttribute("data-state")) === "held_up", 30000);
+    console.log(`e2e: the banner showed ${Date.now() - lockedAt} ms after the lock was taken`);
+    assert.match(await banner.getText(), /Recording is held up: another program holds the database's write lock .*close it/);
+    assert.match(await banner.getText(), /recording resumes by itself/);
+    await shot("store-held-up");
+    // Let go, and say when: what the app received meanwhile must all be stored.
+    const releasedAt = Date.now();
+    holder.stdin.write("\n");
+    assert.equal(await holderExit, 0);
+    await waitFor("recording again", async () => !(await banner.isExisting()) || (await banner.getAttribute("data-state")) === "recovered");
+    await waitFor("the banner gone by itself", async () => !(await banner.isExisting()), 20000);
+    const held = longestSimulatorGap(lockedAt, releasedAt);
+    console.log(`e2e: held up ${releasedAt - lockedAt} ms, ${held.events} events received meanwhile, all stored (longest gap ${held.gap} ms)`);
+    assert.ok(held.gap < 2500, `the events received while held up are stored: ${JSON.stringify(held)}`);
+  } else {
+    console.log("e2e: no ONAIR_DB (run through e2e/run.sh to check other processes on the app's database)");
+  }
 
   step = "stop";
   await browser.$("#simulate").click();

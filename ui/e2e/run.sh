@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Runs a command (default: the dashboard E2E) in a private desktop: Xvfb, a private D-Bus session with a
-# notification daemon (dunst) watched by dbus-monitor, and tauri-driver; the app gets its own XDG folders and database.
-# Usage: ui/e2e/run.sh [command...]   (TAURI_DRIVER: the tauri-driver binary)
+# Runs a command (default: the dashboard E2E, then the recovery screen's) in a private desktop: Xvfb, a
+# private D-Bus session with a notification daemon (dunst) watched by dbus-monitor, and tauri-driver; the app
+# gets its own XDG folders and database.
+# Usage: ui/e2e/run.sh [command...]   (TAURI_DRIVER: the tauri-driver binary; ONAIR_APP and ONAIR_CLI: the app
+# and the `onair` command, by default target/debug/onair-desktop and target/debug/onair)
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 if [[ "${1:-}" != "--inner" ]]; then
@@ -35,7 +37,13 @@ driver="${TAURI_DRIVER:-tauri-driver}"
 "$driver" --port 4444 > "$here/artifacts/tauri-driver.log" 2>&1 & driver_pid=$!
 for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/4444) 2>/dev/null && break; sleep 0.1; done
 rc=0
-if [[ $# -gt 0 ]]; then "$@" || rc=$?; else node "$here/dashboard.mjs" || rc=$?; fi
+if [[ $# -gt 0 ]]; then "$@" || rc=$?
+else
+  # The dashboard's session, then the recovery screen's own sessions (with their own database and folders;
+  # one OnAir at a time on this bus, as single-instance wants).
+  node "$here/dashboard.mjs" || rc=$?
+  node "$here/recovery.mjs" || rc=$?
+fi
 kill "$driver_pid" "$dunst_pid" "$monitor_pid" 2>/dev/null || true
 wait 2>/dev/null || true
 rm -rf "$state"

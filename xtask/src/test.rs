@@ -137,12 +137,20 @@ fn steps(locked: bool, e2e: bool) -> Vec<Step> {
         ),
     ];
     if e2e {
+        // The app, and the `onair` command its E2E runs beside it on the app's database.
         steps.push(cargo(
             "app build",
             [
                 &["build"],
                 lock,
-                &["-p", "onair-desktop", "--features", "custom-protocol"],
+                &[
+                    "-p",
+                    "onair-desktop",
+                    "-p",
+                    "onair",
+                    "--features",
+                    "onair-desktop/custom-protocol",
+                ],
             ]
             .concat(),
         ));
@@ -182,7 +190,7 @@ mod tests {
                 "test: cargo test --workspace --all-features",
                 "soak build: cargo build -p onair -p onair-tests --bins",
                 "soak: cargo run -p onair-tests --bin soak -- --for 2m",
-                "app build: cargo build -p onair-desktop --features custom-protocol",
+                "app build: cargo build -p onair-desktop -p onair --features onair-desktop/custom-protocol",
                 "e2e: bash ui/e2e/run.sh",
             ]
         );

@@ -1,8 +1,11 @@
 //! The store's health for people: turns the writer's status into the few notices a user needs (recording
 //! is held up, and why and what to do; recording again), once per change rather than once per retry. The
-//! app shows them as a banner and `onair` prints them.
+//! app shows them as a banner and `onair` prints them. And what to do with a database file that cannot be
+//! used at all: [`open_or_move_aside`].
 
-use onair_store::{FailureCause, WriterStatus};
+use std::path::PathBuf;
+
+use onair_store::{FailureCause, Store, StoreError, WriterStatus};
 use tokio::sync::watch;
 
 /// A change in whether events are being recorded.
@@ -47,5 +50,27 @@ pub async fn follow(mut status: watch::Receiver<WriterStatus>, mut notice: impl 
         if status.changed().await.is_err() {
             return;
         }
+    }
+}
+
+/// Opens the database at `path` (creating it if missing). When `move_aside` is asked and the file is one
+/// OnAir cannot use ([`StoreError::is_unusable_file`]: another program's, or damaged), it is moved aside
+/// first with [`onair_store::move_aside`] (kept, with its `-wal` and `-shm`) and a new database starts at
+/// `path`; returns the store and where the old file went. A file that opens is never moved, and any other
+/// error (locked, unreadable, from a newer OnAir) is returned as it is.
+/// (The path is owned, which keeps the future `Send` for any caller, as `Store::open`'s.)
+pub async fn open_or_move_aside(
+    path: PathBuf,
+    move_aside: bool,
+) -> Result<(Store, Option<PathBuf>), StoreError> {
+    match Store::open(path.clone()).await {
+        Ok(store) => Ok((store, None)),
+        Err(e) if move_aside && e.is_unusable_file() => {
+            let aside = onair_store::move_aside(&path)?;
+            tracing::warn!(from = %path.display(), to = %aside.display(), "moved an unusable database aside");
+            let store = Store::open(path).await?;
+            Ok((store, Some(aside)))
+        }
+        Err(e) => Err(e),
     }
 }

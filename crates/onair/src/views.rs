@@ -9,6 +9,7 @@ use onair_core::{ConnectionId, ConnectionState, EventKind, Platform};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
+use crate::health::HealthNotice;
 use crate::notify::NotifyRules;
 
 /// A connection as its card shows it.
@@ -155,6 +156,108 @@ pub enum Overall {
     Reconnecting,
     /// Some gave up.
     Failed,
+    /// Events are not being recorded: the database's writes keep failing (see [`StoreHealthView`]).
+    NotRecording,
+}
+
+impl Overall {
+    /// The connections' state together with the store's: writes held up outrank any connection's
+    /// trouble, since events then wait in memory whatever the connections do.
+    pub fn with_store(self, health: &StoreHealthView) -> Overall {
+        if health.state == HealthState::HeldUp {
+            Overall::NotRecording
+        } else {
+            self
+        }
+    }
+}
+
+/// Whether events reach the database, as the dashboard's banner shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct StoreHealthView {
+    /// Recording, held up, or recording again after being held up.
+    pub state: HealthState,
+    /// The sentence to show ([`HealthNotice`]'s text: what is wrong and what to do, or that recording
+    /// resumed); none while all has been well.
+    pub message: Option<String>,
+    /// When it entered this state.
+    #[ts(type = "string")]
+    pub since: DateTime<Utc>,
+}
+
+/// The store's health in one word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum HealthState {
+    /// Events are committed as they arrive.
+    Recording,
+    /// Writes keep failing; events wait in memory.
+    HeldUp,
+    /// Writes succeed again after being held up; what waited is stored.
+    Recovered,
+}
+
+impl StoreHealthView {
+    /// All well, as at start.
+    pub fn recording() -> StoreHealthView {
+        StoreHealthView {
+            state: HealthState::Recording,
+            message: None,
+            since: Utc::now(),
+        }
+    }
+
+    /// The view after `notice`.
+    pub fn after(notice: &HealthNotice) -> StoreHealthView {
+        StoreHealthView {
+            state: match notice {
+                HealthNotice::HeldUp(_) => HealthState::HeldUp,
+                HealthNotice::Recovered => HealthState::Recovered,
+            },
+            message: Some(notice.to_string()),
+            since: Utc::now(),
+        }
+    }
+}
+
+impl Default for StoreHealthView {
+    fn default() -> Self {
+        StoreHealthView::recording()
+    }
+}
+
+/// How the app's start went, for the window: the hub runs, or the database could not be opened and the
+/// window offers what can be done about it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(tag = "state", rename_all = "snake_case", rename_all_fields = "camelCase")]
+pub enum StartupView {
+    /// The database is open and OnAir records.
+    Running {
+        /// Where an unusable database file was moved at this start, if it was.
+        moved_aside: Option<String>,
+    },
+    /// The database could not be opened; nothing runs yet.
+    Stopped {
+        /// The database file.
+        database: String,
+        /// What is wrong (the store's error: it names the file and says what to do).
+        problem: String,
+        /// Whether the file itself is the trouble (not OnAir's, or damaged), so moving it aside and
+        /// starting a new database helps.
+        can_move_aside: bool,
+    },
+}
+
+impl StartupView {
+    /// The window's view of a database at `database` that could not be opened because of `error`.
+    pub fn stopped(database: &std::path::Path, error: &onair_store::StoreError) -> StartupView {
+        StartupView::Stopped {
+            database: database.display().to_string(),
+            problem: error.to_string(),
+            can_move_aside: error.is_unusable_file(),
+        }
+    }
 }
 
 /// The feed's query.
@@ -196,6 +299,8 @@ pub struct Overview {
     pub simulating: bool,
     /// The folder of the log files.
     pub logs: String,
+    /// Whether events reach the database.
+    pub health: StoreHealthView,
 }
 
 /// A signed-in account, as the Login section shows it.
@@ -395,6 +500,9 @@ pub fn typescript() -> String {
         ConnectionView::decl(&cfg),
         Overview::decl(&cfg),
         Overall::decl(&cfg),
+        StoreHealthView::decl(&cfg),
+        HealthState::decl(&cfg),
+        StartupView::decl(&cfg),
         FeedQuery::decl(&cfg),
         AccountView::decl(&cfg),
         DeviceCodeView::decl(&cfg),

@@ -4,8 +4,23 @@ import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type {
   AccountView, ConnectionView, DesktopSettings, DiscordAccountView, DiscordServerView, Event, FeedQuery, Overview, Platform,
-  RelayView, StatsView,
+  RelayView, StartupView, StatsView, StoreHealthView,
 } from "./bindings";
+
+/** Whether OnAir records, or why its database could not be opened (then only `recover` and `quit` work). */
+export function startup(): Promise<StartupView> {
+  return invoke<StartupView>("startup");
+}
+
+/** Opens the database again, moving a file OnAir cannot use aside first when `moveAside`; resolves with how it went. */
+export function recover(moveAside: boolean): Promise<StartupView> {
+  return invoke<StartupView>("recover", { moveAside });
+}
+
+/** Quits OnAir. */
+export function quit(): Promise<void> {
+  return invoke<void>("quit");
+}
 
 export function overview(): Promise<Overview> {
   return invoke<Overview>("overview");
@@ -56,6 +71,11 @@ export function openLogs(): Promise<void> {
 /** Called (at most 20 times a second) when new events were committed to the store, by the app or another OnAir process. */
 export function onCommitted(handler: (generation: number) => void): Promise<UnlistenFn> {
   return listen<number>("onair://committed", (e) => handler(e.payload));
+}
+
+/** Called when the store's health changes: writes held up (what is wrong, what to do), or recording again. */
+export function onStoreHealth(handler: (health: StoreHealthView) => void): Promise<UnlistenFn> {
+  return listen<StoreHealthView>("onair://store-health", (e) => handler(e.payload));
 }
 
 /** Called when a card changes: state, last event. */

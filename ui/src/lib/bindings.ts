@@ -428,9 +428,49 @@ simulating: boolean,
 /**
  * The folder of the log files.
  */
-logs: string, };
+logs: string, 
+/**
+ * Whether events reach the database.
+ */
+health: StoreHealthView, };
 
-export type Overall = "idle" | "connected" | "reconnecting" | "failed";
+export type Overall = "idle" | "connected" | "reconnecting" | "failed" | "not_recording";
+
+export type StoreHealthView = { 
+/**
+ * Recording, held up, or recording again after being held up.
+ */
+state: HealthState, 
+/**
+ * The sentence to show ([`HealthNotice`]'s text: what is wrong and what to do, or that recording
+ * resumed); none while all has been well.
+ */
+message: string | null, 
+/**
+ * When it entered this state.
+ */
+since: string, };
+
+export type HealthState = "recording" | "held_up" | "recovered";
+
+export type StartupView = { "state": "running", 
+/**
+ * Where an unusable database file was moved at this start, if it was.
+ */
+movedAside: string | null, } | { "state": "stopped", 
+/**
+ * The database file.
+ */
+database: string, 
+/**
+ * What is wrong (the store's error: it names the file and says what to do).
+ */
+problem: string, 
+/**
+ * Whether the file itself is the trouble (not OnAir's, or damaged), so moving it aside and
+ * starting a new database helps.
+ */
+canMoveAside: boolean, };
 
 export type FeedQuery = { 
 /**
