@@ -83,15 +83,7 @@ impl Startup {
             return Ok(view(&state));
         };
         let (db, settings, args) = (db.clone(), settings.clone(), args.clone());
-        // Opened on a blocking thread: `Store::open`'s future is not `Send` for every lifetime (sqlx's
-        // migrator), which a command's future must be.
-        let path = db.clone();
-        let opened = tauri::async_runtime::spawn_blocking(move || {
-            tauri::async_runtime::block_on(onair::health::open_or_move_aside(path, move_aside))
-        })
-        .await
-        .map_err(|e| format!("opening the database failed: {e}"))?;
-        match opened {
+        match onair::health::open_or_move_aside(db.clone(), move_aside).await {
             Ok((store, moved_aside)) => {
                 run_hub(app, store, settings, args).await?;
                 *state = State::Running { moved_aside };
