@@ -1,7 +1,8 @@
 //! The chaos schedule: a list of `(at, fault, for how long)` steps, written by hand or drawn from a seed,
 //! played against a proxy in real time. Lasting faults in force at the same moment add up (the larger
 //! latency, the smaller bandwidth, the union of stalls); a cut acts once; a refusal closes the listener
-//! for its length. Each step's beginning and end is reported, with the moment it took effect.
+//! for its length; a stall ends with a reset of the connections open then (a half-open connection does not
+//! come back). Each step's beginning and end is reported, with the moment it took effect.
 
 use std::ops::Range;
 use std::sync::Arc;
@@ -13,7 +14,7 @@ use tokio::task::JoinHandle;
 use tokio::time::{Instant, sleep_until};
 
 use crate::conditions::{Conditions, Stall};
-use crate::proxy::Shared;
+use crate::proxy::{CutKind, Shared};
 
 /// One fault of a schedule.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -109,7 +110,7 @@ pub struct Chaos {
     pub gap: Range<Duration>,
     /// How long each step lasts.
     pub length: Range<Duration>,
-    /// The kinds drawn from, evenly.
+    /// The kinds drawn from: each once (in a random order) before any comes again.
     pub kinds: Vec<FaultKind>,
 }
 
@@ -143,8 +144,14 @@ impl Schedule {
         let mut rng = Rng::with_seed(seed);
         let mut steps = Vec::new();
         let mut at = draw(&mut rng, &chaos.gap);
+        // Kinds are dealt from a shuffled deck, so a short schedule still meets each of them.
+        let mut deck: Vec<FaultKind> = Vec::new();
         while at < chaos.duration && !chaos.kinds.is_empty() {
-            let kind = chaos.kinds[rng.usize(..chaos.kinds.len())];
+            if deck.is_empty() {
+                deck = chaos.kinds.clone();
+                rng.shuffle(&mut deck);
+            }
+            let Some(kind) = deck.pop() else { break };
             let fault = kind.draw(&mut rng);
             let lasts = if fault == Fault::Cut {
                 Duration::ZERO
@@ -263,6 +270,13 @@ async fn play(shared: Arc<Shared>, schedule: Schedule, tx: mpsc::UnboundedSender
                 tokio::spawn(async move { connection.cut().await });
             }
         }
+        if phase == Phase::Ended && matches!(fault, Fault::Stall(_)) {
+            // A half-open connection does not come back: what it holds is never delivered (a client that
+            // gave it up would be sent bytes it no longer reads, and the tap would count them).
+            for connection in shared.open_connections() {
+                connection.0.cut.send_replace(Some(CutKind::Now));
+            }
+        }
         let faults: Vec<&Fault> = active.iter().map(|&i| &schedule.steps[i].fault).collect();
         shared.set(combine(&faults));
         shared.refuse(faults.contains(&&Fault::Refuse)).await;
@@ -311,7 +325,10 @@ mod tests {
 
     #[test]
     fn a_seed_gives_the_same_schedule_and_steps_never_overlap() {
-        let chaos = Chaos::default();
+        let chaos = Chaos {
+            duration: Duration::from_secs(20),
+            ..Chaos::default()
+        };
         let one = Schedule::random(7, &chaos);
         assert_eq!(one, Schedule::random(7, &chaos));
         assert_ne!(one, Schedule::random(8, &chaos));
@@ -320,6 +337,16 @@ mod tests {
             assert!(pair[0].at + pair[0].lasts < pair[1].at, "{pair:?}");
         }
         assert!(one.steps().iter().all(|s| s.at < chaos.duration));
+        // Twenty seconds hold six steps or more (each step and calm lasts under 3 s): one of each kind.
+        let kinds: Vec<_> = one
+            .steps()
+            .iter()
+            .take(6)
+            .map(|s| std::mem::discriminant(&s.fault))
+            .collect();
+        for fault in [Fault::Cut, Fault::Refuse, Fault::Split { min: 1, max: 7 }] {
+            assert!(kinds.contains(&std::mem::discriminant(&fault)), "{one:?}");
+        }
     }
 
     #[test]
