@@ -1,7 +1,8 @@
 //! REST through network faults, with each client's own retry rules (not the test's): Kick's channel
 //! look-up (`KickRest`, a mock kick.com behind the fault proxy) while the proxy refuses connections for a
 //! while, and when a response is cut by a reset halfway; Discord's `GET /gateway/bot` (the fake Discord
-//! behind the proxy) refused, then answered once the network is back.
+//! behind the proxy) refused, then answered once the network is back, and cut halfway through its answer
+//! (the network's failure, not Discord's).
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -12,7 +13,7 @@ use std::time::Duration;
 use onair_core::{ChannelRef, PlatformError};
 use onair_discord::testing::{GatewayServer, ServerOptions};
 use onair_discord::{DiscordConfig, DiscordPlatform, Watched};
-use onair_faultproxy::{End, FaultProxy};
+use onair_faultproxy::{Conditions, End, FaultProxy};
 use onair_kick::{KickRest, RestConfig};
 use secrecy::SecretString;
 use tokio::time::{Instant, timeout};
@@ -123,3 +124,38 @@ async fn discord_rest_refused_says_so_then_answers_once_the_network_is_back() {
     let plan = platform.plan(&watched).await.unwrap();
     assert_eq!(plan.shards.len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_discord_answer_cut_halfway_is_the_network_failing_not_discord() {
+    const GUILD: &str = "1085131932938797063";
+    let server = GatewayServer::start(ServerOptions::default()).await.unwrap();
+    server.add_guild(GUILD, "Nova's Den", &[("1085131964526100482", "general")]);
+    let proxy = FaultProxy::start(server.addr()).await.unwrap();
+    let config = DiscordConfig {
+        api_url: format!("http://{}/api/v10", proxy.addr()),
+        ..DiscordConfig::default()
+    };
+    let platform = DiscordPlatform::new(config, SecretString::from("test-token")).unwrap();
+    let mut watched = Watched::default();
+    watched.add(
+        ChannelRef::new(GUILD, "Nova's Den"),
+        ["1085131964526100482".to_owned()],
+    );
+    // A slow line: the answer's head arrives, then its body a few bytes at a time; the reset lands in it.
+    proxy.set(Conditions::clean().with_bandwidth(400));
+    let planning = tokio::spawn(async move { platform.plan(&watched).await.err() });
+    let first = proxy.connection(1).await;
+    let head = first.wait_traffic(|t| t.downstream >= HEAD_AND_SOME).await;
+    assert!(head.downstream < ANSWER, "the whole answer was through: {head:?}");
+    first.reset().await;
+    let error = timeout(Duration::from_secs(10), planning)
+        .await
+        .unwrap()
+        .unwrap()
+        .expect("no error");
+    assert!(matches!(error, PlatformError::Unreachable { .. }), "{error:?}");
+}
+
+/// The fake Discord's `GET /gateway/bot` answer: a head of about 110 bytes, 255 in all.
+const HEAD_AND_SOME: u64 = 200;
+const ANSWER: u64 = 255;

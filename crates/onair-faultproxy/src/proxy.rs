@@ -56,7 +56,7 @@ pub(crate) struct ConnShared {
     pub(crate) conditions: watch::Sender<Conditions>,
     pub(crate) cut: watch::Sender<Option<CutKind>>,
     tap: Mutex<TapState>,
-    /// Bumped at every complete frame and at the end.
+    /// Bumped at every write (bytes, complete frames) and at the end.
     changed: watch::Sender<u64>,
 }
 
@@ -73,21 +73,17 @@ impl ConnShared {
         tracker: Option<&mut crate::tap::Tracker>,
     ) {
         let length = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
-        let framed = {
+        {
             let mut tap = self.tap();
             match direction {
                 Direction::Upstream => tap.traffic.upstream += length,
                 Direction::Downstream => tap.traffic.downstream += length,
             }
-            let before = tap.frames.len();
             if let Some(tracker) = tracker {
                 tracker.feed(bytes, &mut tap.frames);
             }
-            tap.frames.len() > before
-        };
-        if framed {
-            self.changed.send_modify(|n| *n += 1);
         }
+        self.changed.send_modify(|n| *n += 1);
     }
 
     pub(crate) fn finish(&self, end: End) {
@@ -189,8 +185,20 @@ impl Connection {
         }
     }
 
-    /// Waits until `what` holds for the frames written to the client so far (checked now, at every new
-    /// frame and at the end); returns them.
+    /// Waits until `what` holds for the bytes forwarded so far (checked now, at every write and at the end).
+    pub async fn wait_traffic(&self, what: impl Fn(Traffic) -> bool) -> Traffic {
+        let mut changed = self.0.changed.subscribe();
+        loop {
+            let traffic = self.traffic();
+            if what(traffic) {
+                return traffic;
+            }
+            let _ = changed.changed().await;
+        }
+    }
+
+    /// Waits until `what` holds for the frames written to the client so far (checked now, at every write
+    /// and at the end); returns them.
     pub async fn wait_frames(&self, what: impl Fn(&[WsFrame]) -> bool) -> Vec<WsFrame> {
         let mut changed = self.0.changed.subscribe();
         loop {
