@@ -7,13 +7,16 @@
 //! client retries; a seeded chaos schedule of every fault. Checked: every notification the proxy delivered
 //! while a connection was up is stored exactly once and nothing else is; every retry waits within the
 //! backoff's bounds and the connection never ends `failed`; each fault is followed by a new session.
+//! And a `session_reconnect` over a slow, choppy network: the move is no outage, the old socket is closed
+//! by the client after the new welcome, the messages sent on both sockets are stored once.
 #![allow(clippy::unwrap_used)]
 
 mod common;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -42,14 +45,32 @@ impl SessionSetup for Subscribed {
     }
 }
 
-/// What the server streams: numbered follows while `sending`, then the last one, once.
+/// What the server streams: numbered follows while `sending`, then the last one, once. It can also ask
+/// the client to move (`session_reconnect`) to a new socket through the proxy.
+#[derive(Default)]
 struct Stream {
     next: AtomicU64,
     sending: AtomicBool,
     last_sent: AtomicBool,
+    /// The newest connection welcomed: older ones send nothing more.
+    newest: AtomicU32,
+    /// Set to have the newest connection send `session_reconnect` to `reconnect_url`.
+    move_now: AtomicBool,
+    reconnect_url: OnceLock<String>,
+    /// The last notifications sent, which a socket taking over sends again (Twitch may send a message on
+    /// both sockets around a move).
+    recent: Mutex<Vec<(String, Value)>>,
 }
 
 impl Stream {
+    fn new() -> Arc<Stream> {
+        Arc::new(Stream {
+            next: AtomicU64::new(1),
+            sending: AtomicBool::new(true),
+            ..Stream::default()
+        })
+    }
+
     fn next(&self) -> Option<(String, Value)> {
         let (id, n) = if self.sending.load(Ordering::SeqCst) {
             let n = self.next.fetch_add(1, Ordering::SeqCst);
@@ -65,6 +86,10 @@ impl Stream {
             "broadcaster_user_login": "nebulacast", "broadcaster_user_name": "NebulaCast",
             "followed_at": chrono::Utc::now().to_rfc3339(),
         });
+        let mut recent = self.recent.lock().unwrap();
+        recent.push((id.clone(), event.clone()));
+        let excess = recent.len().saturating_sub(5);
+        recent.drain(..excess);
         Some((id, event))
     }
 }
@@ -77,12 +102,34 @@ async fn serve(server: EventSubServer, stream: Arc<Stream>) {
     }
 }
 
-/// The welcome, then a notification about every 8 ms (a keepalive when there is none to send).
+/// The welcome, then a notification about every 8 ms (a keepalive when there is none to send); a
+/// socket taking over (`?reconnect=`) first sends the last few notifications again. Once a newer socket is
+/// welcomed, an older one sends nothing more and waits for the client to close it.
 async fn serve_one(mut socket: ServerSocket, n: u32, stream: Arc<Stream>) {
-    if socket.welcome(&format!("session-{n}"), KEEPALIVE).await.is_err() {
+    let session = format!("session-{n}");
+    if socket.welcome(&session, KEEPALIVE).await.is_err() {
         return;
     }
+    stream.newest.fetch_max(n, Ordering::SeqCst);
+    if socket.uri().contains("reconnect=") {
+        let again = stream.recent.lock().unwrap().clone();
+        for (id, event) in again {
+            if socket.notify(&id, "channel.follow", event).await.is_err() {
+                return;
+            }
+        }
+    }
     loop {
+        if stream.newest.load(Ordering::SeqCst) > n {
+            let _ = socket.client_end().await;
+            return;
+        }
+        if stream.move_now.swap(false, Ordering::SeqCst) {
+            let url = stream.reconnect_url.get().unwrap();
+            if socket.reconnect(&session, url).await.is_err() {
+                return;
+            }
+        }
         let sent = match stream.next() {
             Some((id, event)) => socket.notify(&id, "channel.follow", event).await,
             None => socket.keepalive().await,
@@ -125,11 +172,11 @@ async fn twitch_notifications_delivered_through_network_faults_are_stored_once()
         .parse()
         .unwrap();
     let proxy = FaultProxy::start(upstream).await.unwrap();
-    let stream = Arc::new(Stream {
-        next: AtomicU64::new(1),
-        sending: AtomicBool::new(true),
-        last_sent: AtomicBool::new(false),
-    });
+    let stream = Stream::new();
+    stream
+        .reconnect_url
+        .set(format!("ws://{}/ws?reconnect=move", proxy.addr()))
+        .unwrap();
     tokio::spawn(serve(server, Arc::clone(&stream)));
 
     let policy = quick_backoff();
@@ -243,6 +290,83 @@ async fn twitch_notifications_delivered_through_network_faults_are_stored_once()
         proxy.connections().len(),
         started.elapsed()
     );
+    timeout(Duration::from_secs(5), Box::new(live).shutdown())
+        .await
+        .expect("the connection did not shut down");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_reconnect_over_a_slow_choppy_network_loses_and_doubles_nothing() {
+    common::logs();
+    let server = EventSubServer::start().await.unwrap();
+    let upstream = server
+        .url()
+        .trim_start_matches("ws://")
+        .trim_end_matches("/ws")
+        .parse()
+        .unwrap();
+    let proxy = FaultProxy::start(upstream).await.unwrap();
+    let stream = Stream::new();
+    stream
+        .reconnect_url
+        .set(format!("ws://{}/ws?reconnect=move", proxy.addr()))
+        .unwrap();
+    tokio::spawn(serve(server, Arc::clone(&stream)));
+    proxy.set(
+        Conditions::clean()
+            .with_latency(Duration::from_millis(20), Duration::from_millis(20))
+            .with_split(1, 7),
+    );
+    let options = LiveOptions {
+        url: format!("ws://{}/ws?keepalive_timeout_seconds={KEEPALIVE}", proxy.addr()),
+        keepalive: Duration::from_secs(10),
+        keepalive_leeway: LEEWAY,
+        connect_timeout: Duration::from_secs(1),
+        backoff: quick_backoff(),
+    };
+    let (mut recorder, sink) = Recorder::open().await;
+    let channel = ChannelRef::new(BROADCASTER, "nebulacast");
+    let mut live = TwitchLive::start(options, Arc::new(Subscribed), &[channel], sink);
+    let mut states = States::follow(live.state_changes());
+    let old = proxy.connection(1).await;
+    delivered(&old, 30).await;
+
+    // Twitch asks to move: the new socket is opened while the old one is still read, the old one closed
+    // after the new welcome; the last messages come on both.
+    let asked = Instant::now();
+    stream.move_now.store(true, Ordering::SeqCst);
+    states
+        .wait(
+            asked,
+            Duration::from_secs(5),
+            |s| matches!(s, ConnectionState::Connected { session: Some(id) } if id == "session-2"),
+        )
+        .await;
+    let new = proxy.connection(2).await;
+    assert_eq!(
+        timeout(Duration::from_secs(5), old.ended()).await.unwrap(),
+        End::Closed,
+        "the client closes the old socket"
+    );
+    delivered(&new, 30).await;
+    let moved = states.since(asked);
+    assert!(
+        moved
+            .iter()
+            .all(|(_, s)| matches!(s, ConnectionState::Connected { .. })),
+        "a move is not an outage: {moved:?}"
+    );
+
+    stream.sending.store(false, Ordering::SeqCst);
+    timeout(Duration::from_secs(10), recorder.wait_stored(LAST))
+        .await
+        .expect("the last notification was not stored");
+    let on_old: BTreeSet<String> = notifications(&old.frames()).into_iter().collect();
+    let on_new: Vec<String> = notifications(&new.frames());
+    assert!(on_new.iter().any(|id| on_old.contains(id)), "some came on both");
+    let delivered: BTreeSet<String> = on_old.into_iter().chain(on_new).collect();
+    assert_stored_once(&recorder.stored().await, &delivered);
+    assert_eq!(proxy.connections().len(), 2);
     timeout(Duration::from_secs(5), Box::new(live).shutdown())
         .await
         .expect("the connection did not shut down");
