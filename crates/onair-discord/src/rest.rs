@@ -160,9 +160,18 @@ impl DiscordRest {
                 })?;
             let status = response.status();
             if status.is_success() {
-                return response.json().await.map_err(|e| PlatformError::Protocol {
+                // An answer that breaks off is the network's failure, not Discord's: Unreachable (tried
+                // again later), never Protocol (it was, when the body was read and decoded in one go).
+                let body = response.bytes().await.map_err(|e| PlatformError::Unreachable {
                     platform: Platform::Discord,
-                    detail: format!("{path}: {}", onair_core::causes(&e.without_url())),
+                    detail: format!(
+                        "{path}: the answer broke off: {}",
+                        onair_core::causes(&e.without_url())
+                    ),
+                })?;
+                return serde_json::from_slice(&body).map_err(|e| PlatformError::Protocol {
+                    platform: Platform::Discord,
+                    detail: format!("{path}: {e}"),
                 });
             }
             let body: ErrorBody = response.json().await.unwrap_or_default();

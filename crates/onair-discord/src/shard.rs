@@ -3,8 +3,8 @@
 //! Hello, then a heartbeat after `interval x jitter` and every interval after; a heartbeat that was not
 //! acknowledged before the next is due marks a zombie connection, closed with 4000 (keeping the session)
 //! and resumed; a heartbeat request answered at once; Identify (in its turn at the [`IdentifyGate`]) or
-//! Resume with the last sequence on the `resume_gateway_url` Ready gave; when the resume address cannot
-//! be reached but the main one can, a new session there; Reconnect (op 7) resumed; Invalid Session
+//! Resume with the last sequence on the `resume_gateway_url` Ready gave; when the resume address refuses
+//! the upgrade, or cannot be reached three attempts in a row, and the main one can, a new session there; Reconnect (op 7) resumed; Invalid Session
 //! resumed or, when not resumable, a new session after 1 to 5 s; each close code's class (resume,
 //! new session, or stop with a reason); backoff with jitter between attempts; outgoing commands paced
 //! under the 120 per 60 s limit. Every recorded dispatch goes to the sink, waiting when it is full.
@@ -43,6 +43,11 @@ type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 const COMMAND_QUEUE: usize = 1000;
 /// The close code that ends a connection but keeps its session resumable (1000 and 1001 end the session).
 const CLOSE_KEEP_SESSION: u16 = 4000;
+
+/// Attempts in a row whose resume address could not be reached before the main address is tried for a new
+/// session: a network blip that resets one attempt must not cost the session and every event its resume
+/// would replay (Discord keeps a session resumable for minutes).
+const RESUME_MISSES: u32 = 3;
 
 /// A shard: its number among all of the bot's shards.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -123,6 +128,7 @@ impl DiscordShard {
             sequence: Sequence::default(),
             pending: VecDeque::new(),
             next_wait: None,
+            resume_misses: 0,
         };
         DiscordShard {
             commands,
@@ -212,6 +218,8 @@ struct Driver {
     pending: VecDeque<String>,
     /// A wait that replaces the backoff's before the next attempt (Invalid Session's 1 to 5 s).
     next_wait: Option<Duration>,
+    /// Attempts in a row whose resume address could not be reached (see [`RESUME_MISSES`]).
+    resume_misses: u32,
 }
 
 impl Driver {
@@ -229,12 +237,14 @@ impl Driver {
                     warnings: self.warnings.clone(),
                     shard: self.options.shard,
                 },
+                self.resume_misses + 1 >= RESUME_MISSES,
             );
             tokio::pin!(opening);
             let ended = loop {
                 tokio::select! {
                     opened = &mut opening => break match opened {
                         Ok(Opened { socket, inflater, hello, new_session }) => {
+                            self.resume_misses = 0;
                             if new_session && self.session.is_some() {
                                 tracing::warn!(
                                     shard = %self.options.shard,
@@ -244,7 +254,12 @@ impl Driver {
                             }
                             self.connection(socket, inflater, hello).await
                         }
-                        Err(next) => Ended::Lost(next),
+                        Err((next, resume_missed)) => {
+                            if resume_missed {
+                                self.resume_misses += 1;
+                            }
+                            Ended::Lost(next)
+                        }
                     },
                     command = self.commands.recv() => match command {
                         Some(Command::ReconnectNow) => {
@@ -608,7 +623,8 @@ async fn open_session(
     gateway_url: String,
     limit: Duration,
     turn: IdentifyTurn,
-) -> Result<Opened, Next> {
+    fall_back: bool,
+) -> Result<Opened, (Next, bool)> {
     let main = || async {
         turn.wait().await;
         open(&gateway_query(&gateway_url), limit)
@@ -619,7 +635,7 @@ async fn open_session(
                 hello,
                 new_session: true,
             })
-            .map_err(|(next, _)| next)
+            .map_err(|(next, _)| (next, false))
     };
     let Some(resume_url) = resume_url else {
         return main().await;
@@ -632,30 +648,57 @@ async fn open_session(
             new_session: false,
         }),
         // Reached, but it asked to reconnect or closed before Hello: the session is kept.
-        Err((next, true)) => Err(next),
-        Err((Next::GiveUp(reason), false)) => Err(Next::GiveUp(reason)),
-        // Not reached. When the main address answers, it is the resume address that fails, not the
-        // network: a new session there. When neither answers, the session is kept for the next attempt.
-        Err((refused, false)) => {
+        Err((next, Reach::Hello)) => Err((next, false)),
+        Err((Next::GiveUp(reason), _)) => Err((Next::GiveUp(reason), false)),
+        // It answered and refused the upgrade: the resume address is what fails. A new session on the main
+        // address (when it answers; when it does not either, the session is kept for the next attempt).
+        Err((refused, Reach::Refused)) => {
             tracing::info!(
                 reason = refused.reason(),
-                "Discord's resume address failed; trying the main one"
+                "Discord's resume address refused; trying the main one"
             );
             main().await
+        }
+        // Not reached at all: the network may be what failed (a reset or a timeout in a blip), and a new
+        // session would lose every event the resume replays. The session is kept for the next attempts;
+        // only after RESUME_MISSES of them in a row is the main address tried.
+        Err((missed, Reach::No)) if !fall_back => {
+            tracing::info!(
+                reason = missed.reason(),
+                "Discord's resume address could not be reached; keeping the session for the next attempt"
+            );
+            Err((missed, true))
+        }
+        Err((missed, Reach::No)) => {
+            tracing::info!(
+                reason = missed.reason(),
+                "Discord's resume address could not be reached again; trying the main one"
+            );
+            main().await.map_err(|(next, _)| (next, true))
         }
     }
 }
 
+/// How far an [`open`] got before it failed.
+enum Reach {
+    /// The server was not reached (refused, reset, timed out before the WebSocket handshake).
+    No,
+    /// The server answered the upgrade with an HTTP error.
+    Refused,
+    /// The WebSocket was open; it failed before or at Hello.
+    Hello,
+}
+
 /// Opens a socket at `url` (with its query) and waits for Hello, each within `limit`. A failure says
 /// whether the server was reached (the WebSocket handshake done).
-async fn open(url: &str, limit: Duration) -> Result<(Socket, ZlibStream, Hello), (Next, bool)> {
+async fn open(url: &str, limit: Duration) -> Result<(Socket, ZlibStream, Hello), (Next, Reach)> {
     let request = url.into_client_request().map_err(|e| {
         (
             Next::GiveUp(format!(
                 "The Gateway address is not a valid WebSocket URL ({e}); fix ONAIR_DISCORD_GATEWAY_URL or the \
                  settings."
             )),
-            false,
+            Reach::No,
         )
     })?;
     let connecting = tokio_tungstenite::connect_async_tls_with_config(request, None, true, Some(connector()));
@@ -664,18 +707,21 @@ async fn open(url: &str, limit: Duration) -> Result<(Socket, ZlibStream, Hello),
         .map_err(|_| {
             (
                 Next::Backoff(format!("Discord did not answer within {} s.", limit.as_secs())),
-                false,
+                Reach::No,
             )
         })?
-        .map_err(|e| {
-            let next = match e {
-                tungstenite::Error::Http(response) => Next::Backoff(format!(
+        .map_err(|e| match e {
+            tungstenite::Error::Http(response) => (
+                Next::Backoff(format!(
                     "Discord refused the connection (HTTP {}).",
                     response.status()
                 )),
-                other => Next::Backoff(format!("Could not reach Discord: {other}.")),
-            };
-            (next, false)
+                Reach::Refused,
+            ),
+            other => (
+                Next::Backoff(format!("Could not reach Discord: {other}.")),
+                Reach::No,
+            ),
         })?;
     let mut inflater = ZlibStream::new();
     let hello = async {
@@ -728,7 +774,7 @@ async fn open(url: &str, limit: Duration) -> Result<(Socket, ZlibStream, Hello),
             ))
         })
         .and_then(|hello| hello)
-        .map_err(|next| (next, true))?;
+        .map_err(|next| (next, Reach::Hello))?;
     Ok((socket, inflater, hello))
 }
 

@@ -220,12 +220,26 @@ impl GatewayServer {
 
     /// The Gateway URL `/gateway/bot` announces: `ws://127.0.0.1:PORT/gateway`.
     pub fn gateway_url(&self) -> String {
-        gateway_url(self.addr)
+        self.shared.lock().gateway_url.clone()
     }
 
     /// The `resume_gateway_url` READY carries: `ws://127.0.0.1:PORT/resume`.
     pub fn resume_url(&self) -> String {
-        resume_url(self.addr)
+        self.shared.lock().resume_url.clone()
+    }
+
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Announces `addr` instead of its own in the Gateway and resume URLs it gives out (`/gateway/bot`,
+    /// READY), so that every Gateway connection goes through whatever listens there (a fault proxy).
+    pub fn announce(&self, addr: SocketAddr) {
+        self.shared.update(|s| {
+            s.gateway_url = gateway_url(addr);
+            s.resume_url = resume_url(addr);
+        });
     }
 
     /// Adds a guild the bot is in, with its text channels as `(id, name)`; READY lists it (unavailable) on

@@ -182,28 +182,40 @@ impl KickRest {
         let mut backoff = self.config.backoff;
         loop {
             self.paced().await;
-            let failure = match self.http.get(&url).send().await {
-                Ok(response) => {
-                    let status = response.status();
-                    let retry_after = retry_after(&response);
-                    let body = response.text().await.unwrap_or_default();
-                    match classify(status, &body, what) {
-                        Outcome::Done => return Ok(body),
-                        Outcome::Challenged(error) => {
-                            let Some(browser) = &self.browser else {
-                                return Err(error);
-                            };
-                            tracing::info!(%url, "kick.com asked for a browser check: loading it in a browser");
-                            return browser.fetch(&url).await;
+            let failure = 'answer: {
+                match self.http.get(&url).send().await {
+                    Ok(response) => {
+                        let status = response.status();
+                        let retry_after = retry_after(&response);
+                        // An answer that breaks off is a network failure like any other (it was once read
+                        // as an empty body, and a 200 then failed as "not a channel", never retried).
+                        let body = match response.text().await {
+                            Ok(body) => body,
+                            Err(e) => {
+                                break 'answer Failure::Server(format!(
+                                    "{what}: the answer broke off: {}",
+                                    causes(&e)
+                                ));
+                            }
+                        };
+                        match classify(status, &body, what) {
+                            Outcome::Done => return Ok(body),
+                            Outcome::Challenged(error) => {
+                                let Some(browser) = &self.browser else {
+                                    return Err(error);
+                                };
+                                tracing::info!(%url, "kick.com asked for a browser check: loading it in a browser");
+                                return browser.fetch(&url).await;
+                            }
+                            Outcome::Fail(error) => return Err(error),
+                            Outcome::RateLimited => {
+                                Failure::RateLimited(retry_after.unwrap_or(self.config.rate_limited_wait))
+                            }
+                            Outcome::ServerError => Failure::Server(format!("{what}: HTTP {status}")),
                         }
-                        Outcome::Fail(error) => return Err(error),
-                        Outcome::RateLimited => {
-                            Failure::RateLimited(retry_after.unwrap_or(self.config.rate_limited_wait))
-                        }
-                        Outcome::ServerError => Failure::Server(format!("{what}: HTTP {status}")),
                     }
+                    Err(e) => Failure::Server(format!("{what}: {}", causes(&e))),
                 }
-                Err(e) => Failure::Server(format!("{what}: {}", causes(&e))),
             };
             if retries >= self.config.max_retries {
                 return Err(match failure {

@@ -30,9 +30,11 @@ use crate::policy::{self, Next, Outage};
 /// read while this many messages wait for the consumer, so a batch handed over holds fewer than twice this.
 pub(crate) const DRAIN_LIMIT: usize = 256;
 
-/// A session that lasted this long was a success: the next outage counts its retries from 1 again.
-/// (Resetting at every hello would let a server that greets and then asks for an immediate reconnect
-/// cause a tight loop.)
+/// A session that lasted this long was a success: the next outage counts its retries from 1 again. So was
+/// one that delivered an event on a wanted channel, however short (on a flaky network every reconnect
+/// works and each socket breaks a few seconds later: counting those as one outage ended in `failed` after
+/// five of them, and events were lost until someone retried). Resetting at every hello would let a server
+/// that greets and then asks for an immediate reconnect cause a tight loop; such a server delivers nothing.
 const STABLE_AFTER: Duration = Duration::from_secs(10);
 
 /// Where a wanted channel stands on the current socket.
@@ -90,6 +92,8 @@ pub(crate) struct Driver {
     reconnect: Arc<Notify>,
     auth_results: (mpsc::Sender<AuthResult>, mpsc::Receiver<AuthResult>),
     auth_requests: u64,
+    /// Whether the current socket delivered an event on a wanted channel (see [`STABLE_AFTER`]).
+    delivered: bool,
 }
 
 impl Driver {
@@ -115,6 +119,7 @@ impl Driver {
             reconnect,
             auth_results: mpsc::channel(64),
             auth_requests: 0,
+            delivered: false,
         }
     }
 
@@ -127,11 +132,12 @@ impl Driver {
                 Ok(Ok(opened)) => {
                     let span = tracing::info_span!("socket", socket_id = %opened.established.socket_id);
                     let since = Instant::now();
+                    self.delivered = false;
                     let end = self
                         .session(opened.socket, opened.established)
                         .instrument(span)
                         .await;
-                    if since.elapsed() >= STABLE_AFTER {
+                    if since.elapsed() >= STABLE_AFTER || self.delivered {
                         outage.reset();
                     }
                     // Nothing queued for that socket goes to another; waiting callers hear so now.
@@ -605,6 +611,7 @@ impl Driver {
             tracing::trace!(%channel, event = %frame.event, "event for a channel no longer wanted");
             return;
         }
+        self.delivered |= frame.channel.is_some();
         self.deliver(Inbound::Event(frame));
     }
 

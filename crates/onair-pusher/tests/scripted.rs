@@ -895,6 +895,50 @@ async fn a_server_that_greets_then_asks_to_reconnect_at_once_cannot_cause_a_tigh
 }
 
 #[tokio::test(start_paused = true)]
+async fn sessions_that_deliver_events_end_the_outage_however_short() {
+    // A flaky network: every reconnect works and events arrive, then the socket breaks a moment later.
+    // Each loss is the first retry of a new outage; the client never gives up (it did after five).
+    let mut server = ScriptedServer::bind().await.unwrap();
+    let (mut client, mut inbox) = PusherClient::start(config(server.url(KEY)));
+    let mut changes = client.state_changes();
+    let mut states = client.state();
+    client.subscribe("chatrooms.1.v2").await.unwrap();
+    for n in 0..9 {
+        let mut conn = tokio::select! {
+            conn = server.accept() => conn.unwrap(),
+            failed = state_where(&mut states, |s| matches!(s, ConnectionState::Failed { .. })) => {
+                panic!("the client gave up before connection {n}: {failed:?}")
+            }
+        };
+        if n == 8 {
+            break;
+        }
+        conn.establish(&format!("{n}.{n}"), 120).await.unwrap();
+        conn.accept_subscribe().await.unwrap();
+        conn.send_event(
+            "chatrooms.1.v2",
+            "App\\Events\\ChatMessageEvent",
+            &format!(r#"{{"n":{n}}}"#),
+        )
+        .await
+        .unwrap();
+        assert_eq!(data_json(&next_event(&mut inbox).await)["n"], n);
+        // Dropped without a close frame, a second after the hello.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        drop(conn);
+    }
+    let mut retries = Vec::new();
+    while let Ok(state) = changes.try_recv() {
+        assert!(!matches!(state, ConnectionState::Failed { .. }), "{state:?}");
+        if let ConnectionState::Reconnecting { attempt, next_in } = state {
+            retries.push((attempt, next_in));
+        }
+    }
+    assert_eq!(retries, vec![(1, Duration::from_secs(1)); 8]);
+    client.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_client_event_the_socket_never_sent_is_reported_not_sent() {
     let mut server = ScriptedServer::bind().await.unwrap();
     let (client, _inbox, conn) = connected(&mut server, None, &[]).await;

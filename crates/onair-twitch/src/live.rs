@@ -123,6 +123,7 @@ impl TwitchLive {
             notices: notices.clone(),
             seen: Seen::default(),
             up_since: None,
+            delivered: false,
         };
         let task = tokio::spawn(driver.run());
         TwitchLive {
@@ -190,6 +191,8 @@ struct Driver {
     seen: Seen,
     /// Since when the current session has its subscriptions.
     up_since: Option<Instant>,
+    /// Whether the current session delivered a notification.
+    delivered: bool,
 }
 
 impl Driver {
@@ -199,10 +202,14 @@ impl Driver {
             let ended = tokio::select! {
                 opened = open(&self.options.url, self.options.connect_timeout) => match opened {
                     Ok((socket, session)) => {
+                        self.delivered = false;
                         let ended = self.session(socket, session).await;
-                        // A session that stayed up a keepalive or more ends the outage's count; one that
-                        // ends at once (a server closing every new session) keeps backing off, then fails.
-                        if self.up_since.take().is_some_and(|since| since.elapsed() >= self.options.keepalive) {
+                        // A session that stayed up a keepalive or more, or delivered a notification, ends
+                        // the outage's count; one that ends at once (a server closing every new session)
+                        // keeps backing off, then fails. (Counting short sessions that worked made a flaky
+                        // network end `failed` after five reconnects, each of which had worked.)
+                        let stayed = self.up_since.take().is_some_and(|since| since.elapsed() >= self.options.keepalive);
+                        if stayed || self.delivered {
                             self.outage.reset();
                         }
                         ended
@@ -452,7 +459,8 @@ impl Driver {
         }
     }
 
-    async fn deliver(&self, event: Event) -> Result<(), ()> {
+    async fn deliver(&mut self, event: Event) -> Result<(), ()> {
+        self.delivered = true;
         self.sink.send(event).await.map_err(|_| ())
     }
 

@@ -326,6 +326,45 @@ async fn a_server_closing_every_new_session_backs_off_then_gives_up() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn sessions_that_deliver_notifications_end_the_outage_however_short() {
+    // A flaky network: every reconnect works and notifications arrive, then the socket breaks a second
+    // later. Each loss is the first retry of a new outage; the client never gives up (it did after five).
+    let mut rig = rig(Setup::default()).await;
+    let mut changes = rig.live.state_changes();
+    let mut state = rig.live.state();
+    for n in 0..9 {
+        let mut socket = tokio::select! {
+            socket = rig.server.accept() => socket.unwrap(),
+            failed = state.wait_for(|s| matches!(s, ConnectionState::Failed { .. })) => {
+                panic!("the client gave up before connection {n}: {:?}", *failed.unwrap())
+            }
+        };
+        if n == 8 {
+            break;
+        }
+        let session = format!("session-{n}");
+        socket.welcome(&session, 10).await.unwrap();
+        rig.connected_on(&session).await;
+        let id = format!("m-{n}");
+        socket
+            .notify(&id, "channel.follow", follow_event(&n.to_string()))
+            .await
+            .unwrap();
+        assert_eq!(rig.next_event().await.source_id, Some(id));
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        drop(socket);
+    }
+    let mut retries = Vec::new();
+    while let Ok(state) = changes.try_recv() {
+        if let ConnectionState::Reconnecting { attempt, .. } = state {
+            retries.push(attempt);
+        }
+    }
+    assert_eq!(retries, [1; 8]);
+    rig.live.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
 async fn missing_permissions_and_revocations_are_warnings_with_their_reason() {
     let setup = Setup {
         warnings: vec!["channel.cheer needs the bits:read permission".to_owned()],
