@@ -3,6 +3,7 @@
 //! last line is its `RESULT` line, and it exits non-zero on any lost, doubled or skipped event.
 
 use std::ffi::OsString;
+use std::path::PathBuf;
 
 use crate::{cmd, setup};
 
@@ -13,10 +14,16 @@ pub const BUILD: &[&str] = &["build", "-p", "onair", "-p", "onair-tests", "--bin
 pub fn run(args: &[OsString]) -> Result<i32, String> {
     setup::run()?;
     cmd::run(cmd::cargo().args(BUILD).arg("--release"))?;
-    let mut command = cmd::cargo();
-    command
-        .args(["run", "--release", "-p", "onair-tests", "--bin", "soak", "--"])
-        .args(args);
+    let mut command = std::process::Command::new(built("soak", "release"));
+    command.args(args);
     let status = cmd::status(&mut command)?;
     Ok(cmd::exit_code(status))
+}
+
+/// Where cargo put `program` of `profile` (`CARGO_TARGET_DIR`, else `target/`).
+pub fn built(program: &str, profile: &str) -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| PathBuf::from("target"), PathBuf::from);
+    target
+        .join(profile)
+        .join(format!("{program}{}", std::env::consts::EXE_SUFFIX))
 }

@@ -17,6 +17,9 @@ enum Tool {
     Npm(&'static str),
     /// `bash SCRIPT ARGS`, with the tools setup installed.
     Bash(&'static str),
+    /// A program of the workspace an earlier step built (debug), run from the target folder: `cargo run`
+    /// would resolve features for it alone and rebuild dependencies the earlier build already has.
+    Built(&'static str),
 }
 
 /// One step: a name for the banner and the failure message, and what it runs.
@@ -44,6 +47,7 @@ impl Step {
                 bash.arg(script).env("TAURI_DRIVER", setup::tauri_driver_path());
                 bash
             }
+            Tool::Built(program) => Command::new(crate::soak::built(program, "debug")),
         };
         command.args(&self.args);
         command
@@ -58,6 +62,7 @@ impl Step {
             Tool::Bash(script) => format!("{}: bash {script} {}", self.name, self.args.join(" "))
                 .trim_end()
                 .to_owned(),
+            Tool::Built(program) => format!("{}: {program} {}", self.name, self.args.join(" ")),
         }
     }
 }
@@ -126,15 +131,11 @@ fn steps(locked: bool, e2e: bool) -> Vec<Step> {
         ),
         // The short soak: two minutes of traffic, restarts and a kill -9 (`cargo xtask soak` for longer).
         cargo("soak build", [crate::soak::BUILD, lock].concat()),
-        cargo(
-            "soak",
-            [
-                &["run"],
-                lock,
-                &["-p", "onair-tests", "--bin", "soak", "--", "--for", "2m"],
-            ]
-            .concat(),
-        ),
+        Step {
+            name: "soak",
+            tool: Tool::Built("soak"),
+            args: vec!["--for", "2m"],
+        },
     ];
     if e2e {
         // The app, and the `onair` command its E2E runs beside it on the app's database.
@@ -189,7 +190,7 @@ mod tests {
                 "clippy: cargo clippy --workspace --all-targets --all-features -- -D warnings",
                 "test: cargo test --workspace --all-features",
                 "soak build: cargo build -p onair -p onair-tests --bins",
-                "soak: cargo run -p onair-tests --bin soak -- --for 2m",
+                "soak: soak --for 2m",
                 "app build: cargo build -p onair-desktop -p onair --features onair-desktop/custom-protocol",
                 "e2e: bash ui/e2e/run.sh",
             ]
@@ -205,10 +206,7 @@ mod tests {
             "clippy: cargo clippy --locked --workspace --all-targets --all-features -- -D warnings"
         );
         assert_eq!(locked[6], "test: cargo test --locked --workspace --all-features");
-        assert_eq!(
-            locked[8],
-            "soak: cargo run --locked -p onair-tests --bin soak -- --for 2m"
-        );
+        assert_eq!(locked[8], "soak: soak --for 2m");
     }
 
     #[test]
