@@ -385,7 +385,8 @@ channels?: Array<string>, };
 
 export type SubscribeRequest = { 
 /**
- * Replay every matching stored event after this offset first, then go live.
+ * Replay every matching stored event after this offset first, then go live. Never negative; past the
+ * end of the event log, the position is reset to the head (`reset` in the answer).
  */
 after?: number, 
 /**
@@ -403,11 +404,12 @@ channels?: Array<string>, };
 
 export type ResumeRequest = { 
 /**
- * The last offset the client has (0 for everything stored).
+ * The last offset the client has (0 for everything stored); never negative. Past the end of the event
+ * log, the position is reset to the head (`reset` in the answer).
  */
 after: number, };
 
-export type FailureCode = "bad_request" | "not_subscribed" | "unavailable" | "busy" | "rate_limited" | "replay_failed";
+export type FailureCode = "bad_request" | "not_subscribed" | "unavailable" | "busy" | "rate_limited" | "replay_failed" | "not_ready";
 
 export type RelayFailure = { 
 /**
@@ -437,7 +439,12 @@ error?: RelayFailure,
  * relay knows it. Keep it as the client's position: a later `resume { after: head }` then misses
  * nothing from the moment of subscribing, even if no event came before the client was cut off.
  */
-head?: number, };
+head?: number, 
+/**
+ * After a `subscribe` with `after` or a `resume`: the position asked for was past the end of the event
+ * log, and the client continues from the head instead (also sent as `position:reset`).
+ */
+reset?: PositionReset, };
 
 export type RateLimited = { 
 /**
@@ -454,6 +461,16 @@ export type ReplayDone = {
  * The last offset sent (or passed over by the filter); resume after it next time.
  */
 last_offset: number, };
+
+export type PositionReset = { 
+/**
+ * The offset the client asked to resume after.
+ */
+requested: number, 
+/**
+ * The offset of the last event committed when the position was reset: the client's position now.
+ */
+head: number, };
 
 export type ShutdownNotice = { 
 /**
@@ -517,6 +534,8 @@ export interface ServerToClientEvents {
   status: (status: RelayStatus) => void;
   /** A resume's replay is over; live events follow. */
   "replay:done": (done: ReplayDone) => void;
+  /** The position asked for was past the end of the event log; the client continues from `head`. */
+  "position:reset": (reset: PositionReset) => void;
   /** A request was refused for going over the limits. */
   "rate:limit": (notice: RateLimited) => void;
   /** A request failed. */

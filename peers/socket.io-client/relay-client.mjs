@@ -1,11 +1,11 @@
 // A relay client for onair-relay's tests, on the real socket.io-client: connects with the token ("-" for
 // none), subscribes with the filter (JSON; "-" for none) and prints one JSON line on stdout per thing
-// that happens: {connected}, {connect_error}, {subscribed}, {resumed}, {event}, {replay_done}, {shutdown},
-// {error}, {rate_limit}, {flood}, {disconnect}. With AFTER, it subscribes with `after` (replay, then live,
-// in one step), or with ONAIR_TEST_SEPARATE_RESUME=1 subscribes and then sends `resume { after }`;
-// with ONAIR_TEST_FLOOD=N in the environment, it then sends N subscribe requests at once and prints what
-// each got (ok, an error code, or "no answer"). With ONAIR_TEST_STATUS=1 it also prints each {status}; with
-// ONAIR_TEST_USER_AGENT it connects with that User-Agent.
+// that happens: {connected}, {connect_error}, {subscribed}, {resumed}, {event}, {replay_done},
+// {position_reset}, {shutdown}, {error}, {rate_limit}, {flood}, {disconnect}. With AFTER, it subscribes
+// with `after` (replay, then live, in one step), or with ONAIR_TEST_SEPARATE_RESUME=1 subscribes and then
+// sends `resume { after }`; with ONAIR_TEST_FLOOD=N in the environment, it then sends N subscribe requests
+// at once and prints what each got (ok, an error code, or "no answer"). With ONAIR_TEST_STATUS=1 it also
+// prints each {status}; with ONAIR_TEST_USER_AGENT it connects with that User-Agent.
 // Usage: node relay-client.mjs URL TOKEN FILTER [AFTER]
 import { io } from "socket.io-client";
 
@@ -38,6 +38,7 @@ socket.on("connect_error", (error) => {
 });
 socket.on("event", (event) => say({ event }));
 socket.on("replay:done", (done) => say({ replay_done: done }));
+socket.on("position:reset", (reset) => say({ position_reset: reset }));
 socket.on("server:shutdown", (notice, ack) => {
   say({ shutdown: notice });
   ack?.();

@@ -293,6 +293,22 @@ mod tests {
         assert_eq!(Event::from_json(&e.to_json_line()).unwrap(), e);
     }
 
+    /// Found by the `jsonl_event` fuzz target: a long number in data kept as JSON was read as a double one
+    /// step off the closest, and its line then read back as another number.
+    #[test]
+    fn numbers_in_data_kept_as_json_read_back_exactly() {
+        let line = chat()
+            .to_json_line()
+            .replace(r#""kind":"chat_message""#, r#""kind":"leaderboard_update""#);
+        let at = line.find(r#""data":"#).unwrap();
+        let line = format!(
+            r#"{}"data":{{"leaderboard":[{{"user_id":50050000000000000000000012093,"quantity":0.30000000000000004441}}]}}}}"#,
+            &line[..at]
+        );
+        let event = Event::from_json(&line).unwrap();
+        assert_eq!(Event::from_json(&event.to_json_line()).unwrap(), event);
+    }
+
     #[test]
     fn absent_values_are_null_not_missing() {
         let mut e = chat();

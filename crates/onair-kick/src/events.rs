@@ -1050,7 +1050,9 @@ fn prediction(data: &str) -> Result<Decoded, serde_json::Error> {
     .into())
 }
 
+/// The leaderboards, kept as Kick sent them: an object (anything else, `null` included, is not one, and is
+/// kept as an `unknown` event: a `null` data would not read back from the event's JSON as itself).
 fn leaderboard(data: &str) -> Result<Decoded, serde_json::Error> {
-    let value: serde_json::Value = decode(data)?;
-    Ok(Draft::new(EventData::LeaderboardUpdate(value)).into())
+    let board: serde_json::Map<String, serde_json::Value> = decode(data)?;
+    Ok(Draft::new(EventData::LeaderboardUpdate(serde_json::Value::Object(board))).into())
 }

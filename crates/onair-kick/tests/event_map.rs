@@ -486,3 +486,44 @@ fn emote_tags_are_found_in_order_and_fakes_stay_text() {
         [("1", "A"), ("22", "B b")]
     );
 }
+
+/// Found by the `kick_event` fuzz target: a leaderboard frame without `data` (read as `null`) became a
+/// `leaderboard_update` whose JSON line read back with `{}` as its data: not the event recorded.
+#[test]
+fn a_leaderboard_that_is_not_an_object_is_kept_as_unknown() {
+    let mut map = EventMap::new();
+    for data in ["null", "12", "[]", r#""board""#] {
+        let Mapped::Events(events) = map.map(
+            &channel(),
+            "channel_4781203",
+            r"App\Events\GiftsLeaderboardUpdated",
+            data,
+            received(),
+        ) else {
+            panic!("{data}: ignored")
+        };
+        assert_eq!(events.len(), 1, "{data}");
+        let event = &events[0];
+        assert_eq!(event.kind(), EventKind::Unknown, "{data}");
+        assert_eq!(event.raw.as_ref().unwrap().get(), data);
+        let read = Event::from_json(&event.to_json_line()).unwrap();
+        assert_eq!(
+            read,
+            Event {
+                raw: None,
+                ..event.clone()
+            },
+            "{data}"
+        );
+    }
+    let Mapped::Events(events) = map.map(
+        &channel(),
+        "channel_4781203",
+        r"App\Events\GiftsLeaderboardUpdated",
+        r#"{"leaderboard":[]}"#,
+        received(),
+    ) else {
+        panic!("ignored")
+    };
+    assert_eq!(events[0].kind(), EventKind::LeaderboardUpdate);
+}

@@ -5,7 +5,9 @@
 // a relay restart), subscribes again with `after` set to it: the relay replays what was missed, then goes
 // live, in one step.
 //
-// A fresh page is live only; `after=N` makes it replay the stored events after offset N first.
+// A fresh page is live only; `after=N` makes it replay the stored events after offset N first. A position
+// past the end of the relay's log (from another database, or one replaced since) is reset by the relay to
+// its head, and the page continues from there.
 //
 // What the streamer must fix (no token, a wrong token, filters the relay refuses, a build without the
 // Socket.IO client) shows as a notice on the page. The page's state is on <html data-state>: connecting,
@@ -104,7 +106,7 @@ export function connect(params, onEvent) {
 
   const refused = (request, answer) => {
     const error = answer?.error ?? { code: "no_answer", message: "no answer" };
-    if (error.code === "rate_limited" || error.code === "busy" || error.code === "no_answer") {
+    if (["rate_limited", "busy", "not_ready", "no_answer"].includes(error.code)) {
       retry(retryAfter);
       retryAfter = RETRY_MS;
     } else if (error.code === "unavailable" && !noStore) {
@@ -125,6 +127,13 @@ export function connect(params, onEvent) {
     const request = resuming ? { ...params.filter, after: last } : params.filter;
     socket.emit("subscribe", request, (answer) => {
       if (!answer?.ok) return refused("subscribe", answer);
+      if (typeof answer.reset?.head === "number") {
+        // The page's position was past the end of the relay's log: the relay continues from its head, and
+        // so does the page (keeping the old position would drop every event up to it).
+        const { requested, head } = answer.reset;
+        console.warn(`OnAir: position ${requested} is past the relay's log; continuing from ${head}`);
+        last = head;
+      }
       if (last === null && typeof answer.head === "number") {
         // A fresh page starts live, from the relay's head: a later reconnect resumes from there even if
         // no event was shown before it.

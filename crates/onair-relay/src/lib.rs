@@ -57,6 +57,8 @@ pub mod metric {
     pub const REPLAYS: &str = "onair_relay_replays_total";
     /// Counter: stored events sent by replays.
     pub const REPLAYED_EVENTS: &str = "onair_relay_replayed_events_total";
+    /// Counter: positions past the end of the event log, reset to the head (`position:reset`).
+    pub const POSITION_RESETS: &str = "onair_relay_position_resets_total";
     /// Counter: requests refused for going over the limits, by `request`.
     pub const RATE_LIMITED: &str = "onair_relay_rate_limited_total";
     /// Counter: clients disconnected for falling behind.

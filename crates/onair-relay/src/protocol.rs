@@ -1,11 +1,12 @@
 //! The relay's messages on the wire: what clients send (`subscribe`, `resume`), what the relay answers and
-//! emits (acks, `status`, `replay:done`, `rate:limit`, `error`, `server:shutdown`), and what the hub reports
-//! of each client. Their TypeScript declarations (feature `ts`) are generated from these types into
+//! emits (acks, `status`, `replay:done`, `position:reset`, `rate:limit`, `error`, `server:shutdown`), and what
+//! the hub reports of each client. A position a client gives (`after`) is checked as it is read: a negative
+//! one is refused with the request's other shape errors. Their TypeScript declarations (feature `ts`) are generated from these types into
 //! `docs/relay.d.ts`, so the documentation cannot drift from the server.
 
 use chrono::{DateTime, Utc};
 use onair_core::{ConnectionId, ConnectionState, Event, EventKind, Platform};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
 /// What a client asks to receive (`subscribe`); an empty or absent list means any.
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -39,12 +40,13 @@ impl Filter {
 /// `subscribe`: the filter, and optionally where to resume from (in the same step, so nothing is sent live
 /// before the replay).
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct SubscribeRequest {
     /// What to receive.
     #[serde(flatten)]
     pub filter: Filter,
-    /// Replay every matching stored event after this offset first, then go live.
+    /// Replay every matching stored event after this offset first, then go live. Never negative; past the
+    /// end of the event log, the position is reset to the head (`reset` in the answer).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "ts", ts(optional))]
     pub after: Option<i64>,
@@ -52,10 +54,58 @@ pub struct SubscribeRequest {
 
 /// `resume`: replay every matching stored event after `after`, then continue live.
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct ResumeRequest {
-    /// The last offset the client has (0 for everything stored).
+    /// The last offset the client has (0 for everything stored); never negative. Past the end of the event
+    /// log, the position is reset to the head (`reset` in the answer).
     pub after: i64,
+}
+
+/// A position as a client gives it (`after`): an offset, 0 or more. Read through this type, a negative one
+/// is refused with the request's other shape errors.
+struct Position(i64);
+
+impl<'de> Deserialize<'de> for Position {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Position, D::Error> {
+        let after = i64::deserialize(d)?;
+        if after < 0 {
+            return Err(serde::de::Error::custom(format_args!(
+                "`after` is a position in the event log: 0 for everything stored, or the offset of the last \
+                 event you have; never negative (got {after})"
+            )));
+        }
+        Ok(Position(after))
+    }
+}
+
+impl<'de> Deserialize<'de> for SubscribeRequest {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<SubscribeRequest, D::Error> {
+        #[derive(Deserialize)]
+        struct Wire {
+            #[serde(flatten)]
+            filter: Filter,
+            #[serde(default)]
+            after: Option<Position>,
+        }
+        let Wire { filter, after } = Wire::deserialize(d)?;
+        Ok(SubscribeRequest {
+            filter,
+            after: after.map(|Position(after)| after),
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for ResumeRequest {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<ResumeRequest, D::Error> {
+        #[derive(Deserialize)]
+        struct Wire {
+            after: Position,
+        }
+        let Wire {
+            after: Position(after),
+        } = Wire::deserialize(d)?;
+        Ok(ResumeRequest { after })
+    }
 }
 
 /// The answer (ack) to every request: `ok`, the filter in force after a `subscribe`, or what went wrong.
@@ -78,6 +128,11 @@ pub struct RequestAnswer {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "ts", ts(optional))]
     pub head: Option<i64>,
+    /// After a `subscribe` with `after` or a `resume`: the position asked for was past the end of the event
+    /// log, and the client continues from the head instead (also sent as `position:reset`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub reset: Option<PositionReset>,
 }
 
 impl RequestAnswer {
@@ -88,6 +143,7 @@ impl RequestAnswer {
             filter: None,
             error: None,
             head: None,
+            reset: None,
         }
     }
 
@@ -95,11 +151,23 @@ impl RequestAnswer {
     pub fn refused(failure: RelayFailure) -> RequestAnswer {
         RequestAnswer {
             ok: false,
-            filter: None,
             error: Some(failure),
-            head: None,
+            ..RequestAnswer::ok()
         }
     }
+}
+
+/// `position:reset` (and `reset` in the request's answer): the client asked to resume after an offset past
+/// the end of the event log (its position came from another database, or the database was replaced or
+/// restored from a backup). Nothing is replayed; the client continues from `head` as if it had subscribed
+/// there: every event after `head` comes, once, in order. Keep `head` as the new position.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PositionReset {
+    /// The offset the client asked to resume after.
+    pub requested: i64,
+    /// The offset of the last event committed when the position was reset: the client's position now.
+    pub head: i64,
 }
 
 /// Why a request failed (`error`, and the refused request's ack).
@@ -129,6 +197,9 @@ pub enum FailureCode {
     RateLimited,
     /// The stored events could not be read; resume again.
     ReplayFailed,
+    /// The position asked for is past the end of the stored events, and the relay does not know yet where
+    /// the event log ends (it has just started): ask again in a moment.
+    NotReady,
 }
 
 /// `rate:limit`: a request was refused for going over the limits.
@@ -217,6 +288,7 @@ pub fn typescript() -> String {
         RequestAnswer::decl(&cfg),
         RateLimited::decl(&cfg),
         ReplayDone::decl(&cfg),
+        PositionReset::decl(&cfg),
         ShutdownNotice::decl(&cfg),
         ConnectionStatus::decl(&cfg),
         RelayStatus::decl(&cfg),
@@ -239,6 +311,8 @@ pub fn typescript() -> String {
            status: (status: RelayStatus) => void;\n  \
            /** A resume's replay is over; live events follow. */\n  \
            \"replay:done\": (done: ReplayDone) => void;\n  \
+           /** The position asked for was past the end of the event log; the client continues from `head`. */\n  \
+           \"position:reset\": (reset: PositionReset) => void;\n  \
            /** A request was refused for going over the limits. */\n  \
            \"rate:limit\": (notice: RateLimited) => void;\n  \
            /** A request failed. */\n  \
@@ -257,4 +331,33 @@ pub fn typescript() -> String {
          }\n",
     );
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_position_is_never_negative() {
+        let subscribe = |json: &str| serde_json::from_str::<SubscribeRequest>(json);
+        let resume = |json: &str| serde_json::from_str::<ResumeRequest>(json);
+        assert_eq!(subscribe(r#"{"after": 0}"#).unwrap().after, Some(0));
+        assert_eq!(
+            subscribe(r#"{"kinds": ["follow"], "after": 7}"#).unwrap().after,
+            Some(7)
+        );
+        assert_eq!(subscribe(r#"{"after": null}"#).unwrap().after, None);
+        assert_eq!(subscribe("{}").unwrap().after, None);
+        assert_eq!(resume(r#"{"after": 12}"#).unwrap().after, 12);
+        for error in [
+            subscribe(r#"{"after": -1}"#).unwrap_err(),
+            resume(r#"{"after": -9223372036854775808}"#).unwrap_err(),
+        ] {
+            let message = error.to_string();
+            assert!(message.contains("never negative"), "{message}");
+        }
+        assert!(subscribe(r#"{"after": 1.5}"#).is_err());
+        assert!(resume(r#"{"after": "3"}"#).is_err());
+        assert!(resume("{}").is_err());
+    }
 }

@@ -1,7 +1,9 @@
 //! One client's session on the relay: its requests (`subscribe`, `unsubscribe`, `resume`) and their limits,
 //! its filter and its cursor in the event log, and the sending of each event to it. A resume replays the
 //! matching stored events after the client's offset while live events wait in its cursor; each is then
-//! sent once, in offset order, and `replay:done` marks the seam.
+//! sent once, in offset order, and `replay:done` marks the seam. A position past the end of the stored
+//! events (from another database, or one replaced since) is reset to the head: the client is told
+//! (`reset` in the answer, `position:reset`) and continues from there, as if it had subscribed at the head.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -16,7 +18,7 @@ use crate::RelayOptions;
 use crate::clients::Tracked;
 use crate::metric;
 use crate::protocol::{
-    FailureCode, Filter, RateLimited, RelayFailure, ReplayDone, RequestAnswer, ResumeRequest,
+    FailureCode, Filter, PositionReset, RateLimited, RelayFailure, ReplayDone, RequestAnswer, ResumeRequest,
     SubscribeRequest,
 };
 
@@ -88,6 +90,100 @@ impl Cursor {
         self.replaying = false;
         self.waiting.clear();
     }
+
+    /// The client's position is reset to `head`: nothing is replayed, every event after `head` is sent.
+    fn reset_to(&mut self, head: i64) {
+        self.replaying = false;
+        self.waiting.clear();
+        self.delivered = head;
+    }
+}
+
+/// How a request that gives a position (`after`) goes on once the position is checked.
+enum Start {
+    /// Replay the stored events after the position, then go live.
+    Replay,
+    /// The position is past the end of the event log: continue from the head.
+    Reset(PositionReset),
+    /// The position is past the end of the stored events and the head is not known yet (nothing was
+    /// published since the relay started, and the hub has not said where the log ends): the client cannot
+    /// be told where it is, so the request is refused for now.
+    NotReady,
+}
+
+/// Whether nothing is stored at or after `after`: the client's position is past the end of the event log
+/// (it came from another database, or the database was replaced). A position at or before the relay's head
+/// is within the log without a read; one past it may still be stored (committed, not yet published), so the
+/// store is asked.
+async fn past_the_end(stored: &Stored, head: Option<i64>, after: i64) -> Result<bool, String> {
+    if after == 0 || head.is_some_and(|head| after <= head) {
+        return Ok(false);
+    }
+    let first = stored.0.after(Offset(after - 1), 1).await?;
+    Ok(first.is_empty())
+}
+
+/// How a request with position `after` starts, given whether the store ends before it (`past`). The head
+/// is read after the store: every event published before the read is at or below it, and waits in the
+/// cursor (dropped by a reset); every later one is past it, and goes to the client once it is live.
+fn start(socket: &SocketRef, past: bool, after: i64) -> Start {
+    if !past {
+        return Start::Replay;
+    }
+    match socket.extensions.get::<Head>().and_then(|h| h.get()) {
+        None => Start::NotReady,
+        // Events were published up to the position while the store was read: it is in the log.
+        Some(head) if head >= after => Start::Replay,
+        Some(head) => Start::Reset(PositionReset {
+            requested: after,
+            head,
+        }),
+    }
+}
+
+/// Refuses a position past the end of the stored events while the head is unknown.
+fn refuse_not_ready(socket: &SocketRef, ack: AckSender, after: i64) {
+    refuse(
+        socket,
+        ack,
+        FailureCode::NotReady,
+        format!(
+            "nothing is stored after offset {after} and the relay does not know yet where the event log \
+             ends: ask again in a moment"
+        ),
+    );
+}
+
+/// Tells the client its position was reset (`position:reset`, then `replay:done` at the head: live from
+/// there). Called with its cursor locked (and already reset), so these come before any live event.
+fn announce_reset(socket: &SocketRef, reset: PositionReset) {
+    metrics::counter!(metric::POSITION_RESETS).increment(1);
+    tracing::info!(
+        client = %socket.id,
+        requested = reset.requested,
+        head = reset.head,
+        "a relay client asked to resume past the end of the event log; it continues from the head"
+    );
+    let _ = socket.emit("position:reset", &reset);
+    let _ = socket.emit(
+        "replay:done",
+        &ReplayDone {
+            last_offset: reset.head,
+        },
+    );
+}
+
+/// The store could not be read before a replay: `error` replay_failed, the refusal, and a disconnect, so the
+/// client comes back and resumes from its own position.
+fn refuse_unreadable(socket: &SocketRef, ack: AckSender, error: &str) {
+    tracing::warn!(client = %socket.id, error, "a replay could not read the stored events");
+    refuse(
+        socket,
+        ack,
+        FailureCode::ReplayFailed,
+        format!("the stored events could not be read ({error}); resume again"),
+    );
+    let _ = socket.clone().disconnect();
 }
 
 type Limiter = governor::RateLimiter<
@@ -254,6 +350,7 @@ pub(crate) async fn on_connect(socket: SocketRef) {
 /// `subscribe { platforms?, kinds?, channels?, after? }`: the filter in force from now on, echoed in the
 /// ack with the head. With `after`, it also replays every matching stored event after that offset before
 /// going live, in one step: nothing is sent live before the replay, so nothing comes twice or out of order.
+/// An `after` past the end of the stored events is reset to the head instead (see [`past_the_end`]).
 async fn subscribe(socket: SocketRef, TryData(request): TryData<SubscribeRequest>, ack: AckSender) {
     let replays = request.as_ref().is_ok_and(|r| r.after.is_some());
     let Some(ack) = allowed(&socket, "subscribe", replays, ack) else {
@@ -274,36 +371,87 @@ async fn subscribe(socket: SocketRef, TryData(request): TryData<SubscribeRequest
         return;
     };
     let stored = socket.extensions.get::<Stored>();
-    if after.is_some() && stored.is_none() {
-        return refuse(
-            &socket,
-            ack,
-            FailureCode::Unavailable,
-            "this relay keeps no stored events to replay: subscribe without `after`".into(),
-        );
-    }
-    {
-        // The cursor stays locked until the answer is queued: a publish sends to this client only after
-        // it (so the answer's head comes first), and queues into the replay when there is one.
+    let (after, stored) = match (after, stored) {
+        (Some(after), Some(stored)) => (after, stored),
+        (Some(_), None) => {
+            return refuse(
+                &socket,
+                ack,
+                FailureCode::Unavailable,
+                "this relay keeps no stored events to replay: subscribe without `after`".into(),
+            );
+        }
+        (None, _) => {
+            // The cursor stays locked until the answer is queued: a publish sends to this client only
+            // after it, so the answer's head comes first.
+            let locked = cursor.lock();
+            if locked.replaying {
+                drop(locked);
+                return refuse_busy(&socket, ack);
+            }
+            socket.extensions.insert(Subscribed(Arc::new(filter.clone())));
+            // Read after the filter is in place: a publish moves the head before it looks at the clients,
+            // so every event past this head reaches the client.
+            let head = socket.extensions.get::<Head>().and_then(|h| h.get());
+            let _ = ack.send(&RequestAnswer {
+                filter: Some(filter),
+                head,
+                ..RequestAnswer::ok()
+            });
+            return;
+        }
+    };
+    // The replay begins with the new filter in one step: from here live events wait in the cursor, so
+    // none is sent before the answer, and none while the position is checked.
+    let previous = {
         let mut locked = cursor.lock();
         if locked.replaying {
             drop(locked);
             return refuse_busy(&socket, ack);
         }
-        if let Some(after) = after {
-            locked.start_replay(after);
-        }
+        locked.start_replay(after);
+        let previous = socket.extensions.get::<Subscribed>();
         socket.extensions.insert(Subscribed(Arc::new(filter.clone())));
-        // Read after the filter is in place: a publish moves the head before it looks at the clients, so
-        // every event past this head reaches the client.
+        previous
+    };
+    let started = match check_position(&socket, &cursor, &stored, after).await {
+        Ok(started) => started,
+        Err(e) => return refuse_unreadable(&socket, ack, &e),
+    };
+    let reset = {
+        let mut locked = cursor.lock();
+        let reset = match started {
+            Start::NotReady => {
+                // Nothing was published yet (the head would be known), so nothing waits: the request is
+                // undone as if it had not come.
+                locked.abandon_replay();
+                match previous {
+                    Some(previous) => socket.extensions.insert(previous),
+                    None => socket.extensions.remove::<Subscribed>(),
+                };
+                drop(locked);
+                return refuse_not_ready(&socket, ack, after);
+            }
+            Start::Replay => None,
+            Start::Reset(reset) => {
+                locked.reset_to(reset.head);
+                Some(reset)
+            }
+        };
         let head = socket.extensions.get::<Head>().and_then(|h| h.get());
         let _ = ack.send(&RequestAnswer {
             filter: Some(filter.clone()),
-            head,
+            // After a reset, the client's position is the reset's head: the answer's must agree.
+            head: reset.map_or(head, |r| Some(r.head)),
+            reset,
             ..RequestAnswer::ok()
         });
-    }
-    if let (Some(after), Some(stored)) = (after, stored) {
+        if let Some(reset) = reset {
+            announce_reset(&socket, reset);
+        }
+        reset
+    };
+    if reset.is_none() {
         metrics::counter!(metric::REPLAYS).increment(1);
         replay(&socket, &filter, &cursor, &stored, after).await;
     }
@@ -312,6 +460,7 @@ async fn subscribe(socket: SocketRef, TryData(request): TryData<SubscribeRequest
 /// `resume { after }`: every stored event after `after` that matches the client's filter, then what was
 /// published meanwhile (each once, in order), then `replay:done { last_offset }`; live from then on. Events
 /// sent live between the `subscribe` and this request may come again (`subscribe { after }` avoids that).
+/// An `after` past the end of the stored events is reset to the head instead (see [`past_the_end`]).
 async fn resume(socket: SocketRef, TryData(request): TryData<ResumeRequest>, ack: AckSender) {
     let Some(ack) = allowed(&socket, "resume", true, ack) else {
         return;
@@ -354,9 +503,51 @@ async fn resume(socket: SocketRef, TryData(request): TryData<ResumeRequest>, ack
         }
         locked.start_replay(after);
     }
+    let started = match check_position(&socket, &cursor, &stored, after).await {
+        Ok(started) => started,
+        Err(e) => return refuse_unreadable(&socket, ack, &e),
+    };
+    {
+        let mut locked = cursor.lock();
+        match started {
+            Start::NotReady => {
+                locked.abandon_replay();
+                drop(locked);
+                return refuse_not_ready(&socket, ack, after);
+            }
+            Start::Reset(reset) => {
+                locked.reset_to(reset.head);
+                let _ = ack.send(&RequestAnswer {
+                    reset: Some(reset),
+                    ..RequestAnswer::ok()
+                });
+                return announce_reset(&socket, reset);
+            }
+            Start::Replay => {}
+        }
+    }
     metrics::counter!(metric::REPLAYS).increment(1);
     let _ = ack.send(&RequestAnswer::ok());
     replay(&socket, &filter, &cursor, &stored, after).await;
+}
+
+/// Checks a replay's position (the cursor already replaying, so live events wait) and decides how it
+/// starts, with the head as it is now. When the store cannot be read, the replay is abandoned and the
+/// error returned (the caller refuses the request and disconnects the client).
+async fn check_position(
+    socket: &SocketRef,
+    cursor: &CursorHandle,
+    stored: &Stored,
+    after: i64,
+) -> Result<Start, String> {
+    let head = socket.extensions.get::<Head>().and_then(|h| h.get());
+    match past_the_end(stored, head, after).await {
+        Ok(past) => Ok(start(socket, past, after)),
+        Err(e) => {
+            cursor.lock().abandon_replay();
+            Err(e)
+        }
+    }
 }
 
 /// Sends every stored event after `after` that matches `filter`, then the live ones that waited in the

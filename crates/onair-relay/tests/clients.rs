@@ -9,8 +9,6 @@
 //! throttled; `/metrics` counts what the relay did.
 #![allow(clippy::unwrap_used)]
 
-use std::path::PathBuf;
-use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -19,73 +17,11 @@ use onair_core::{Event, EventKind, Offset, Platform, sample};
 use onair_relay::{Relay, RelayOptions, StoredEvents};
 use secrecy::SecretString;
 use serde_json::Value;
-use tokio::io::{AsyncBufReadExt, BufReader, Lines};
-use tokio::process::{Child, ChildStdout, Command};
 use tokio::sync::{Semaphore, mpsc};
-use tokio::time::timeout;
 
-const TOKEN: &str = "relay-test-token";
-
-fn script() -> PathBuf {
-    let script =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../peers/socket.io-client/relay-client.mjs");
-    let installed = script.with_file_name("node_modules").join("socket.io-client");
-    assert!(
-        installed.is_dir(),
-        "socket.io-client is not installed: run `cargo xtask setup` (no {})",
-        installed.display()
-    );
-    script
-}
-
-/// A socket.io-client in node, and what it prints.
-struct Client {
-    _child: Child,
-    lines: Lines<BufReader<ChildStdout>>,
-}
-
-impl Client {
-    fn start(relay: &Relay, token: &str, filter: &str) -> Client {
-        Client::spawn(relay, &[token, filter], &[])
-    }
-
-    /// A client that subscribes with `filter` and `after` (one step).
-    fn start_resuming(relay: &Relay, filter: &str, after: &str) -> Client {
-        Client::spawn(relay, &[TOKEN, filter, after], &[])
-    }
-
-    fn spawn(relay: &Relay, args: &[&str], env: &[(&str, &str)]) -> Client {
-        let mut child = Command::new("node")
-            .envs(env.iter().copied())
-            .arg(script())
-            .arg(format!("http://{}", relay.local_addr()))
-            .args(args)
-            .stdout(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap();
-        let lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        Client { _child: child, lines }
-    }
-
-    /// The next thing the client reports.
-    async fn next(&mut self) -> Value {
-        let line = timeout(Duration::from_secs(20), self.lines.next_line())
-            .await
-            .expect("the client said nothing for 20 s")
-            .unwrap()
-            .expect("the client ended");
-        serde_json::from_str(&line).unwrap()
-    }
-
-    /// Waits until it says `what`, returning its value.
-    async fn expect(&mut self, what: &str) -> Value {
-        let line = self.next().await;
-        line.get(what)
-            .cloned()
-            .unwrap_or_else(|| panic!("expected {what}, got {line}"))
-    }
-}
+#[path = "support/relay_client.rs"]
+mod relay_client;
+use relay_client::{Client, TOKEN};
 
 /// Every kind of event once, committed (offsets 1, 2, ...).
 fn committed() -> Vec<Event> {
@@ -514,27 +450,32 @@ async fn a_replay_that_cannot_read_the_store_disconnects_rather_than_skip() {
     let mut options = RelayOptions::new(SecretString::from(TOKEN));
     options.addr = "127.0.0.1:0".parse().unwrap();
     let relay = Relay::start(options, Some(Arc::new(Unreadable))).await.unwrap();
-    let mut client = Client::start_resuming(&relay, "{}", "3");
-    client.expect("connected").await;
-    // The error, then the disconnect: no replay:done (it would claim a position past the unread events),
-    // and no event.
-    let mut seen = Vec::new();
-    let reason = loop {
-        let line = client.next().await;
-        if let Some(reason) = line.get("disconnect") {
-            break reason.clone();
-        }
+    relay.set_head(Offset(10));
+    // Within the log (the replay's first read fails), and past the relay's head (the read that checks the
+    // position fails).
+    for after in ["3", "30"] {
+        let mut client = Client::start_resuming(&relay, "{}", after);
+        client.expect("connected").await;
+        // The error, then the disconnect: no replay:done (it would claim a position past the unread events),
+        // and no event.
+        let mut seen = Vec::new();
+        let reason = loop {
+            let line = client.next().await;
+            if let Some(reason) = line.get("disconnect") {
+                break reason.clone();
+            }
+            assert!(
+                line.get("event").is_none() && line.get("replay_done").is_none(),
+                "after {after}: {line}"
+            );
+            seen.push(line);
+        };
+        assert_eq!(reason, "io server disconnect", "after {after}");
         assert!(
-            line.get("event").is_none() && line.get("replay_done").is_none(),
-            "{line}"
+            seen.iter().any(|l| l["error"]["code"] == "replay_failed"
+                && l["error"]["message"].as_str().unwrap().contains("disk I/O error")),
+            "after {after}: {seen:?}"
         );
-        seen.push(line);
-    };
-    assert_eq!(reason, "io server disconnect");
-    assert!(
-        seen.iter().any(|l| l["error"]["code"] == "replay_failed"
-            && l["error"]["message"].as_str().unwrap().contains("disk I/O error")),
-        "{seen:?}"
-    );
+    }
     relay.shutdown(Duration::from_millis(100)).await;
 }

@@ -1,9 +1,10 @@
 //! The relay's ready-made overlays in a real browser: headless Debian Chromium, driven by playwright-core
 //! (the overlays' npm project, installed by `cargo xtask setup`) through `overlays/test/driver.mjs`. The
 //! alerts overlay shows a published follow naming the follower, and after the relay restarts on the same
-//! port shows every alert committed meanwhile exactly once, in order; the chat overlay shows emotes as
-//! images and a message's markup as text; a wrong token is said on the page. The files are served with
-//! their types and cache headers. Screenshots go to `target/tmp/overlay-artifacts/`.
+//! port shows every alert committed meanwhile exactly once, in order; a page whose `after` is past the end
+//! of the relay's log takes the relay's head as its position and shows what comes next; the chat overlay
+//! shows emotes as images and a message's markup as text; a wrong token is said on the page. The files are
+//! served with their types and cache headers. Screenshots go to `target/tmp/overlay-artifacts/`.
 //!
 //! Without Chromium these tests say loudly that they skip, except on CI (`CI` set), where they fail.
 #![allow(clippy::unwrap_used)]
@@ -355,6 +356,40 @@ async fn alerts_show_every_alert_once_in_order_across_a_relay_restart() {
     ]) {
         assert!(words.iter().all(|w| text.contains(w)), "{words:?} in {text}");
     }
+    driver.quit().await;
+    relay.shutdown(Duration::from_millis(100)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_whose_position_is_past_the_end_of_the_log_continues_from_the_head() {
+    let Some(chromium) = chromium() else { return };
+    // The page was made for another database (after=500); this one ends at 3.
+    let stored = Arc::new(Memory::default());
+    for name in ["a", "b", "c"] {
+        stored.commit(None, event(Platform::Kick, EventKind::Follow, Some(name)));
+    }
+    let relay = start_relay(&stored, "127.0.0.1:0".parse().unwrap()).await;
+    relay.set_head(Offset(3));
+    let mut driver = Driver::start(&chromium);
+    let query = format!("token={TOKEN}&duration=1&after=500");
+    let opened = driver
+        .open("alerts", &url(&relay, "alerts", &query), (1280, 720))
+        .await;
+    assert_eq!(opened, ("live".into(), None));
+    let next = stored.commit(
+        Some(&relay),
+        event(Platform::Kick, EventKind::Follow, Some("after_the_reset")),
+    );
+    let shown = driver.shown("alerts", next).await;
+    assert!(
+        shown["text"].as_str().unwrap().contains("after_the_reset"),
+        "{shown}"
+    );
+    assert_eq!(
+        driver.offsets("alerts"),
+        vec![next],
+        "nothing from before the head"
+    );
     driver.quit().await;
     relay.shutdown(Duration::from_millis(100)).await;
 }

@@ -622,12 +622,14 @@ fn header_number(headers: &HeaderMap, name: &str) -> Option<u64> {
     headers.get(name)?.to_str().ok()?.trim().parse().ok()
 }
 
-/// The tokio deadline of the wall-clock reset `unix_seconds`, at most [`MAX_RATE_LIMIT_WAIT`] away.
+/// The tokio deadline of the wall-clock reset `unix_seconds` (a response header: any number), at most
+/// [`MAX_RATE_LIMIT_WAIT`] away.
 fn reset_deadline(unix_seconds: u64) -> Instant {
-    let reset = UNIX_EPOCH + Duration::from_secs(unix_seconds);
-    let wait = reset
-        .duration_since(SystemTime::now())
-        .unwrap_or(Duration::ZERO)
+    let wait = UNIX_EPOCH
+        .checked_add(Duration::from_secs(unix_seconds))
+        .map_or(MAX_RATE_LIMIT_WAIT, |reset| {
+            reset.duration_since(SystemTime::now()).unwrap_or(Duration::ZERO)
+        })
         .min(MAX_RATE_LIMIT_WAIT);
     Instant::now() + wait
 }
@@ -773,6 +775,16 @@ mod wire {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_rate_limit_reset_of_any_number_is_a_bounded_wait() {
+        let now = Instant::now();
+        // Past the clock's end: this overflowed (a panic) before.
+        assert_eq!(reset_deadline(u64::MAX), now + MAX_RATE_LIMIT_WAIT);
+        assert_eq!(reset_deadline(0), now);
+        let soon = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() + 3600;
+        assert_eq!(reset_deadline(soon), now + MAX_RATE_LIMIT_WAIT);
+    }
 
     #[test]
     fn logins_are_lowercased_and_impossible_ones_refused() {

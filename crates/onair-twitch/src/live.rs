@@ -494,9 +494,7 @@ impl Driver {
     }
 
     fn keepalive_of(&self, session: &frame::Session) -> Duration {
-        session
-            .keepalive_timeout_seconds
-            .map_or(self.options.keepalive, Duration::from_secs)
+        keepalive(session, self.options.keepalive)
     }
 
     fn publish(&self, state: ConnectionState) {
@@ -713,9 +711,49 @@ impl Seen {
     }
 }
 
+/// The longest keepalive EventSub gives (a welcome's `keepalive_timeout_seconds` is 10 to 600).
+const MAX_KEEPALIVE: Duration = Duration::from_secs(600);
+
+/// The keepalive of `session`: what its welcome says, else `fallback`; never more than [`MAX_KEEPALIVE`], so
+/// a welcome that says more (a frame is outside input) cannot push the watchdog's deadline past what a
+/// clock can hold.
+fn keepalive(session: &frame::Session, fallback: Duration) -> Duration {
+    session
+        .keepalive_timeout_seconds
+        .map_or(fallback, Duration::from_secs)
+        .min(MAX_KEEPALIVE)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_welcome_with_a_huge_keepalive_is_bounded() {
+        let welcome = |keepalive: &str| {
+            let text = format!(
+                r#"{{"metadata":{{"message_id":"m","message_type":"session_welcome","message_timestamp":"2026-11-21T18:21:14Z"}},
+                "payload":{{"session":{{"id":"s","status":"connected","keepalive_timeout_seconds":{keepalive}}}}}}}"#
+            );
+            match frame::parse(&text).unwrap() {
+                Frame::Welcome(session) => session,
+                other => panic!("{other:?}"),
+            }
+        };
+        let huge = keepalive(&welcome("18446744073709551615"), Duration::from_secs(30));
+        assert_eq!(huge, MAX_KEEPALIVE);
+        // The watchdog's deadline: this overflowed the clock (a panic) before the bound.
+        let _ = Instant::now() + huge + Duration::from_secs(10);
+        assert_eq!(
+            keepalive(&welcome("10"), Duration::from_secs(30)),
+            Duration::from_secs(10)
+        );
+        assert_eq!(
+            keepalive(&welcome("null"), Duration::from_secs(30)),
+            Duration::from_secs(30)
+        );
+        assert_eq!(keepalive(&welcome("null"), Duration::MAX), MAX_KEEPALIVE);
+    }
 
     #[test]
     fn every_close_code_reconnects_and_the_transient_ones_at_once() {

@@ -88,15 +88,22 @@ pub struct TwitchSettings {
     pub helix_url: Option<String>,
     /// The OAuth server's base URL (default `https://id.twitch.tv/oauth2`).
     pub auth_url: Option<String>,
-    /// The keepalive asked of EventSub, 10 to 600 seconds (default 30).
+    /// The keepalive asked of EventSub, 10 to 600 seconds (default 30; more than 600 is refused).
     pub keepalive_seconds: Option<u64>,
     /// How often the follower, moderator, VIP and subscriber lists are read while the live connection
-    /// is down, in seconds (default 60).
+    /// is down, in seconds (default 60; at most a day, 86400).
     pub poll_while_down_seconds: Option<u64>,
     /// How often they are read while it is up, as a safety net, in minutes (default 180; 120 to 240 is
-    /// sensible).
+    /// sensible; at most a week, 10080).
     pub poll_while_up_minutes: Option<u64>,
 }
+
+/// The largest keepalive EventSub takes, in seconds.
+const MAX_KEEPALIVE_SECONDS: u64 = 600;
+/// The longest wait between two polls while the connection is down: a day, in seconds.
+const MAX_POLL_WHILE_DOWN_SECONDS: u64 = 24 * 60 * 60;
+/// The longest wait between two polls while it is up: a week, in minutes.
+const MAX_POLL_WHILE_UP_MINUTES: u64 = 7 * 24 * 60;
 
 impl TwitchSettings {
     /// The Twitch configuration these settings describe, the environment variables winning.
@@ -107,16 +114,18 @@ impl TwitchSettings {
             eventsub_url: self.eventsub_url.clone().unwrap_or(defaults.eventsub_url.clone()),
             helix_url: self.helix_url.clone().unwrap_or(defaults.helix_url.clone()),
             auth_url: self.auth_url.clone().unwrap_or(defaults.auth_url.clone()),
-            keepalive: self
-                .keepalive_seconds
-                .map_or(defaults.keepalive, std::time::Duration::from_secs),
+            // Bounded as the settings file is (a value built in code may be anything): the times are added
+            // to clocks, which must not overflow.
+            keepalive: self.keepalive_seconds.map_or(defaults.keepalive, |s| {
+                std::time::Duration::from_secs(s.min(MAX_KEEPALIVE_SECONDS))
+            }),
             poll_while_down: self
                 .poll_while_down_seconds
                 .map_or(defaults.poll_while_down, |s| {
-                    std::time::Duration::from_secs(s.max(1))
+                    std::time::Duration::from_secs(s.clamp(1, MAX_POLL_WHILE_DOWN_SECONDS))
                 }),
             poll_while_up: self.poll_while_up_minutes.map_or(defaults.poll_while_up, |m| {
-                std::time::Duration::from_secs(m.max(1) * 60)
+                std::time::Duration::from_secs(m.clamp(1, MAX_POLL_WHILE_UP_MINUTES) * 60)
             }),
             ..defaults
         };
@@ -183,11 +192,53 @@ pub fn load(explicit: Option<&Path>) -> Result<(Option<PathBuf>, Config), Config
         }
         Err(source) => return Err(ConfigError::Read { path, source }),
     };
-    let config = toml::from_str(&text).map_err(|e| ConfigError::Parse {
-        path: path.clone(),
-        message: e.to_string(),
-    })?;
+    let config = Config::from_toml(&text, &path)?;
     Ok((Some(path), config))
+}
+
+impl Config {
+    /// The settings in `text`, the TOML of the settings file at `path` (named in the error).
+    pub fn from_toml(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let invalid = |message: String| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message,
+        };
+        let config: Config = toml::from_str(text).map_err(|e| invalid(e.to_string()))?;
+        config.twitch.check().map_err(invalid)?;
+        Ok(config)
+    }
+}
+
+impl TwitchSettings {
+    /// Refuses values past their documented bounds.
+    fn check(&self) -> Result<(), String> {
+        let bounds = [
+            (
+                "keepalive_seconds",
+                self.keepalive_seconds,
+                MAX_KEEPALIVE_SECONDS,
+                "EventSub's longest",
+            ),
+            (
+                "poll_while_down_seconds",
+                self.poll_while_down_seconds,
+                MAX_POLL_WHILE_DOWN_SECONDS,
+                "a day",
+            ),
+            (
+                "poll_while_up_minutes",
+                self.poll_while_up_minutes,
+                MAX_POLL_WHILE_UP_MINUTES,
+                "a week",
+            ),
+        ];
+        for (key, value, most, what) in bounds {
+            if let Some(value) = value.filter(|&v| v > most) {
+                return Err(format!("[twitch] {key} is at most {most} ({what}), not {value}"));
+            }
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -228,6 +279,38 @@ mod tests {
         }
         std::fs::write(&path, "[discord]\nshards = \"many\"\n").unwrap();
         assert!(load(Some(&path)).is_err());
+    }
+
+    #[test]
+    fn twitch_times_past_their_bounds_are_refused_and_never_overflow() {
+        let path = Path::new("config.toml");
+        for (key, most) in [
+            ("keepalive_seconds", MAX_KEEPALIVE_SECONDS),
+            ("poll_while_down_seconds", MAX_POLL_WHILE_DOWN_SECONDS),
+            ("poll_while_up_minutes", MAX_POLL_WHILE_UP_MINUTES),
+        ] {
+            let at_most = Config::from_toml(&format!("[twitch]\n{key} = {most}\n"), path).unwrap();
+            let _ = at_most.twitch.config();
+            // The largest integer TOML has: minutes times 60 overflowed a u64 here once.
+            let error = Config::from_toml(&format!("[twitch]\n{key} = {}\n", i64::MAX), path)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                error.contains("config.toml") && error.contains(&format!("{key} is at most {most}")),
+                "{error}"
+            );
+        }
+        // Built in code, past the bounds: bounded, not overflowed.
+        let settings = TwitchSettings {
+            keepalive_seconds: Some(u64::MAX),
+            poll_while_down_seconds: Some(u64::MAX),
+            poll_while_up_minutes: Some(u64::MAX),
+            ..TwitchSettings::default()
+        };
+        let config = settings.config();
+        assert_eq!(config.keepalive.as_secs(), MAX_KEEPALIVE_SECONDS);
+        assert_eq!(config.poll_while_down.as_secs(), MAX_POLL_WHILE_DOWN_SECONDS);
+        assert_eq!(config.poll_while_up.as_secs(), MAX_POLL_WHILE_UP_MINUTES * 60);
     }
 
     #[test]
