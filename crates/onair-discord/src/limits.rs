@@ -25,6 +25,9 @@ pub const COMMAND_WINDOW: Duration = Duration::from_secs(60);
 const PACED_PER_WINDOW: u32 = 115;
 /// How long each `max_concurrency` bucket waits between two Identify.
 pub const IDENTIFY_WINDOW: Duration = Duration::from_secs(5);
+/// Kept on top of [`IDENTIFY_WINDOW`] between two Identify *sent* in one bucket: Discord counts them as
+/// they arrive, and the network does not deliver two messages with the spacing they left with.
+const IDENTIFY_SEND_MARGIN: Duration = Duration::from_millis(100);
 
 type Direct = RateLimiter<NotKeyed, InMemoryState, TokioClock, NoOpMiddleware<std::time::Instant>>;
 type Keyed = RateLimiter<u32, HashMapStateStore<u32>, TokioClock, NoOpMiddleware<std::time::Instant>>;
@@ -66,6 +69,8 @@ pub struct IdentifyGate {
     buckets: Keyed,
     max_concurrency: u32,
     starts: Mutex<Starts>,
+    /// When each bucket last sent an Identify.
+    sent: Mutex<std::collections::HashMap<u32, Instant>>,
 }
 
 struct Starts {
@@ -99,6 +104,7 @@ impl IdentifyGate {
                 remaining: limit.remaining,
                 reset_at: reset_at(limit),
             }),
+            sent: Mutex::default(),
         }
     }
 
@@ -146,6 +152,30 @@ impl IdentifyGate {
         }
         let mut starts = self.lock();
         starts.remaining = starts.remaining.saturating_sub(1);
+    }
+
+    /// Waits, if need be, until shard `shard`'s Identify leaves the window (and a margin) after the last
+    /// one its bucket sent, then notes it as sent now. The turn ([`IdentifyGate::wait_turn`]) is taken
+    /// before the socket opens, so that a long wait never times a socket out; sockets take different times
+    /// to open, so two turns 5 s apart could otherwise send their Identify a little less than 5 s apart.
+    pub async fn space_send(&self, shard: u32) {
+        let bucket = shard % self.max_concurrency;
+        loop {
+            let not_before = {
+                let mut sent = self.sent.lock().unwrap_or_else(|e| e.into_inner());
+                let now = Instant::now();
+                match sent.get(&bucket) {
+                    Some(&last) if now < last + IDENTIFY_WINDOW + IDENTIFY_SEND_MARGIN => {
+                        last + IDENTIFY_WINDOW + IDENTIFY_SEND_MARGIN
+                    }
+                    _ => {
+                        sent.insert(bucket, now);
+                        return;
+                    }
+                }
+            };
+            sleep_until(not_before).await;
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Starts> {
@@ -213,6 +243,26 @@ mod tests {
             ]
         );
         assert_eq!(gate.starts_left().remaining, 6);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn identifies_sent_late_in_their_turn_still_leave_the_window_between_them() {
+        let gate = IdentifyGate::new(&limit(10, 2));
+        let start = Instant::now();
+        // Shard 0's socket took 300 ms to open after its turn; shard 2's (same bucket) opened at once.
+        gate.wait_turn(0, |_| panic!("allowance left")).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        gate.space_send(0).await;
+        let first = Instant::now() - start;
+        gate.wait_turn(2, |_| panic!("allowance left")).await;
+        gate.space_send(2).await;
+        let second = Instant::now() - start;
+        assert_eq!(second - first, IDENTIFY_WINDOW + IDENTIFY_SEND_MARGIN);
+        // Another bucket does not wait for it.
+        gate.wait_turn(1, |_| panic!("allowance left")).await;
+        let before = Instant::now();
+        gate.space_send(1).await;
+        assert_eq!(Instant::now(), before);
     }
 
     #[tokio::test(start_paused = true)]

@@ -331,6 +331,7 @@ impl Driver {
                 frame::resume(&self.options.token, &session.id, self.sequence)
             }
             None => {
+                self.options.gate.space_send(shard.id).await;
                 tracing::info!(shard = %shard, "identifying to Discord");
                 frame::identify(&self.options.token, self.options.intents, shard.id, shard.total)
             }
