@@ -33,11 +33,8 @@ pub async fn follow(mut status: watch::Receiver<WriterStatus>, mut notice: impl 
     loop {
         let cause = status.borrow_and_update().failing.clone();
         match (shown, cause) {
-            (None, Some(failure)) => {
-                shown = Some(failure.cause);
-                notice(HealthNotice::HeldUp(failure.advice()));
-            }
-            (Some(before), Some(failure)) if before != failure.cause => {
+            // Writes start to fail, or fail for another reason.
+            (before, Some(failure)) if before != Some(failure.cause) => {
                 shown = Some(failure.cause);
                 notice(HealthNotice::HeldUp(failure.advice()));
             }
