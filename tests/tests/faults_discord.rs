@@ -18,11 +18,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use common::{Recorder, States, assert_backoff, assert_stored_once, quick_backoff};
-use flate2::{Decompress, FlushDecompress};
 use onair_core::{ChannelRef, ConnectionState, LiveConnection};
 use onair_discord::testing::{GatewayServer, ServerOptions};
 use onair_discord::{DiscordConfig, DiscordPlatform, DiscordShard, Watched};
-use onair_faultproxy::{Chaos, Conditions, Connection, End, FaultProxy, Schedule, Stall, WsFrame};
+use onair_faultproxy::{Chaos, Conditions, Connection, End, FaultProxy, Schedule, Stall};
 use onair_pusher::BackoffPolicy;
 use secrecy::SecretString;
 use serde_json::{Value, json};
@@ -32,7 +31,6 @@ const TOKEN: &str = "test-token";
 const GUILD: &str = "1085131932938797063";
 const GENERAL: &str = "1085131964526100482";
 const HEARTBEAT: Duration = Duration::from_millis(250);
-const SUFFIX: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
 
 fn message(n: u64) -> Value {
     let path = concat!(
@@ -48,44 +46,13 @@ fn message(n: u64) -> Value {
     d
 }
 
-/// The Gateway payloads in a connection's frames, inflated with one zlib context for the connection (a
-/// message ends with the sync-flush suffix); a message cut short is not one.
-fn payloads(frames: &[WsFrame]) -> Vec<Value> {
-    let mut inflater = Decompress::new(true);
-    let mut buffer = Vec::new();
-    let mut out = Vec::new();
-    for frame in frames.iter().filter(|f| f.opcode == 2 || f.opcode == 0) {
-        buffer.extend_from_slice(&frame.payload);
-        if !buffer.ends_with(&SUFFIX) {
-            continue;
-        }
-        let mut text = Vec::with_capacity(buffer.len() * 8 + 1024);
-        let mut input = &buffer[..];
-        loop {
-            let before = inflater.total_in();
-            inflater
-                .decompress_vec(input, &mut text, FlushDecompress::Sync)
-                .unwrap();
-            let consumed = usize::try_from(inflater.total_in() - before).unwrap();
-            input = &input[consumed..];
-            if input.is_empty() && text.len() < text.capacity() {
-                break;
-            }
-            text.reserve(text.capacity().max(1024));
-        }
-        buffer.clear();
-        out.push(serde_json::from_slice(&text).unwrap());
-    }
-    out
-}
-
 /// The messages delivered on every connection, keyed `session:seq` as the client keys them: a connection
 /// after READY belongs to that session, one after RESUMED to the session before it.
 fn delivered(proxy: &FaultProxy) -> Vec<String> {
     let mut session = String::new();
     let mut keys = Vec::new();
     for connection in proxy.connections() {
-        for payload in payloads(&connection.frames()) {
+        for payload in onair_tests::gateway_payloads(&connection.frames()) {
             if payload["t"] == "READY" {
                 session = payload["d"]["session_id"].as_str().unwrap().to_owned();
             }

@@ -1,5 +1,5 @@
 //! `cargo xtask soak [ARGS...]`: setup, then the soak (tests/src/bin/soak.rs) on release builds of `onair`
-//! and of the soak itself, with ARGS (`--for 1h`, `--restart-every 5m`, `--rate 200`, `--seed N`); its
+//! and of the soak itself, with ARGS (`--for 1h`, `--restart-every 5m`, `--rate 200`, `--seed N`, `--calm`); its
 //! last line is its `RESULT` line, and it exits non-zero on any lost, doubled or skipped event.
 
 use std::ffi::OsString;

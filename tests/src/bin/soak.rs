@@ -1,46 +1,58 @@
-//! The soak: realistic traffic for a long time through the real `onair run --relay`, restarted again and
-//! again (mostly a graceful stop, sometimes `kill -9`), with relay clients that resume across every cut;
-//! then the account of every event. `cargo xtask soak [--for DURATION]` builds and runs it.
+//! The soak: realistic traffic for a long time through the real `onair run --relay`, every platform behind
+//! a fault proxy playing a chaos schedule, `onair run` restarted again and again (mostly a graceful stop,
+//! sometimes `kill -9`), with relay clients that resume across every cut; then the account of every event.
+//! `cargo xtask soak [--for DURATION]` builds and runs it.
 //!
-//! - **Kick**: a busy chat from the scripted Pusher server (one frame per message, each with its own id).
+//! - **Kick**: a busy chat from the scripted Pusher server (one frame per message, each with its own id),
+//!   on the newest connection, pings answered (activity timeout 10 s, so a stalled socket is noticed).
 //! - **Twitch**: follows as EventSub notifications from the scripted EventSub server (each with its own
-//!   message id), Helix and the token check answered by a wiremock stand-in. A new process starts a new
-//!   EventSub session, and Twitch replays nothing across sessions: only what was sent on a session's
-//!   socket counts as delivered.
-//! - **Discord**: messages in a watched channel from the scripted Gateway (zlib-stream), dispatched only
-//!   while a connection is attached: an event dispatched while OnAir is down belongs to a session a new
-//!   process never resumes, as with Discord, and is not counted as delivered.
+//!   message id; keepalive 10 s), on the newest session; Helix and the token check answered by a wiremock
+//!   stand-in. Twitch replays nothing across sessions.
+//! - **Discord**: messages in a watched channel from the scripted Gateway (zlib-stream, heartbeat 5 s),
+//!   REST on the same port; a session that resumes gets what it missed replayed, as with Discord.
+//! - **Faults**: one `onair-faultproxy` in front of each (Pusher, EventSub, Helix, Discord), each playing
+//!   its own seeded chaos schedule during every run of `onair run`: latency and jitter, a bandwidth cap,
+//!   half-open stalls (long enough, at times, for the keepalive rules to notice), writes split into
+//!   1-7 bytes, cuts inside a frame, refused connections.
+//! - **Delivered** means what the proxy wrote to OnAir's socket (its tap: complete WebSocket frames,
+//!   Discord's inflated with the connection's zlib context), never what a server merely sent: a frame
+//!   held by a stall and dropped with the connection was not delivered. Each delivered message belongs to
+//!   the run whose process had the connection open.
 //! - **Relay**: clients (socket.io-client, node) subscribed to everything, each resuming with `after` =
 //!   the last offset it received whenever the relay goes away; at the end each must have received every
 //!   stored event from its first on, once, in order (`relay_gaps` counts what is missing or repeated).
-//! - **Restarts**: before a graceful stop the servers pause and the soak waits until the store holds what
-//!   they delivered, then Ctrl-C (SIGINT); a `kill -9` comes in full traffic, and what was delivered on
-//!   the killed connections but not stored is counted as `in_flight_at_kill`, apart from `lost`.
+//! - **Restarts**: before a graceful stop the chaos ends, every platform must deliver again within 90 s
+//!   (no connection stalls for good), the servers pause and the soak waits until the store holds what
+//!   was delivered, then Ctrl-C (SIGINT); a `kill -9` comes in full traffic and chaos, and what was
+//!   delivered to the killed process but not stored is counted as `in_flight_at_kill`, apart from `lost`.
 //! - **Samples** every few seconds: RSS, PSS, open file descriptors and threads of `onair run`, and the
 //!   database's size; `rss_slope_mb_per_h` is the steepest least-squares slope of RSS over one process's
 //!   life (after its first 20 s).
 //!
 //! It ends with `RESULT soak minutes=N events=N lost=N duplicated=N in_flight_at_kill=N relay_gaps=N
-//! rss_slope_mb_per_h=N fds_end=N` and fails (exit 1) on any loss, duplicate or relay gap.
+//! rss_slope_mb_per_h=N fds_end=N faults=N` and fails (exit 1) on any loss, duplicate or relay gap.
 //!
-//! Usage: `soak [--onair PATH] [--for 2m] [--restart-every 30s] [--rate 200] [--seed N]`; without
-//! `--onair`, the `onair` built beside the soak (the same target folder and profile).
+//! Usage: `soak [--onair PATH] [--for 2m] [--restart-every 30s] [--rate 200] [--seed N] [--calm]`
+//! (`--calm`: no chaos); without `--onair`, the `onair` built beside the soak (the same target folder
+//! and profile).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use onair_discord::testing::{GatewayServer, ServerOptions};
-use onair_pusher::server::ScriptedServer;
+use onair_faultproxy::{Chaos, Conditions, FaultProxy, Playing, Schedule, Stall, WsFrame};
+use onair_pusher::server::{ScriptedServer, ServerConn};
 use onair_twitch::testing::{EventSubServer, ServerSocket};
 use serde_json::{Value, json};
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{ConnectOptions, Connection};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
+use tokio::time::{Instant, timeout};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
@@ -52,6 +64,10 @@ const KICK_SPEC: &str = "kick:soakchannel@4781203/4760932";
 const TWITCH_TOKEN: &str = "soak-twitch-token";
 const BROADCASTER: &str = "52731608";
 const RELAY_CLIENTS: usize = 3;
+/// How long a platform may deliver nothing once the chaos ends before the soak calls it stalled.
+const RECOVERY: Duration = Duration::from_secs(90);
+/// How long a server's write may block (a stalled or capped connection) before it looks for a newer one.
+const SEND_PATIENCE: Duration = Duration::from_secs(2);
 
 /// The run's settings, from the command line.
 struct Settings {
@@ -60,6 +76,7 @@ struct Settings {
     restart_every: Duration,
     rate: u32,
     seed: u64,
+    chaos: bool,
 }
 
 fn settings() -> Result<Settings, String> {
@@ -69,9 +86,14 @@ fn settings() -> Result<Settings, String> {
         restart_every: Duration::from_secs(30),
         rate: 200,
         seed: 17,
+        chaos: true,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
+        if flag == "--calm" {
+            settings.chaos = false;
+            continue;
+        }
         let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
         let duration = || humantime::parse_duration(&value).map_err(|e| format!("{flag} {value}: {e}"));
         match flag.as_str() {
@@ -98,7 +120,7 @@ fn settings() -> Result<Settings, String> {
     Ok(settings)
 }
 
-/// How a connection of `onair run` ended, as far as the account goes.
+/// How a run of `onair run` ended, as far as the account goes.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Ending {
     /// Still up (or ended by a graceful stop after the store caught up).
@@ -107,26 +129,127 @@ enum Ending {
     Killed,
 }
 
-/// What the servers delivered: per platform, each message number with the incarnation of `onair run`
-/// it was delivered to.
-#[derive(Default)]
-struct Delivered {
-    kick: Vec<(u64, usize)>,
-    twitch: Vec<(u64, usize)>,
-    discord: Vec<(u64, usize)>,
+/// The platforms, in the order of [`Proxies::all`].
+const PLATFORMS: [&str; 3] = ["kick", "twitch", "discord"];
+
+/// The fault proxies, one per server.
+struct Proxies {
+    kick: FaultProxy,
+    twitch: FaultProxy,
+    helix: FaultProxy,
+    discord: FaultProxy,
 }
 
-impl Delivered {
-    fn total(&self) -> usize {
-        self.kick.len() + self.twitch.len() + self.discord.len()
+impl Proxies {
+    fn all(&self) -> [&FaultProxy; 4] {
+        [&self.kick, &self.twitch, &self.discord, &self.helix]
     }
 }
 
-/// Shared between the traffic tasks and the conductor.
-struct Traffic {
-    delivered: Mutex<Delivered>,
-    /// Which `onair run` is up (its number), or `None` while traffic is paused.
-    running: watch::Sender<Option<usize>>,
+/// What one proxy's connections delivered: message numbers, read from the tap by `parse`. A connection
+/// that ended delivers nothing more, so its numbers are read once.
+struct Tally {
+    parse: fn(&[WsFrame]) -> Vec<u64>,
+    ended: HashMap<usize, Vec<u64>>,
+}
+
+impl Tally {
+    fn new(parse: fn(&[WsFrame]) -> Vec<u64>) -> Tally {
+        Tally {
+            parse,
+            ended: HashMap::new(),
+        }
+    }
+
+    /// Each message number delivered (once, however often it was), with the moment the connection that
+    /// first delivered it opened.
+    fn delivered(&mut self, proxy: &FaultProxy) -> BTreeMap<u64, Instant> {
+        let mut out = BTreeMap::new();
+        for connection in proxy.connections() {
+            let numbers = match self.ended.get(&connection.id()) {
+                Some(numbers) => numbers.clone(),
+                None => {
+                    let ended = connection.end().is_some();
+                    let numbers = (self.parse)(&connection.frames());
+                    if ended {
+                        self.ended.insert(connection.id(), numbers.clone());
+                    }
+                    numbers
+                }
+            };
+            for n in numbers {
+                out.entry(n).or_insert(connection.opened_at());
+            }
+        }
+        out
+    }
+}
+
+/// The number after `marker` in `text` (`kick-12` gives 12 for `kick-`).
+fn number_after(text: &str, marker: &str) -> Option<u64> {
+    let at = text.find(marker)? + marker.len();
+    text[at..]
+        .split(|c: char| !c.is_ascii_digit())
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// Kick chat frames carry `kick-N` as the message id (inside the JSON-encoded `data`).
+fn kick_numbers(frames: &[WsFrame]) -> Vec<u64> {
+    frames
+        .iter()
+        .filter_map(|f| number_after(f.text()?, "kick-"))
+        .collect()
+}
+
+/// EventSub notifications carry `twitch-N` as their message id.
+fn twitch_numbers(frames: &[WsFrame]) -> Vec<u64> {
+    frames
+        .iter()
+        .filter_map(|f| number_after(f.text()?, "\"message_id\":\"twitch-"))
+        .collect()
+}
+
+/// Discord's messages say `discord-N`.
+fn discord_numbers(frames: &[WsFrame]) -> Vec<u64> {
+    onair_tests::gateway_payloads(frames)
+        .iter()
+        .filter(|payload| payload["t"] == "MESSAGE_CREATE")
+        .filter_map(|payload| number_after(payload["d"]["content"].as_str()?, "discord-"))
+        .collect()
+}
+
+/// What was delivered, per platform, and to which run.
+struct Account {
+    tallies: [Tally; 3],
+    /// When each run started (its connections opened after).
+    starts: Vec<Instant>,
+}
+
+impl Account {
+    /// Per platform, each delivered message number with the run it was delivered to.
+    fn delivered(&mut self, proxies: &Proxies) -> [BTreeMap<u64, usize>; 3] {
+        let [kick, twitch, discord] = &mut self.tallies;
+        let starts = &self.starts;
+        let run_of = |opened: Instant| starts.partition_point(|s| *s <= opened).saturating_sub(1);
+        [
+            (kick, &proxies.kick),
+            (twitch, &proxies.twitch),
+            (discord, &proxies.discord),
+        ]
+        .map(|(tally, proxy)| {
+            tally
+                .delivered(proxy)
+                .into_iter()
+                .map(|(n, opened)| (n, run_of(opened)))
+                .collect()
+        })
+    }
+
+    fn total(&mut self, proxies: &Proxies) -> [usize; 3] {
+        self.delivered(proxies).map(|d| d.len())
+    }
 }
 
 #[tokio::main]
@@ -149,9 +272,17 @@ async fn main() {
 
 async fn soak(settings: Settings) -> Result<bool, String> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let db = dir.path().join("onair.db");
+    let result = soak_in(dir.path(), settings).await;
+    if result != Ok(true) {
+        // What is needed to look into it: the database and every run's output.
+        println!("soak: its files are kept in {}", dir.keep().display());
+    }
+    result
+}
+
+async fn soak_in(dir: &Path, settings: Settings) -> Result<bool, String> {
+    let db = dir.join("onair.db");
     let pusher = ScriptedServer::bind().await.map_err(|e| e.to_string())?;
-    let pusher_url = pusher.url("soak-key");
     let gateway = Arc::new(
         GatewayServer::start(ServerOptions {
             token: BOT_TOKEN.to_owned(),
@@ -164,31 +295,42 @@ async fn soak(settings: Settings) -> Result<bool, String> {
     gateway.add_guild(GUILD, "Soak Server", &[(CHANNEL, "general")]);
     let helix = helix_stand_in().await;
     let eventsub = EventSubServer::start().await.map_err(|e| e.to_string())?;
+    let proxy = |upstream: std::net::SocketAddr, n: u64| {
+        FaultProxy::start_seeded(upstream, settings.seed.wrapping_mul(31).wrapping_add(n))
+    };
+    let eventsub_addr = address_of(eventsub.url())?;
+    let proxies = Proxies {
+        kick: proxy(pusher.addr(), 1).await.map_err(|e| e.to_string())?,
+        twitch: proxy(eventsub_addr, 2).await.map_err(|e| e.to_string())?,
+        helix: proxy(*helix.address(), 3).await.map_err(|e| e.to_string())?,
+        discord: proxy(gateway.addr(), 4).await.map_err(|e| e.to_string())?,
+    };
+    gateway.announce(proxies.discord.addr());
     let endpoints = Endpoints {
-        pusher: pusher_url.clone(),
-        helix: helix.uri(),
-        eventsub: eventsub.url().to_owned(),
-        discord: gateway.api_url(),
+        pusher: pusher
+            .url("soak-key")
+            .replace(&pusher.addr().to_string(), &proxies.kick.addr().to_string()),
+        helix: format!("http://{}", proxies.helix.addr()),
+        eventsub: eventsub
+            .url()
+            .replace(&eventsub_addr.to_string(), &proxies.twitch.addr().to_string()),
+        discord: format!("http://{}/api/v10", proxies.discord.addr()),
     };
     let relay_port = free_port()?;
-    let (running, _) = watch::channel(None);
-    let traffic = Arc::new(Traffic {
-        delivered: Mutex::new(Delivered::default()),
-        running,
-    });
+    let (running, _) = watch::channel(false);
     let kick = tokio::spawn(kick_traffic(
         pusher_accepts(pusher),
-        traffic.clone(),
+        running.subscribe(),
         settings.rate,
     ));
     let discord = tokio::spawn(discord_traffic(
         gateway.clone(),
-        traffic.clone(),
+        running.subscribe(),
         settings.rate / 10,
     ));
     let twitch = tokio::spawn(twitch_traffic(
         eventsub_accepts(eventsub),
-        traffic.clone(),
+        running.subscribe(),
         settings.rate / 20,
     ));
     let received: Vec<Arc<Mutex<Vec<i64>>>> = (0..RELAY_CLIENTS).map(|_| Arc::default()).collect();
@@ -197,36 +339,75 @@ async fn soak(settings: Settings) -> Result<bool, String> {
         .map(|offsets| tokio::spawn(relay_client(relay_port, offsets.clone())))
         .collect();
 
+    let mut account = Account {
+        tallies: [
+            Tally::new(kick_numbers),
+            Tally::new(twitch_numbers),
+            Tally::new(discord_numbers),
+        ],
+        starts: Vec::new(),
+    };
     let started = Instant::now();
     let mut rng = fastrand::Rng::with_seed(settings.seed);
     let mut endings: Vec<Ending> = Vec::new();
     let mut samples: Vec<Vec<(f64, f64)>> = Vec::new();
     let mut fds_end = 0;
+    let mut faults = 0;
     let mut incarnation = 0;
     let mut never_stored = 0i64;
     loop {
+        let connected_before = connected_counts(&db).await;
+        account.starts.push(Instant::now());
         let mut onair = start_onair(
             &settings.onair,
-            dir.path(),
+            dir,
             &db,
             &endpoints,
             relay_port,
             incarnation,
         )?;
         let pid = onair.id().ok_or("onair run ended at once")?;
-        if let Err(e) = wait_connected(&db, incarnation, &gateway).await {
-            return Err(format!("{e}; it said:\n{}", log_tail(dir.path(), incarnation)));
+        if let Err(e) = wait_connected(&db, connected_before, &gateway).await {
+            return Err(format!("{e}; it said:\n{}", log_tail(dir, incarnation)));
         }
-        traffic.running.send_replace(Some(incarnation));
+        running.send_replace(true);
         let life_started = Instant::now();
-        let mut rss = Vec::new();
         let last = started.elapsed() + settings.restart_every >= settings.duration;
-        let until = life_started
-            + settings
-                .restart_every
-                .min(settings.duration.saturating_sub(started.elapsed()));
+        let life = settings
+            .restart_every
+            .min(settings.duration.saturating_sub(started.elapsed()));
+        let until = life_started + life;
+        // Each proxy its own chaos for this run's life, ending a little before it.
+        let mut chaos: Vec<(usize, Playing)> = Vec::new();
+        if settings.chaos {
+            for (k, proxy) in proxies.all().into_iter().enumerate() {
+                let schedule = Schedule::random(
+                    settings.seed ^ ((incarnation as u64) << 8 | k as u64),
+                    &Chaos {
+                        duration: life.saturating_sub(Duration::from_secs(5)),
+                        gap: Duration::from_secs(3)..Duration::from_secs(12),
+                        length: Duration::from_secs(1)..Duration::from_secs(25),
+                        ..Chaos::default()
+                    },
+                );
+                faults += schedule.steps().len();
+                chaos.push((k, proxy.play(schedule)));
+            }
+        }
+        let mut rss = Vec::new();
         while Instant::now() < until {
             tokio::time::sleep(Duration::from_secs(5).min(until - Instant::now())).await;
+            for (k, playing) in &mut chaos {
+                while let Ok(Some(played)) = timeout(Duration::ZERO, playing.next()).await {
+                    println!(
+                        "soak: {:>5.0}s run {incarnation}: {} {:?} {:?}",
+                        started.elapsed().as_secs_f64(),
+                        ["pusher", "eventsub", "discord", "helix"][*k],
+                        played.fault,
+                        played.phase
+                    );
+                }
+            }
             if let Some(sample) = sample(pid, &db) {
                 println!(
                     "soak: {:>5.0}s run {incarnation}: rss {:.1} MB, pss {:.1} MB, fds {}, threads {}, db {:.1} MB",
@@ -248,23 +429,36 @@ async fn soak(settings: Settings) -> Result<bool, String> {
         let kill = !last && rng.u32(0..4) == 0;
         if kill {
             signal(pid, "KILL");
-            traffic.running.send_replace(None);
+            running.send_replace(false);
             endings.push(Ending::Killed);
         } else {
-            traffic.running.send_replace(None);
-            catch_up(&db, &traffic, never_stored).await;
+            calm(&proxies, chaos).await;
+            if let Err(e) = recovered(&mut account, &proxies).await {
+                return Err(format!(
+                    "run {incarnation}: {e}; it said:\n{}",
+                    log_tail(dir, incarnation)
+                ));
+            }
+            running.send_replace(false);
+            settle(&mut account, &proxies).await;
+            catch_up(&db, &mut account, &proxies, never_stored).await;
             signal(pid, "INT");
             endings.push(Ending::Graceful);
         }
-        let status = tokio::time::timeout(Duration::from_secs(60), onair.wait())
+        let status = timeout(Duration::from_secs(60), onair.wait())
             .await
             .map_err(|_| "onair run did not stop within 60 s".to_string())?
             .map_err(|e| e.to_string())?;
         if kill {
             // What the killed run had not committed never will be (no platform here resends to a new
-            // session): the graceful stops' catch-up does not wait for it.
+            // session): the graceful stops' catch-up does not wait for it. Its connections are gone, so
+            // nothing more can reach it; the chaos goes on into the next run's start-up no more.
+            for proxy in proxies.all() {
+                proxy.set(Conditions::clean());
+                proxy.refuse(false).await;
+            }
             let stored = query_i64(&db, STORED_TRAFFIC).await.unwrap_or(0);
-            never_stored = lock(&traffic.delivered).total() as i64 - stored;
+            never_stored = account.total(&proxies).iter().sum::<usize>() as i64 - stored;
         }
         if !kill && !status.success() {
             return Err(format!("onair run {incarnation} ended badly: {status}"));
@@ -289,21 +483,87 @@ async fn soak(settings: Settings) -> Result<bool, String> {
         client.abort();
     }
     let received: Vec<Vec<i64>> = received.iter().map(|r| lock(r).clone()).collect();
-    let clean = account(
+    let delivered = account.delivered(&proxies);
+    let clean = report(
         &db,
-        &traffic,
+        &delivered,
         &endings,
         &received,
         &samples,
         fds_end,
+        faults,
         started.elapsed(),
     )
     .await?;
-    if !clean {
-        // What is needed to look into it: the database and every run's output.
-        println!("soak: its files are kept in {}", dir.keep().display());
-    }
     Ok(clean)
+}
+
+/// The `host:port` of a `ws://` or `http://` URL.
+fn address_of(url: &str) -> Result<std::net::SocketAddr, String> {
+    let rest = url.split("://").nth(1).unwrap_or(url);
+    let authority = rest.split('/').next().unwrap_or(rest);
+    authority
+        .parse()
+        .map_err(|e| format!("{url} names no address: {e}"))
+}
+
+/// Ends the chaos: the players stopped, the network clean and listening, and a connection still held
+/// half-open by a stall reset (it would never come back).
+async fn calm(proxies: &Proxies, chaos: Vec<(usize, Playing)>) {
+    drop(chaos);
+    for proxy in proxies.all() {
+        let stalled: Vec<_> = proxy
+            .open_connections()
+            .into_iter()
+            .filter(|c| c.conditions().stall != Stall::None)
+            .collect();
+        proxy.set(Conditions::clean());
+        proxy.refuse(false).await;
+        for connection in stalled {
+            connection.reset().await;
+        }
+    }
+}
+
+/// Waits until every platform delivers something new with the network clean: what a fault broke came
+/// back (within [`RECOVERY`]).
+async fn recovered(account: &mut Account, proxies: &Proxies) -> Result<(), String> {
+    let before = account.total(proxies);
+    let deadline = Instant::now() + RECOVERY;
+    loop {
+        let now = account.total(proxies);
+        let behind: Vec<&str> = (0..3)
+            .filter(|&k| now[k] <= before[k])
+            .map(|k| PLATFORMS[k])
+            .collect();
+        if behind.is_empty() {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(format!(
+                "{} delivered nothing for {} s after the faults ended: the connection did not come back",
+                behind.join(", "),
+                RECOVERY.as_secs()
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// With the servers paused, waits until the proxies have passed on what they held (nothing delivered
+/// for a second, at most 30 s).
+async fn settle(account: &mut Account, proxies: &Proxies) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut last = account.total(proxies);
+    let mut quiet_since = Instant::now();
+    while Instant::now() < deadline && quiet_since.elapsed() < Duration::from_secs(1) {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let now = account.total(proxies);
+        if now != last {
+            last = now;
+            quiet_since = Instant::now();
+        }
+    }
 }
 
 /// A port free now, for the relay (a fixed one, so clients find it again after each restart).
@@ -422,39 +682,37 @@ fn signal(pid: u32, name: &str) {
         .status();
 }
 
-/// Waits until both connections of run `incarnation` are up: Kick's (the state logged in the store) and
-/// Discord's shard (attached at the Gateway).
-async fn wait_connected(db: &Path, incarnation: usize, gateway: &GatewayServer) -> Result<(), String> {
+/// How many times each platform's connection was logged connected in the store.
+async fn connected_counts(db: &Path) -> [i64; 3] {
+    let mut counts = [0; 3];
+    for (k, platform) in PLATFORMS.iter().enumerate() {
+        counts[k] = query_i64(
+            db,
+            &format!(
+                "SELECT count(*) FROM connection_log WHERE platform = '{platform}' AND state = 'connected'"
+            ),
+        )
+        .await
+        .unwrap_or(0);
+    }
+    counts
+}
+
+/// Waits until every platform's connection of the new run is up: logged connected once more than
+/// `before`, and Discord's shard attached at the Gateway.
+async fn wait_connected(db: &Path, before: [i64; 3], gateway: &GatewayServer) -> Result<(), String> {
     let deadline = Instant::now() + Duration::from_secs(60);
-    let wanted = incarnation as i64 + 1;
     loop {
-        let kick_up = query_i64(
-            db,
-            "SELECT count(*) FROM connection_log WHERE platform = 'kick' AND state = 'connected'",
-        )
-        .await
-        .unwrap_or(0)
-            >= wanted;
-        let discord_up = query_i64(
-            db,
-            "SELECT count(*) FROM connection_log WHERE platform = 'discord' AND state = 'connected'",
-        )
-        .await
-        .unwrap_or(0)
-            >= wanted
-            && discord_attached(gateway);
-        let twitch_up = query_i64(
-            db,
-            "SELECT count(*) FROM connection_log WHERE platform = 'twitch' AND state = 'connected'",
-        )
-        .await
-        .unwrap_or(0)
-            >= wanted;
-        if kick_up && twitch_up && discord_up {
+        let now = connected_counts(db).await;
+        let down: Vec<&str> = (0..3)
+            .filter(|&k| now[k] <= before[k] || (PLATFORMS[k] == "discord" && !discord_attached(gateway)))
+            .map(|k| PLATFORMS[k])
+            .collect();
+        if down.is_empty() {
             return Ok(());
         }
         if Instant::now() > deadline {
-            return Err(format!("run {incarnation} did not connect within 60 s"));
+            return Err(format!("{} did not connect within 60 s", down.join(", ")));
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -478,10 +736,10 @@ async fn query_i64(db: &Path, sql: &str) -> Option<i64> {
 /// The events of the soak's traffic in the store.
 const STORED_TRAFFIC: &str = "SELECT count(*) FROM events WHERE kind IN ('chat_message', 'follow')";
 
-/// Waits (up to 30 s) until the store holds as many events as the servers delivered, less
-/// `never_stored` (what killed runs took with them).
-async fn catch_up(db: &Path, traffic: &Traffic, never_stored: i64) {
-    let delivered = lock(&traffic.delivered).total() as i64 - never_stored;
+/// Waits (up to 30 s) until the store holds as many events as were delivered, less `never_stored`
+/// (what killed runs took with them).
+async fn catch_up(db: &Path, account: &mut Account, proxies: &Proxies, never_stored: i64) {
+    let delivered = account.total(proxies).iter().sum::<usize>() as i64 - never_stored;
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {
         let stored = query_i64(db, STORED_TRAFFIC).await.unwrap_or(0);
@@ -492,74 +750,83 @@ async fn catch_up(db: &Path, traffic: &Traffic, never_stored: i64) {
     }
 }
 
-/// The Pusher server's connections, one after the other, greeted and subscribed.
-fn pusher_accepts(
-    mut server: ScriptedServer,
-) -> tokio::sync::mpsc::Receiver<onair_pusher::server::ServerConn> {
-    let (tx, rx) = tokio::sync::mpsc::channel(4);
+/// The Pusher server's connections, one after the other, greeted (activity timeout 10 s) and their five
+/// feeds' subscriptions confirmed.
+fn pusher_accepts(mut server: ScriptedServer) -> mpsc::Receiver<ServerConn> {
+    let (tx, rx) = mpsc::channel(16);
     tokio::spawn(async move {
         while let Some(mut conn) = server.accept().await {
-            if conn.establish("soak.1", 120).await.is_err() {
-                continue;
-            }
-            let mut subscribed = true;
-            for _ in 0..5 {
-                let confirmed = tokio::time::timeout(Duration::from_secs(10), conn.accept_subscribe()).await;
-                if !matches!(confirmed, Ok(Some(_))) {
-                    subscribed = false;
-                    break;
+            let tx = tx.clone();
+            // Each on its own: one held up by a stall must not hold up the next.
+            tokio::spawn(async move {
+                if conn.establish("soak.1", 10).await.is_err() {
+                    return;
                 }
-            }
-            if subscribed && tx.send(conn).await.is_err() {
-                return;
-            }
+                for _ in 0..5 {
+                    let confirmed = timeout(Duration::from_secs(30), conn.accept_subscribe()).await;
+                    if !matches!(confirmed, Ok(Some(_))) {
+                        return;
+                    }
+                }
+                let _ = tx.send(conn).await;
+            });
         }
     });
     rx
 }
 
-/// Kick chat at `rate` frames a second while traffic runs, on the connection of the run that is up: run
-/// N's is the server's N-th (without network faults, each run connects once).
+/// Kick chat at `rate` frames a second while `running`, on the newest subscribed connection (an older
+/// one is given up); the client's pings answered.
 async fn kick_traffic(
-    mut connections: tokio::sync::mpsc::Receiver<onair_pusher::server::ServerConn>,
-    traffic: Arc<Traffic>,
+    mut connections: mpsc::Receiver<ServerConn>,
+    running: watch::Receiver<bool>,
     rate: u32,
 ) {
+    const PONG: &str = r#"{"event":"pusher:pong","data":"{}"}"#;
     let template = kick_template();
-    let mut running = traffic.running.subscribe();
     let mut next = 0u64;
     let mut ticks = tokio::time::interval(Duration::from_millis(10));
     let per_tick = (rate / 100).max(1);
-    let mut current: Option<(usize, onair_pusher::server::ServerConn)> = None;
-    let mut taken = 0usize;
+    let mut current: Option<ServerConn> = None;
     loop {
-        ticks.tick().await;
-        let Some(incarnation) = *running.borrow_and_update() else {
-            if running.changed().await.is_err() {
-                return;
+        while let Ok(newer) = connections.try_recv() {
+            current = Some(newer);
+        }
+        let Some(conn) = current.as_mut() else {
+            match connections.recv().await {
+                Some(conn) => current = Some(conn),
+                None => return,
             }
             continue;
         };
-        while current.as_ref().is_none_or(|(n, _)| *n < incarnation) {
-            let Some(conn) = connections.recv().await else {
-                return;
-            };
-            current = Some((taken, conn));
-            taken += 1;
-        }
-        let Some((n, conn)) = current.as_mut() else {
-            continue;
-        };
-        if *n != incarnation {
-            continue;
-        }
-        for _ in 0..per_tick {
-            let frame = template.replace("SOAK-ID", &format!("kick-{next}"));
-            if conn.send_text(frame).await.is_err() {
-                break;
+        tokio::select! {
+            frame = conn.recv() => match frame {
+                None => current = None,
+                Some(frame) if frame.event == "pusher:ping" => {
+                    if timeout(SEND_PATIENCE, conn.send_text(PONG)).await.is_err() {
+                        continue;
+                    }
+                }
+                Some(_) => {}
+            },
+            _ = ticks.tick() => {
+                if !*running.borrow() {
+                    continue;
+                }
+                for _ in 0..per_tick {
+                    let frame = template.replace("SOAK-ID", &format!("kick-{next}"));
+                    next += 1;
+                    match timeout(SEND_PATIENCE, conn.send_text(frame)).await {
+                        Ok(Ok(())) => {}
+                        Ok(Err(_)) => {
+                            current = None;
+                            break;
+                        }
+                        // Held up (a stall, a bandwidth cap): look for a newer connection.
+                        Err(_) => break,
+                    }
+                }
             }
-            lock(&traffic.delivered).kick.push((next, incarnation));
-            next += 1;
         }
     }
 }
@@ -579,84 +846,94 @@ fn kick_template() -> String {
     .to_string()
 }
 
-/// The EventSub server's sockets, one after the other, each welcomed at once as the next session.
-fn eventsub_accepts(eventsub: EventSubServer) -> tokio::sync::mpsc::Receiver<ServerSocket> {
-    let (tx, rx) = tokio::sync::mpsc::channel(4);
+/// The EventSub server's sockets, one after the other, each welcomed at once as the next session
+/// (keepalive 10 s).
+fn eventsub_accepts(eventsub: EventSubServer) -> mpsc::Receiver<ServerSocket> {
+    let (tx, rx) = mpsc::channel(16);
     tokio::spawn(async move {
         let mut session = 0;
-        while let Ok(mut socket) = eventsub.accept().await {
-            if socket.welcome(&format!("session-{session}"), 30).await.is_err() {
+        loop {
+            // A handshake the chaos cuts fails, and one it stalls must not hold up the next client's.
+            let Ok(Ok(mut socket)) = timeout(Duration::from_secs(5), eventsub.accept()).await else {
                 continue;
-            }
+            };
             session += 1;
-            if tx.send(socket).await.is_err() {
-                return;
-            }
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                if timeout(
+                    Duration::from_secs(30),
+                    socket.welcome(&format!("session-{session}"), 10),
+                )
+                .await
+                .is_ok_and(|sent| sent.is_ok())
+                {
+                    let _ = tx.send(socket).await;
+                }
+            });
         }
     });
     rx
 }
 
-/// Twitch follows at `rate` a second while traffic runs, on the EventSub socket of the run that is up:
-/// run N's is the server's N-th session.
+/// Twitch follows at `rate` a second while `running`, on the newest session's socket; a keepalive
+/// when a second passes without one.
 async fn twitch_traffic(
-    mut sockets: tokio::sync::mpsc::Receiver<ServerSocket>,
-    traffic: Arc<Traffic>,
+    mut sockets: mpsc::Receiver<ServerSocket>,
+    running: watch::Receiver<bool>,
     rate: u32,
 ) {
-    let mut running = traffic.running.subscribe();
     let mut ticks = tokio::time::interval(Duration::from_millis(1000 / u64::from(rate.max(1))));
     let mut next = 0u64;
-    let mut current: Option<(usize, ServerSocket)> = None;
-    let mut taken = 0usize;
+    let mut current: Option<ServerSocket> = None;
+    let mut last_sent = Instant::now();
     loop {
         ticks.tick().await;
-        let Some(incarnation) = *running.borrow_and_update() else {
-            if running.changed().await.is_err() {
-                return;
+        while let Ok(newer) = sockets.try_recv() {
+            current = Some(newer);
+        }
+        let Some(socket) = current.as_mut() else {
+            match sockets.recv().await {
+                Some(socket) => current = Some(socket),
+                None => return,
             }
             continue;
         };
-        while current.as_ref().is_none_or(|(n, _)| *n < incarnation) {
-            let Some(socket) = sockets.recv().await else {
-                return;
-            };
-            current = Some((taken, socket));
-            taken += 1;
-        }
-        let Some((n, socket)) = current.as_mut() else {
+        let sent = if *running.borrow() {
+            let event = json!({
+                "user_id": format!("{}", 900_000 + next), "user_login": format!("soaker{next}"),
+                "user_name": format!("Soaker{next}"), "broadcaster_user_id": BROADCASTER,
+                "broadcaster_user_login": "soakcast", "broadcaster_user_name": "SoakCast",
+                "followed_at": "2026-12-07T18:00:00Z",
+            });
+            let frame =
+                onair_twitch::testing::notification(&format!("twitch-{next}"), "channel.follow", event);
+            next += 1;
+            timeout(SEND_PATIENCE, socket.send(&frame)).await
+        } else if last_sent.elapsed() >= Duration::from_secs(1) {
+            timeout(SEND_PATIENCE, socket.keepalive()).await
+        } else {
             continue;
         };
-        if *n != incarnation {
-            continue;
-        }
-        let event = json!({
-            "user_id": format!("{}", 900_000 + next), "user_login": format!("soaker{next}"),
-            "user_name": format!("Soaker{next}"), "broadcaster_user_id": BROADCASTER,
-            "broadcaster_user_login": "soakcast", "broadcaster_user_name": "SoakCast",
-            "followed_at": "2026-12-07T18:00:00Z",
-        });
-        let frame = onair_twitch::testing::notification(&format!("twitch-{next}"), "channel.follow", event);
-        if socket.send(&frame).await.is_ok() {
-            lock(&traffic.delivered).twitch.push((next, incarnation));
-            next += 1;
+        match sent {
+            Ok(Ok(())) => last_sent = Instant::now(),
+            Ok(Err(_)) => current = None,
+            Err(_) => {}
         }
     }
 }
 
-/// Discord messages at `rate` a second while traffic runs and the shard is attached.
-async fn discord_traffic(gateway: Arc<GatewayServer>, traffic: Arc<Traffic>, rate: u32) {
-    let mut running = traffic.running.subscribe();
+/// Discord messages at `rate` a second while `running` and the shard is attached (through the proxy).
+async fn discord_traffic(gateway: Arc<GatewayServer>, mut running: watch::Receiver<bool>, rate: u32) {
     let mut ticks = tokio::time::interval(Duration::from_millis(1000 / u64::from(rate.max(1))));
     let mut next = 0u64;
     loop {
         ticks.tick().await;
-        let Some(incarnation) = *running.borrow_and_update() else {
+        if !*running.borrow_and_update() {
             if running.changed().await.is_err() {
                 return;
             }
             continue;
-        };
+        }
         if !discord_attached(&gateway) {
             continue;
         }
@@ -667,9 +944,8 @@ async fn discord_traffic(gateway: Arc<GatewayServer>, traffic: Arc<Traffic>, rat
             "member": {"nick": null, "roles": []}, "content": format!("discord-{next}"),
             "timestamp": "2026-12-07T18:00:00.000000+00:00",
         });
-        gateway.dispatch(GUILD, "MESSAGE_CREATE", message).await;
-        lock(&traffic.delivered).discord.push((next, incarnation));
         next += 1;
+        let _ = timeout(SEND_PATIENCE, gateway.dispatch(GUILD, "MESSAGE_CREATE", message)).await;
     }
 }
 
@@ -769,15 +1045,17 @@ fn slope(points: &[(f64, f64)]) -> f64 {
     if den == 0.0 { 0.0 } else { num / den }
 }
 
-/// Compares what the servers delivered with what the store holds and what the relay clients received;
-/// prints the figures and the RESULT line; true when nothing was lost, doubled or skipped.
-async fn account(
+/// Compares what was delivered with what the store holds and what the relay clients received; prints the
+/// figures and the RESULT line; true when nothing was lost, doubled or skipped.
+#[allow(clippy::too_many_arguments)]
+async fn report(
     db: &Path,
-    traffic: &Traffic,
+    delivered: &[BTreeMap<u64, usize>; 3],
     endings: &[Ending],
     received: &[Vec<i64>],
     samples: &[Vec<(f64, f64)>],
     fds_end: usize,
+    faults: usize,
     elapsed: Duration,
 ) -> Result<bool, String> {
     let mut conn = SqliteConnectOptions::new()
@@ -817,22 +1095,20 @@ async fn account(
         }
     }
     let duplicated: usize = stored.values().map(|n| n - 1).sum();
-    let delivered = lock(&traffic.delivered);
     let (mut lost, mut in_flight, mut events) = (0, 0, 0);
-    for (platform, list, key) in [
-        // Kick chat's source id is `chat:` and Kick's message id.
-        ("kick", &delivered.kick, "chat:kick-"),
-        // Twitch's is the notification's message id.
-        ("twitch", &delivered.twitch, "twitch-"),
-        ("discord", &delivered.discord, "discord-"),
-    ] {
+    // Kick chat's source id is `chat:` and Kick's message id; Twitch's is the notification's message id.
+    for ((platform, list), key) in PLATFORMS
+        .iter()
+        .zip(delivered)
+        .zip(["chat:kick-", "twitch-", "discord-"])
+    {
         // Per run: how many delivered, and the first few missing.
         let mut runs: BTreeMap<usize, (usize, Vec<u64>)> = BTreeMap::new();
         for (n, incarnation) in list {
             events += 1;
             let run = runs.entry(*incarnation).or_default();
             run.0 += 1;
-            if stored.contains_key(&(platform, format!("{key}{n}"))) {
+            if stored.contains_key(&(*platform, format!("{key}{n}"))) {
                 continue;
             }
             run.1.push(*n);
@@ -853,7 +1129,6 @@ async fn account(
             }
         }
     }
-    drop(delivered);
     // Each client must have every stored event from its first on, once, in order.
     let mut relay_gaps = 0;
     for got in received {
@@ -879,7 +1154,7 @@ async fn account(
     );
     println!(
         "RESULT soak minutes={:.1} events={events} lost={lost} duplicated={duplicated} in_flight_at_kill={in_flight} \
-         relay_gaps={relay_gaps} rss_slope_mb_per_h={rss_slope:.1} fds_end={fds_end}",
+         relay_gaps={relay_gaps} rss_slope_mb_per_h={rss_slope:.1} fds_end={fds_end} faults={faults}",
         elapsed.as_secs_f64() / 60.0
     );
     Ok(lost == 0 && duplicated == 0 && relay_gaps == 0)
