@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs a command (default: the dashboard E2E, then the recovery screen's) in a private desktop: Xvfb, a
+# Runs a command (default: the dashboard E2E, then the recovery screen's, then kill -9 in heavy ingest) in a private desktop: Xvfb, a
 # private D-Bus session with a notification daemon (dunst) watched by dbus-monitor, and tauri-driver; the app
 # gets its own XDG folders and database.
 # Usage: ui/e2e/run.sh [command...]   (TAURI_DRIVER: the tauri-driver binary; ONAIR_APP and ONAIR_CLI: the app
@@ -39,10 +39,12 @@ for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/4444) 2>/dev/null && break; 
 rc=0
 if [[ $# -gt 0 ]]; then "$@" || rc=$?
 else
-  # The dashboard's session, then the recovery screen's own sessions (with their own database and folders;
-  # one OnAir at a time on this bus, as single-instance wants).
+  # The dashboard's session, then the recovery screen's own sessions, then kill -9 of the app in heavy
+  # ingest and its start after it (each with its own database and folders; one OnAir at a time on this
+  # bus, as single-instance wants).
   node "$here/dashboard.mjs" || rc=$?
   node "$here/recovery.mjs" || rc=$?
+  node "$here/crash.mjs" || rc=$?
 fi
 kill "$driver_pid" "$dunst_pid" "$monitor_pid" 2>/dev/null || true
 wait 2>/dev/null || true
