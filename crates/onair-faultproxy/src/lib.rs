@@ -13,7 +13,9 @@
 //! - **the tap**: what it forwarded, per connection and direction (bytes; and, from server to client, every
 //!   complete WebSocket frame after a `101` upgrade, with its payload), so a test can tell which messages
 //!   the server *delivered while the connection was up*, and wait for them without sleeping
-//!   ([`Connection::wait_frames`]).
+//!   ([`Connection::wait_frames`]). What the system still held in the proxy's send buffer when a connection
+//!   is reset never reaches the client, so the reset takes it back from the tap (Linux: the socket's
+//!   unacknowledged bytes, from `/proc/net/tcp`).
 //!
 //! Server-to-client WebSocket frames are unmasked and delimited by their headers (read with tungstenite's
 //! [`tungstenite::protocol::frame::FrameHeader`]); anything that is not a WebSocket (an HTTP API) is tapped

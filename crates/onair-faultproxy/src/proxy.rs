@@ -46,6 +46,8 @@ pub(crate) enum CutKind {
 #[derive(Default)]
 pub(crate) struct TapState {
     pub(crate) frames: Vec<WsFrame>,
+    /// Where each of `frames` ends in the server-to-client byte stream.
+    pub(crate) frame_ends: Vec<u64>,
     pub(crate) traffic: Traffic,
     pub(crate) end: Option<End>,
 }
@@ -80,10 +82,32 @@ impl ConnShared {
                 Direction::Downstream => tap.traffic.downstream += length,
             }
             if let Some(tracker) = tracker {
-                tracker.feed(bytes, &mut tap.frames);
+                let TapState {
+                    frames, frame_ends, ..
+                } = &mut *tap;
+                tracker.feed(bytes, frames, frame_ends);
             }
         }
         self.changed.send_modify(|n| *n += 1);
+    }
+
+    /// Takes back the last `unsent` bytes written to the client: the system still held them when the
+    /// connection was reset, so they never reached it (and neither did a frame that ends in them).
+    pub(crate) fn withdraw(&self, unsent: u64) {
+        if unsent == 0 {
+            return;
+        }
+        let mut tap = self.tap();
+        tap.traffic.downstream = tap.traffic.downstream.saturating_sub(unsent);
+        let reached = tap.traffic.downstream;
+        let kept = tap.frame_ends.partition_point(|&end| end <= reached);
+        tap.frames.truncate(kept);
+        tap.frame_ends.truncate(kept);
+        tracing::debug!(
+            connection = self.id,
+            unsent,
+            "fault proxy: bytes the reset kept from the client"
+        );
     }
 
     pub(crate) fn finish(&self, end: End) {

@@ -88,6 +88,8 @@ pub(crate) async fn run(conn: &ConnShared, client: TcpStream, server: TcpStream,
     let end = match result {
         Ok(()) => End::Closed,
         Err(stop) => {
+            // What the system still holds for the client dies with the reset: it was never delivered.
+            conn.withdraw(unsent(&client));
             // SO_LINGER 0: closing sends a reset, not a FIN.
             let _ = client.set_zero_linger();
             let _ = server.set_zero_linger();
@@ -242,6 +244,31 @@ async fn write(
             }
         }
     }
+}
+
+/// The bytes written to `socket` that its peer has not acknowledged yet (Linux: the socket's `tx_queue`
+/// in `/proc/net/tcp`, as `SIOCOUTQ` gives it); 0 where that cannot be told.
+fn unsent(socket: &TcpStream) -> u64 {
+    let (Ok(std::net::SocketAddr::V4(local)), Ok(std::net::SocketAddr::V4(peer))) =
+        (socket.local_addr(), socket.peer_addr())
+    else {
+        return 0;
+    };
+    let Ok(table) = std::fs::read_to_string("/proc/net/tcp") else {
+        return 0;
+    };
+    // Addresses as the kernel prints them: the IPv4 address as a native-endian word, the port in hex.
+    let hex =
+        |a: std::net::SocketAddrV4| format!("{:08X}:{:04X}", u32::from_ne_bytes(a.ip().octets()), a.port());
+    let (local, peer) = (hex(local), hex(peer));
+    table
+        .lines()
+        .skip(1)
+        .map(|line| line.split_whitespace().collect::<Vec<_>>())
+        .find(|fields| fields.get(1) == Some(&local.as_str()) && fields.get(2) == Some(&peer.as_str()))
+        .and_then(|fields| fields.get(4)?.split(':').next().map(str::to_owned))
+        .and_then(|tx| u64::from_str_radix(&tx, 16).ok())
+        .unwrap_or(0)
 }
 
 async fn write_all(dst: &TcpStream, mut bytes: &[u8]) -> io::Result<()> {

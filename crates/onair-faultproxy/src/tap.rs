@@ -54,6 +54,8 @@ pub(crate) struct Tracker {
     mode: Mode,
     /// Bytes of the part not complete yet (the response head, or the current frame).
     pending: Vec<u8>,
+    /// Where `pending` starts in the byte stream.
+    offset: u64,
 }
 
 /// The longest response head followed before giving up on it.
@@ -64,11 +66,13 @@ impl Tracker {
         Tracker {
             mode: Mode::Http,
             pending: Vec::new(),
+            offset: 0,
         }
     }
 
-    /// Takes `bytes` just written to the client; complete frames go to `out`.
-    pub(crate) fn feed(&mut self, bytes: &[u8], out: &mut Vec<WsFrame>) {
+    /// Takes `bytes` just written to the client; complete frames go to `out`, and where each ends in the
+    /// byte stream to `ends`.
+    pub(crate) fn feed(&mut self, bytes: &[u8], out: &mut Vec<WsFrame>, ends: &mut Vec<u64>) {
         if matches!(self.mode, Mode::Raw) {
             return;
         }
@@ -80,6 +84,7 @@ impl Tracker {
                 Ok(httparse::Status::Complete(head)) if response.code == Some(101) => {
                     self.mode = Mode::Frames;
                     self.pending.drain(..head);
+                    self.offset += head as u64;
                 }
                 Ok(httparse::Status::Partial) if self.pending.len() < MAX_HEAD => return,
                 _ => {
@@ -111,9 +116,11 @@ impl Tracker {
                 fin: head[0] & 0x80 != 0,
                 payload,
             });
+            ends.push(self.offset + end as u64);
             start = end;
         }
         self.pending.drain(..start);
+        self.offset += start as u64;
     }
 
     /// How many bytes of `next` (about to be written) to write so the stream stops inside a frame: 0 when
@@ -180,11 +187,27 @@ mod tests {
         for piece in [1, 2, 7, 100, stream.len()] {
             let mut tracker = Tracker::new();
             let mut out = Vec::new();
+            let mut ends = Vec::new();
             for chunk in stream.chunks(piece) {
-                tracker.feed(chunk, &mut out);
+                tracker.feed(chunk, &mut out, &mut ends);
             }
             let texts: Vec<_> = out.iter().filter_map(WsFrame::text).collect();
             assert_eq!(texts, ["hello", long.as_str(), "bye"], "pieces of {piece}");
+            // Each frame ends where the next begins, the last at the end of the stream.
+            let lengths: Vec<u64> = ["hello", long.as_str(), "bye"]
+                .iter()
+                .map(|t| text_frame(t).len() as u64)
+                .collect();
+            let head = HEAD.len() as u64;
+            assert_eq!(
+                ends,
+                [
+                    head + lengths[0],
+                    head + lengths[0] + lengths[1],
+                    stream.len() as u64
+                ],
+                "pieces of {piece}"
+            );
             assert!(!tracker.mid_frame());
         }
     }
@@ -193,7 +216,11 @@ mod tests {
     fn a_response_that_is_not_an_upgrade_has_no_frames() {
         let mut tracker = Tracker::new();
         let mut out = Vec::new();
-        tracker.feed(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n\x81\x00", &mut out);
+        tracker.feed(
+            b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n\x81\x00",
+            &mut out,
+            &mut Vec::new(),
+        );
         assert!(out.is_empty());
     }
 
@@ -201,11 +228,12 @@ mod tests {
     fn the_cut_point_is_inside_the_next_frame() {
         let mut tracker = Tracker::new();
         let mut out = Vec::new();
-        tracker.feed(HEAD, &mut out);
+        let mut ends = Vec::new();
+        tracker.feed(HEAD, &mut out, &mut ends);
         let frame = text_frame("a frame of some length");
         let cut = tracker.cut_point(&frame);
         assert!(cut >= 1 && cut < frame.len(), "{cut}");
-        tracker.feed(&frame[..cut], &mut out);
+        tracker.feed(&frame[..cut], &mut out, &mut ends);
         assert!(out.is_empty() && tracker.mid_frame());
         assert_eq!(tracker.cut_point(&frame[cut..]), 0, "already inside a frame");
         assert_eq!(Tracker::new().cut_point(b"x"), 1);

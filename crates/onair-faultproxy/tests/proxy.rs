@@ -2,7 +2,8 @@
 //! text frames to a client through it. Frames are counted whatever the write sizes; a cut resets inside a
 //! frame and the client got exactly the frames the tap shows; a stall keeps the socket open and silent, then
 //! lets everything through in order; a refusal is `ECONNREFUSED` until lifted; latency and the bandwidth cap
-//! slow delivery down by what they say; a schedule reports its steps as they happen.
+//! slow delivery down by what they say; a schedule reports its steps as they happen; a reset takes back
+//! from the tap what the system still held for a client that fell behind.
 #![allow(clippy::unwrap_used)]
 
 use std::net::SocketAddr;
@@ -115,6 +116,34 @@ async fn a_cut_resets_inside_a_frame_and_the_client_got_exactly_what_the_tap_sho
     assert!(error.to_lowercase().contains("reset"), "{error}");
     assert_eq!(got, texts(&conn.frames()));
     assert!(got.len() >= 20);
+}
+
+#[tokio::test]
+async fn a_reset_takes_back_what_the_system_still_held_for_a_client_that_fell_behind() {
+    // 20 MB as fast as the sockets take them, to a client that reads nothing for now: the proxy's writes
+    // fill the client's receive buffer, then the proxy's own send buffer, which a reset throws away.
+    let server = streaming_server(10_000, 2000, Duration::ZERO).await;
+    let proxy = FaultProxy::start(server).await.unwrap();
+    let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/", proxy.addr()))
+        .await
+        .unwrap();
+    let conn = proxy.connection(1).await;
+    conn.wait_traffic(|t| t.downstream >= 1024 * 1024).await;
+    conn.reset().await;
+    // The client reads what reached it, then the reset.
+    let (_, mut read) = ws.split();
+    let mut got = Vec::new();
+    while let Ok(Some(Ok(message))) = timeout(Duration::from_secs(5), read.next()).await {
+        if let Message::Text(text) = message {
+            got.push(text.to_string());
+        }
+    }
+    assert!(!got.is_empty());
+    assert_eq!(
+        got,
+        texts(&conn.frames()),
+        "the tap shows exactly what reached the client"
+    );
 }
 
 #[tokio::test]

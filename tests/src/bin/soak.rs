@@ -358,14 +358,7 @@ async fn soak_in(dir: &Path, settings: Settings) -> Result<bool, String> {
     loop {
         let connected_before = connected_counts(&db).await;
         account.starts.push(Instant::now());
-        let mut onair = start_onair(
-            &settings.onair,
-            dir,
-            &db,
-            &endpoints,
-            relay_port,
-            incarnation,
-        )?;
+        let mut onair = start_onair(&settings.onair, dir, &db, &endpoints, relay_port, incarnation)?;
         let pid = onair.id().ok_or("onair run ended at once")?;
         if let Err(e) = wait_connected(&db, connected_before, &gateway).await {
             return Err(format!("{e}; it said:\n{}", log_tail(dir, incarnation)));
@@ -517,11 +510,13 @@ async fn calm(proxies: &Proxies, chaos: Vec<(usize, Playing)>) {
             .into_iter()
             .filter(|c| c.conditions().stall != Stall::None)
             .collect();
-        proxy.set(Conditions::clean());
-        proxy.refuse(false).await;
+        // Reset first: lifted, the stall would pass on in a burst what it held, and the reset would then
+        // throw away whatever of it the system had not handed over yet.
         for connection in stalled {
             connection.reset().await;
         }
+        proxy.set(Conditions::clean());
+        proxy.refuse(false).await;
     }
 }
 
