@@ -3,6 +3,7 @@
 //! drops an event. When SQLite is busy or the disk fails it retries with backoff and says so in its
 //! [`WriterStatus`]; an event SQLite refuses for good is answered with [`StoreError::Rejected`] and logged.
 
+use std::path::Path;
 use std::time::Duration;
 
 use backon::{BackoffBuilder, ExponentialBuilder};
@@ -73,8 +74,11 @@ pub enum FailureCause {
     Locked,
     /// The disk (or the file's size limit) is full.
     DiskFull,
-    /// The file or its disk cannot be written.
+    /// The database file (or its folder) cannot be written, on a disk that can.
     ReadOnly,
+    /// The disk (file system) that holds the database refuses every write: the system made it read-only,
+    /// as it does after a disk error.
+    DiskReadOnly,
     /// The disk reported an error.
     Disk,
     /// SQLite found the file damaged.
@@ -84,9 +88,27 @@ pub enum FailureCause {
 }
 
 impl FailureCause {
-    /// Classifies an error of a failed commit.
-    pub(crate) fn of(e: &sqlx::Error) -> FailureCause {
-        match crate::error::primary_code(e) {
+    /// What is wrong, in a few words for people (the start of [`WriteFailure::advice`], and what `onair run`
+    /// says of the events it stopped without).
+    pub fn what(self) -> &'static str {
+        match self {
+            FailureCause::Locked => "another program holds the database's write lock",
+            FailureCause::DiskFull => "the disk that holds the database is full",
+            FailureCause::ReadOnly => "the database file cannot be written",
+            FailureCause::DiskReadOnly => "the disk that holds the database became read-only",
+            FailureCause::Disk => "the disk reported an error while writing the database",
+            FailureCause::Damaged => "SQLite found the database damaged while writing",
+            FailureCause::Other => "writing to the database fails",
+        }
+    }
+
+    /// Classifies an error of a failed commit to the database at `path`.
+    ///
+    /// SQLite cannot tell a disk that turned read-only: a connection that was writing gets an I/O error
+    /// (`SQLITE_IOERR`, the `write` failed with `EROFS`) and a new one opens the file read-only
+    /// (`SQLITE_READONLY`). So for those two the disk itself is asked ([`disk_refuses_writes`]).
+    pub(crate) fn of(e: &sqlx::Error, path: &Path) -> FailureCause {
+        let cause = match crate::error::primary_code(e) {
             Some(5 | 6) => FailureCause::Locked,
             Some(13) => FailureCause::DiskFull,
             Some(8) => FailureCause::ReadOnly,
@@ -94,33 +116,59 @@ impl FailureCause {
             Some(11 | 26) => FailureCause::Damaged,
             _ if matches!(e, sqlx::Error::Io(_)) => FailureCause::Disk,
             _ => FailureCause::Other,
+        };
+        match cause {
+            FailureCause::ReadOnly | FailureCause::Disk if disk_refuses_writes(path) => {
+                FailureCause::DiskReadOnly
+            }
+            cause => cause,
         }
     }
+}
+
+/// Whether the file system holding the database at `path` refuses every write (`EROFS`): mounted
+/// read-only, or made read-only by the system after an error. The mount's flags cannot tell the latter
+/// (Linux's ext4 with `errors=remount-ro` keeps the mount `rw` and marks it `emergency_ro`; `statvfs`
+/// says writable), so a write is tried: an unnamed temporary file in the database's folder (`O_TMPFILE`
+/// on Linux), which leaves nothing behind. The database and its `-wal` and `-shm` are never opened here:
+/// closing another descriptor of a file drops every lock SQLite holds on it in this process.
+pub(crate) fn disk_refuses_writes(path: &Path) -> bool {
+    let folder = match path.parent() {
+        Some(folder) if !folder.as_os_str().is_empty() => folder,
+        _ => Path::new("."),
+    };
+    matches!(tempfile::tempfile_in(folder), Err(e) if e.kind() == std::io::ErrorKind::ReadOnlyFilesystem)
 }
 
 impl WriteFailure {
     /// What is wrong and what to do, in a sentence for people (the app's banner, `onair`'s output).
     pub fn advice(&self) -> String {
-        let what = match self.cause {
-            FailureCause::Locked => {
-                "another program holds the database's write lock (a long query or a backup in another tool?): \
-                 close it"
+        let what = self.cause.what();
+        let todo = match self.cause {
+            FailureCause::Locked => " (a long query or a backup in another tool?): close it",
+            FailureCause::DiskFull => ": free some space on it",
+            FailureCause::ReadOnly => " (its permissions, or its folder's, changed?): make it writable again",
+            FailureCause::DiskReadOnly => {
+                // Repairing such a disk means unmounting it, which OnAir's open files prevent: say that
+                // quitting is likely, and what it costs.
+                return format!(
+                    "{what}, as the system does after a disk error: check and repair that disk (this usually \
+                     means quitting OnAir first), then start OnAir again. Events received meanwhile wait in \
+                     memory: they are recorded if the disk becomes writable while OnAir runs, and lost when it \
+                     quits (SQLite says: {})",
+                    self.error
+                );
             }
-            FailureCause::DiskFull => "the disk that holds the database is full: free some space on it",
-            FailureCause::ReadOnly => {
-                "the database cannot be written (the file or its disk became read-only): make it writable again"
-            }
-            FailureCause::Disk => "the disk reported an error while writing the database: check the disk",
+            FailureCause::Disk => ": check the disk",
             FailureCause::Damaged => {
-                "SQLite found the database damaged while writing: quit OnAir, then move the file aside \
-                 (`onair db move-aside`) to start a new one"
+                ": quit OnAir, then move the file aside (`onair db move-aside`) to start a new one"
             }
-            FailureCause::Other => "writing to the database fails",
+            FailureCause::Other => "",
         };
         // Only what stays true while the failure lasts (a banner shows it until the cause changes).
         format!(
-            "{what}. Events wait in memory and recording resumes by itself once writes succeed (SQLite says: \
-             {})",
+            "{what}{todo}. Events wait in memory and recording resumes by itself once writes succeed (SQLite \
+             says: {})",
             self.error
         )
     }
@@ -417,7 +465,7 @@ impl WriterTask {
                     self.status.send_modify(|s| {
                         s.failing = Some(WriteFailure {
                             error: e.to_string(),
-                            cause: FailureCause::of(&e),
+                            cause: FailureCause::of(&e, self.writer.path()),
                             attempts,
                             waiting: events.len(),
                         });
@@ -494,5 +542,67 @@ fn is_permanent(e: &sqlx::Error) -> bool {
         sqlx::Error::Database(_) => matches!(crate::error::primary_code(e), Some(18 | 19 | 20 | 25)),
         sqlx::Error::Encode(_) | sqlx::Error::Decode(_) | sqlx::Error::ColumnDecode { .. } => true,
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failure(cause: FailureCause) -> WriteFailure {
+        WriteFailure {
+            error: "disk I/O error".to_owned(),
+            cause,
+            attempts: 1,
+            waiting: 3,
+        }
+    }
+
+    #[test]
+    fn an_io_error_on_a_writable_disk_is_a_disk_error_not_a_read_only_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("onair.db");
+        assert!(!disk_refuses_writes(&db));
+        assert!(
+            !disk_refuses_writes(Path::new("onair.db")),
+            "a bare name is in the current folder"
+        );
+        let e = sqlx::Error::Io(std::io::Error::other("boom"));
+        assert_eq!(FailureCause::of(&e, &db), FailureCause::Disk);
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            0,
+            "the probe leaves nothing behind"
+        );
+    }
+
+    #[test]
+    fn each_cause_says_what_is_wrong_and_what_to_do() {
+        let read_only = failure(FailureCause::DiskReadOnly).advice();
+        assert!(
+            read_only.starts_with(
+                "the disk that holds the database became read-only, as the system does after a disk error: \
+                 check and repair that disk"
+            ) && read_only.contains("lost when it quits")
+                && read_only.ends_with("(SQLite says: disk I/O error)"),
+            "{read_only}"
+        );
+        let file = failure(FailureCause::ReadOnly).advice();
+        assert!(
+            file.starts_with("the database file cannot be written")
+                && file.contains("make it writable again"),
+            "{file}"
+        );
+        for cause in [
+            FailureCause::Locked,
+            FailureCause::DiskFull,
+            FailureCause::ReadOnly,
+            FailureCause::DiskReadOnly,
+            FailureCause::Disk,
+            FailureCause::Damaged,
+            FailureCause::Other,
+        ] {
+            assert!(failure(cause).advice().starts_with(cause.what()), "{cause:?}");
+        }
     }
 }
