@@ -2,8 +2,12 @@
 //! batches (flushed when full or after a short linger), commits each batch in one transaction, and never
 //! drops an event. When SQLite is busy or the disk fails it retries with backoff and says so in its
 //! [`WriterStatus`]; an event SQLite refuses for good is answered with [`StoreError::Rejected`] and logged.
+//! A program that must end while writes keep failing tells it to stop retrying ([`Writer::stop_retrying`]):
+//! what could not be written is then answered with [`StoreError::NotRecorded`] and counted, never dropped
+//! unsaid.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use backon::{BackoffBuilder, ExponentialBuilder};
@@ -49,6 +53,9 @@ pub struct WriterStatus {
     pub batches: u64,
     /// Events refused for good (each answered with an error and logged).
     pub rejected: u64,
+    /// Events not recorded because writes still failed after [`Writer::stop_retrying`] (each answered
+    /// with [`StoreError::NotRecorded`]).
+    pub unrecorded: u64,
     /// While a batch keeps failing: what SQLite said and how many tries so far. `None` when healthy.
     pub failing: Option<WriteFailure>,
 }
@@ -186,6 +193,9 @@ pub mod metric {
     pub const DUPLICATES: &str = "onair_store_duplicates_total";
     /// Counter: events refused for good.
     pub const REJECTED: &str = "onair_store_events_rejected_total";
+    /// Counter: events not recorded because writes still failed after the writer was told to stop
+    /// retrying (`onair run` stopped while the database could not be written).
+    pub const UNRECORDED: &str = "onair_store_events_unrecorded_total";
     /// Counter: failed tries of a transaction that was then retried.
     pub const RETRIES: &str = "onair_store_write_retries_total";
     /// Counter: events newly recorded (not duplicates), by `platform` and `kind`.
@@ -213,6 +223,8 @@ enum Command {
 pub struct Writer {
     commands: mpsc::Sender<Command>,
     status: watch::Receiver<WriterStatus>,
+    /// Set by [`Writer::stop_retrying`]; the task watches it.
+    give_up: Arc<watch::Sender<bool>>,
 }
 
 /// The promise of a commit, returned by [`Writer::append`].
@@ -272,6 +284,16 @@ impl Writer {
         self.status.clone()
     }
 
+    /// Stops retrying writes that fail, for a program that has to end while the database cannot be
+    /// written (`onair run` stopped while the disk is read-only). A healthy writer goes on committing; from
+    /// its next failed try on (at once if it is failing now) nothing more is written: the failing batch
+    /// and everything appended after it are answered with [`StoreError::NotRecorded`] and counted in
+    /// [`WriterStatus::unrecorded`], and flushes and the store's close return instead of waiting. Cannot be
+    /// undone.
+    pub fn stop_retrying(&self) {
+        self.give_up.send_replace(true);
+    }
+
     pub(crate) async fn close(&self) {
         let (tx, rx) = oneshot::channel();
         if self.send(Command::Close(tx)).await.is_ok() {
@@ -291,15 +313,26 @@ impl Writer {
 pub(crate) fn spawn(writer: BatchWriter, options: BatchOptions) -> (Writer, tokio::task::JoinHandle<()>) {
     let (commands, rx) = mpsc::channel(options.queue.max(1));
     let (status_tx, status) = watch::channel(WriterStatus::default());
+    let (give_up, given_up) = watch::channel(false);
     let task = tokio::spawn(
         WriterTask {
             writer,
             options,
             status: status_tx,
+            give_up: given_up,
+            stopped: None,
         }
         .run(rx),
     );
-    (Writer { commands, status }, task)
+    let give_up = Arc::new(give_up);
+    (
+        Writer {
+            commands,
+            status,
+            give_up,
+        },
+        task,
+    )
 }
 
 #[derive(Default)]
@@ -345,6 +378,18 @@ struct WriterTask {
     writer: BatchWriter,
     options: BatchOptions,
     status: watch::Sender<WriterStatus>,
+    /// Whether to stop retrying ([`Writer::stop_retrying`]).
+    give_up: watch::Receiver<bool>,
+    /// Once writes failed after being told to stop retrying: the last error. Nothing is tried any more.
+    stopped: Option<String>,
+}
+
+/// Why a batch did not commit.
+enum Unwritten {
+    /// SQLite refuses it for good (see [`is_permanent`]).
+    Refused(sqlx::Error),
+    /// Writes fail and the writer was told to stop retrying (the error is kept in `WriterTask::stopped`).
+    GaveUp,
 }
 
 impl WriterTask {
@@ -388,7 +433,8 @@ impl WriterTask {
         }
     }
 
-    /// Commits a batch, retrying transient failures until they pass; never returns with an event unanswered.
+    /// Commits a batch, retrying transient failures until they pass (or until told to stop retrying);
+    /// never returns with an event unanswered.
     async fn commit(&mut self, batch: Batch) {
         if !batch.events.is_empty() || !batch.states.is_empty() || !batch.channels.is_empty() {
             let events: Vec<&Event> = batch.events.iter().collect();
@@ -403,24 +449,43 @@ impl WriterTask {
                         batch.replies.into_iter().zip(outcome.into_iter().map(Ok)),
                     );
                 }
-                Err(first_error) => {
+                Err(Unwritten::GaveUp) => {
+                    self.not_recorded(&events, batch.replies, batch.states.len() + batch.channels.len());
+                }
+                Err(Unwritten::Refused(first_error)) => {
                     // Something in the batch can never commit: commit the rest one by one, so only the
                     // events at fault are refused (answered with the error, and logged in full).
                     warn!(error = %first_error, events = events.len(), "batch refused; committing its parts one by one");
-                    if (!batch.states.is_empty() || !batch.channels.is_empty())
-                        && let Err(e) = self.commit_retrying(&batch.channels, &[], &batch.states).await
-                    {
-                        error!(error = %e, "connection states or channels refused by the store; they are not logged");
+                    if !batch.states.is_empty() || !batch.channels.is_empty() {
+                        match self.commit_retrying(&batch.channels, &[], &batch.states).await {
+                            Ok(_) => {}
+                            Err(Unwritten::Refused(e)) => {
+                                error!(error = %e, "connection states or channels refused by the store; they are not logged");
+                            }
+                            Err(Unwritten::GaveUp) => {
+                                self.not_recorded(&[], Vec::new(), batch.states.len() + batch.channels.len());
+                            }
+                        }
                     }
+                    // Once writes fail after being told to stop retrying, the rest are not tried.
+                    let (mut unwritten, mut unanswered) = (Vec::new(), Vec::new());
                     for (event, reply) in events.into_iter().zip(batch.replies) {
                         let result = match self.commit_retrying(&[], &[event], &[]).await {
                             Ok(mut one) => {
                                 count_ingested(&[event], &one);
                                 Ok(one.remove(0))
                             }
-                            Err(e) => Err(reject(event, e)),
+                            Err(Unwritten::Refused(e)) => Err(reject(event, e)),
+                            Err(Unwritten::GaveUp) => {
+                                unwritten.push(event);
+                                unanswered.push(reply);
+                                continue;
+                            }
                         };
                         answer(&self.status, std::iter::once((reply, result)));
+                    }
+                    if !unwritten.is_empty() {
+                        self.not_recorded(&unwritten, unanswered, 0);
                     }
                 }
             }
@@ -430,13 +495,35 @@ impl WriterTask {
         }
     }
 
-    /// Tries until the batch commits or fails for a reason retrying cannot fix (returned).
+    /// Answers `events` (and their `replies`) with [`StoreError::NotRecorded`] once writes failed after
+    /// [`Writer::stop_retrying`], counts them, and logs them with the `others` (connection states and
+    /// channels) that were not written either.
+    fn not_recorded(&self, events: &[&Event], replies: Vec<Option<Reply>>, others: usize) {
+        let detail = self.stopped.clone().unwrap_or_default();
+        if !events.is_empty() || others > 0 {
+            warn!(events = events.len(), others, error = %detail, "not recorded: writes fail and the writer stopped retrying");
+        }
+        let n = events.len() as u64;
+        for reply in replies.into_iter().flatten() {
+            let _ = reply.send(Err(StoreError::NotRecorded {
+                detail: detail.clone(),
+            }));
+        }
+        metrics::counter!(metric::UNRECORDED).increment(n);
+        self.status.send_modify(|s| s.unrecorded += n);
+    }
+
+    /// Tries until the batch commits, fails for a reason retrying cannot fix, or fails after the writer
+    /// was told to stop retrying (then nothing more is tried: every later batch gives up at once).
     async fn commit_retrying(
         &mut self,
         channels: &[(Platform, ChannelRef)],
         events: &[&Event],
         states: &[StateChange],
-    ) -> Result<Vec<Appended>, sqlx::Error> {
+    ) -> Result<Vec<Appended>, Unwritten> {
+        if self.stopped.is_some() {
+            return Err(Unwritten::GaveUp);
+        }
         let mut delays = ExponentialBuilder::default()
             .with_min_delay(Duration::from_millis(10))
             .with_max_delay(Duration::from_secs(5))
@@ -457,23 +544,41 @@ impl WriterTask {
                     });
                     return Ok(outcome);
                 }
-                Err(e) if is_permanent(&e) => return Err(e),
+                Err(e) if is_permanent(&e) => return Err(Unwritten::Refused(e)),
                 Err(e) => {
+                    let failure = WriteFailure {
+                        error: e.to_string(),
+                        cause: FailureCause::of(&e, self.writer.path()),
+                        attempts,
+                        waiting: events.len(),
+                    };
+                    self.status.send_modify(|s| s.failing = Some(failure));
+                    if *self.give_up.borrow() {
+                        warn!(error = %e, attempts, "store write failed; not retrying, as asked");
+                        self.stopped = Some(e.to_string());
+                        return Err(Unwritten::GaveUp);
+                    }
                     metrics::counter!(metric::RETRIES).increment(1);
                     let delay = delays.next().unwrap_or(Duration::from_secs(5));
                     warn!(error = %e, attempts, retry_in_ms = delay.as_millis(), "store write failed; retrying");
-                    self.status.send_modify(|s| {
-                        s.failing = Some(WriteFailure {
-                            error: e.to_string(),
-                            cause: FailureCause::of(&e, self.writer.path()),
-                            attempts,
-                            waiting: events.len(),
-                        });
-                    });
-                    tokio::time::sleep(delay).await;
+                    tokio::select! {
+                        () = tokio::time::sleep(delay) => {}
+                        () = told_to_give_up(&mut self.give_up) => {
+                            warn!(error = %e, attempts, "store write failed; not retrying, as asked");
+                            self.stopped = Some(e.to_string());
+                            return Err(Unwritten::GaveUp);
+                        }
+                    }
                 }
             }
         }
+    }
+}
+
+/// Completes once the writer is told to stop retrying; never if every handle is gone without telling it.
+async fn told_to_give_up(give_up: &mut watch::Receiver<bool>) {
+    if give_up.wait_for(|given_up| *given_up).await.is_err() {
+        std::future::pending::<()>().await;
     }
 }
 
