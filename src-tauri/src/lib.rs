@@ -161,12 +161,23 @@ pub fn since_start() -> u128 {
     STARTED.get().map_or(0, |t| t.elapsed().as_millis())
 }
 
-/// Quits: the connections close with everything received committed, the window's place is saved.
+/// How long quitting keeps retrying writes that fail before it quits without the events that wait (a
+/// disk turned read-only would otherwise keep the app from quitting at all).
+const QUIT_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Quits: the connections close with everything received committed, the window's place is saved. While
+/// the database cannot be written, the store's writer stops retrying after [`QUIT_GRACE`] and what waits
+/// is not recorded (the log says how much), as the store-health banner warned.
 pub fn quit(app: &AppHandle) {
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
         let _ = app.save_window_state(window_state());
         if let Some(hub) = app.try_state::<Hub>() {
+            let writer = hub.store().writer();
+            tauri::async_runtime::spawn(async move {
+                tokio::time::sleep(QUIT_GRACE).await;
+                writer.stop_retrying();
+            });
             hub.shutdown().await;
             let _ = hub.store().writer().flush().await;
         }

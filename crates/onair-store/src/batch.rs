@@ -82,6 +82,11 @@ impl BatchWriter {
         }
     }
 
+    /// The database file.
+    pub(crate) fn path(&self) -> &std::path::Path {
+        self.options.get_filename()
+    }
+
     /// The writing connection, opened afresh if the last attempt failed.
     pub(crate) async fn connection(&mut self) -> Result<&mut SqliteConnection, sqlx::Error> {
         let conn = match self.conn.take() {

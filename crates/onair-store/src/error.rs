@@ -123,6 +123,15 @@ pub enum StoreError {
         /// SQLite's reason.
         detail: String,
     },
+    /// Writes kept failing after the writer was told to stop retrying ([`crate::Writer::stop_retrying`]):
+    /// the event was not recorded.
+    #[error(
+        "the event was not recorded: the database could not be written ({detail}) and OnAir was stopping"
+    )]
+    NotRecorded {
+        /// SQLite's last error.
+        detail: String,
+    },
     /// The writer has shut down; nothing more can be written.
     #[error("the store's writer has stopped; restart OnAir")]
     WriterStopped,

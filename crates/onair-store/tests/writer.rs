@@ -1,6 +1,7 @@
 //! The writer under pressure: it waits out a locked database (reporting the failure in its status) and
 //! loses nothing; readers on WAL never block it and only ever see whole transactions; full batches commit
-//! without waiting for the linger; connection states are logged in order.
+//! without waiting for the linger; connection states are logged in order; told to stop retrying, a
+//! writer that keeps failing answers and counts what it could not write, and closes.
 
 #![allow(clippy::unwrap_used)] // A failed unwrap is how a test reports.
 
@@ -70,6 +71,71 @@ async fn a_locked_database_is_retried_reported_and_nothing_is_lost() {
     assert_eq!((status.failing, status.committed), (None, 2), "healthy again");
     let stored = store.events(&EventQuery::all()).await.unwrap();
     assert_eq!(stored.len(), 2);
+}
+
+#[tokio::test]
+async fn told_to_stop_retrying_a_failing_writer_says_what_it_did_not_record_and_closes() {
+    let (store, dir) = temp_store_with(|o| o.busy_timeout = Duration::from_millis(20)).await;
+    let writer = store.writer();
+    writer.append_and_wait(follow(0)).await.unwrap();
+    let mut blocker = outside_connection(&store).await;
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut blocker)
+        .await
+        .unwrap();
+    let receipts = [
+        writer.append(follow(1)).await.unwrap(),
+        writer.append(follow(2)).await.unwrap(),
+    ];
+    let mut status = writer.status();
+    within("a failure report", status.wait_for(|s| s.failing.is_some()))
+        .await
+        .unwrap();
+
+    writer.stop_retrying();
+    for receipt in receipts {
+        let err = within("the answer", receipt.committed()).await.unwrap_err();
+        assert!(
+            matches!(&err, onair_store::StoreError::NotRecorded { detail } if detail.contains("locked")),
+            "{err}"
+        );
+        assert!(err.to_string().starts_with("the event was not recorded"), "{err}");
+    }
+    // Nothing is tried any more, even once the lock is let go: what comes later is answered at once.
+    sqlx::query("ROLLBACK").execute(&mut blocker).await.unwrap();
+    let later = within("the answer", writer.append_and_wait(follow(3))).await;
+    assert!(
+        matches!(later, Err(onair_store::StoreError::NotRecorded { .. })),
+        "{later:?}"
+    );
+    within("a flush", writer.flush()).await.unwrap();
+    let status = writer.status().borrow().clone();
+    assert_eq!((status.committed, status.unrecorded), (1, 3));
+    assert!(status.failing.is_some(), "still not recording");
+    within("the close", store.close()).await;
+
+    let store = Store::open_existing(dir.path().join("onair.db")).await.unwrap();
+    let stored = store.events(&EventQuery::all()).await.unwrap();
+    let ids: Vec<_> = stored.iter().map(|e| e.source_id.clone()).collect();
+    assert_eq!(ids, [Some("follow-0".to_owned())], "only what was committed");
+}
+
+#[tokio::test]
+async fn told_to_stop_retrying_a_healthy_writer_goes_on_committing() {
+    let (store, _dir) = temp_store().await;
+    let writer = store.writer();
+    writer.stop_retrying();
+    for n in 0..3 {
+        within("the commit", writer.append_and_wait(follow(n)))
+            .await
+            .unwrap();
+    }
+    let status = writer.status().borrow().clone();
+    assert_eq!(
+        (status.committed, status.unrecorded, status.failing),
+        (3, 0, None)
+    );
+    store.close().await;
 }
 
 async fn count(conn: &mut SqliteConnection) -> i64 {

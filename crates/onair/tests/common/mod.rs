@@ -164,6 +164,11 @@ impl Running {
         self.child.id().unwrap()
     }
 
+    /// Whether it is still running (has not exited).
+    pub fn running(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+
     /// Waits for a stdout line containing `text` (lines before it are kept).
     pub async fn wait_for(&mut self, text: &str) -> String {
         let found = timeout(Duration::from_secs(30), async {

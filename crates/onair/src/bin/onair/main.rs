@@ -457,6 +457,7 @@ async fn watch(
         .filter(|_| !kick_channels.is_empty())
         .map(|account| login::keep_fresh(account, kick.clone()));
     let stop = stop_signal(args.duration);
+    give_up_writes_after(stop.clone(), &store);
     let validating = twitch.as_ref().map(|(access, _)| {
         let login = access.login.clone();
         let helix = access.helix().clone();
@@ -535,13 +536,64 @@ async fn watch(
     if let Some((access, _)) = twitch {
         access.close().await;
     }
-    // Every watch ended with its events committed: the writer's count is what this run recorded.
-    let recorded = store.writer().status().borrow().committed;
+    // Every watch ended with its events committed, or not recorded when writes still failed at the end of
+    // the grace: the writer's counts are what this run recorded and what it could not.
+    let status = store.writer().status();
     close(store).await;
     let summaries: [onair::watch::WatchSummary; 3] = [kick_summary?, twitch_summary?, discord_summary?];
     let received: u64 = summaries.iter().map(|s| s.events).sum();
-    println!("stopped: {}", received_and_recorded(received, recorded, path));
-    Ok(ExitCode::SUCCESS)
+    let status = status.borrow().clone();
+    if status.unrecorded == 0 {
+        println!(
+            "stopped: {}",
+            received_and_recorded(received, status.committed, path)
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("stopped: {}", some_not_recorded(received, &status, path));
+    Ok(ExitCode::FAILURE)
+}
+
+/// How long `onair run`, once asked to stop, keeps retrying writes that fail before it stops without the
+/// events that wait (a read-only disk, say, which would otherwise hold it up for ever).
+const STOP_GRACE: Duration = Duration::from_secs(5);
+
+/// Tells the store's writer to stop retrying [`STOP_GRACE`] after `stop`: a healthy writer goes on
+/// committing what was received, a failing one gives up on it (counted, and said at the end).
+fn give_up_writes_after(stop: CancellationToken, store: &Store) {
+    let writer = store.writer();
+    tokio::spawn(async move {
+        stop.cancelled().await;
+        tokio::time::sleep(STOP_GRACE).await;
+        if writer.status().borrow().failing.is_some() {
+            eprintln!(
+                "stopping: writes still fail after {}; stopping without the events that wait",
+                humantime::format_duration(STOP_GRACE)
+            );
+        }
+        writer.stop_retrying();
+    });
+}
+
+/// `N events received, M recorded in PATH; K could not be recorded, because ...: WHY`, for a run that
+/// stopped while writes failed (`status` is the writer's at the end).
+fn some_not_recorded(received: u64, status: &onair_store::WriterStatus, path: &std::path::Path) -> String {
+    let plural = |n: u64| if n == 1 { "" } else { "s" };
+    let (recorded, unrecorded) = (status.committed, status.unrecorded);
+    let repeats = match received.saturating_sub(recorded).saturating_sub(unrecorded) {
+        0 => String::new(),
+        n => format!(" ({n} already stored)"),
+    };
+    let why = match &status.failing {
+        Some(failure) => format!("{} (SQLite says: {})", failure.cause.what(), failure.error),
+        None => "writing to the database failed".to_owned(),
+    };
+    format!(
+        "{received} event{} received, {recorded} recorded in {}{repeats}; {unrecorded} could not be recorded, \
+         because writes still failed when OnAir stopped: {why}",
+        plural(received),
+        path.display()
+    )
 }
 
 /// `N events received and recorded in PATH`, saying how many were already stored when some were (a
