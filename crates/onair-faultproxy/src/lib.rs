@@ -15,7 +15,7 @@
 //!   the server *delivered while the connection was up*, and wait for them without sleeping
 //!   ([`Connection::wait_frames`]). What the system still held in the proxy's send buffer when a connection
 //!   is reset never reaches the client, so the reset takes it back from the tap (Linux: the socket's
-//!   unacknowledged bytes, from `/proc/net/tcp`).
+//!   unacknowledged bytes, from `/proc/net/tcp`, once the client's delayed acknowledgements came in).
 //!
 //! Server-to-client WebSocket frames are unmasked and delimited by their headers (read with tungstenite's
 //! [`tungstenite::protocol::frame::FrameHeader`]); anything that is not a WebSocket (an HTTP API) is tapped

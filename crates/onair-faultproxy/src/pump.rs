@@ -89,7 +89,7 @@ pub(crate) async fn run(conn: &ConnShared, client: TcpStream, server: TcpStream,
         Ok(()) => End::Closed,
         Err(stop) => {
             // What the system still holds for the client dies with the reset: it was never delivered.
-            conn.withdraw(unsent(&client));
+            conn.withdraw(undelivered(&client).await);
             // SO_LINGER 0: closing sends a reset, not a FIN.
             let _ = client.set_zero_linger();
             let _ = server.set_zero_linger();
@@ -244,6 +244,26 @@ async fn write(
             }
         }
     }
+}
+
+/// The bytes written to `socket` that will never reach its peer once it is reset: what it has not
+/// acknowledged, once that stops falling. A peer that reads acknowledges within its delayed-ACK time
+/// (40-200 ms on Linux) and the count drops, to 0 unless it fell behind; a peer that stopped reading keeps
+/// it where it is, and that is what it never gets.
+async fn undelivered(socket: &TcpStream) -> u64 {
+    const STEADY: Duration = Duration::from_millis(250);
+    let started = Instant::now();
+    let mut last = unsent(socket);
+    let mut steady_since = Instant::now();
+    while last > 0 && steady_since.elapsed() < STEADY && started.elapsed() < STEADY * 8 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        let now = unsent(socket);
+        if now != last {
+            last = now;
+            steady_since = Instant::now();
+        }
+    }
+    last
 }
 
 /// The bytes written to `socket` that its peer has not acknowledged yet (Linux: the socket's `tx_queue`
