@@ -179,6 +179,29 @@ fn chat_frame(n: usize) -> String {
         .replace("3f1c9a52-7b1e-4d0a-9c55-1e2f8a6b0d41", &format!("chat-{n}"))
 }
 
+/// Checks that the database at `db` is whole (`PRAGMA integrity_check`), stores no chat message twice and
+/// holds every one of `relayed` (what a relay client received: what was reported recorded); returns the
+/// chat messages' source ids.
+async fn whole_with_each_once(db: &Path, relayed: &[String]) -> Vec<String> {
+    let mut check = SqliteConnectOptions::new().filename(db).connect().await.unwrap();
+    let integrity: String = sqlx::query_scalar("PRAGMA integrity_check")
+        .fetch_one(&mut check)
+        .await
+        .unwrap();
+    assert_eq!(integrity, "ok");
+    check.close().await.unwrap();
+    let stored: Vec<String> = common::stored_events(Path::new(ONAIR), db)
+        .into_iter()
+        .filter(|e| e["kind"] == "chat_message")
+        .map(|e| e["source_id"].as_str().unwrap().to_owned())
+        .collect();
+    let unique: std::collections::HashSet<&String> = stored.iter().collect();
+    assert_eq!(unique.len(), stored.len(), "no event stored twice");
+    let missing: Vec<&String> = relayed.iter().filter(|id| !unique.contains(id)).collect();
+    assert!(missing.is_empty(), "relayed but not stored: {missing:?}");
+    stored
+}
+
 const TOKEN: &str = "storage-faults-token";
 
 /// `onair run` on the scripted server with its relay, its stdout read as it comes.
@@ -250,22 +273,7 @@ async fn kill_9_of_onair_run_in_heavy_ingest_loses_nothing_it_reported_recorded(
     drop(blasting);
 
     // The file is whole, and holds every event the client saw, once.
-    let mut check = SqliteConnectOptions::new().filename(&db).connect().await.unwrap();
-    let integrity: String = sqlx::query_scalar("PRAGMA integrity_check")
-        .fetch_one(&mut check)
-        .await
-        .unwrap();
-    assert_eq!(integrity, "ok");
-    check.close().await.unwrap();
-    let stored: Vec<String> = common::stored_events(Path::new(ONAIR), &db)
-        .into_iter()
-        .filter(|e| e["kind"] == "chat_message")
-        .map(|e| e["source_id"].as_str().unwrap().to_owned())
-        .collect();
-    let unique: std::collections::HashSet<&String> = stored.iter().collect();
-    assert_eq!(unique.len(), stored.len(), "no event stored twice");
-    let missing: Vec<&String> = relayed.iter().filter(|id| !unique.contains(id)).collect();
-    assert!(missing.is_empty(), "relayed but not stored: {missing:?}");
+    let stored = whole_with_each_once(&db, &relayed).await;
     assert!(
         stored.len() >= relayed.len() && stored.len() < SENT,
         "{} stored",
@@ -522,22 +530,7 @@ async fn a_disk_turning_read_only_during_a_run_is_said_and_nothing_reported_reco
     // Repaired as a user would, once OnAir quit: the file is whole and holds every event reported
     // recorded, once, and none of the others.
     disk.repair();
-    let mut check = SqliteConnectOptions::new().filename(&db).connect().await.unwrap();
-    let integrity: String = sqlx::query_scalar("PRAGMA integrity_check")
-        .fetch_one(&mut check)
-        .await
-        .unwrap();
-    assert_eq!(integrity, "ok");
-    check.close().await.unwrap();
-    let stored: Vec<String> = common::stored_events(Path::new(ONAIR), &db)
-        .into_iter()
-        .filter(|e| e["kind"] == "chat_message")
-        .map(|e| e["source_id"].as_str().unwrap().to_owned())
-        .collect();
-    let unique: std::collections::HashSet<&String> = stored.iter().collect();
-    assert_eq!(unique.len(), stored.len(), "no event stored twice");
-    let missing: Vec<&String> = relayed.iter().filter(|id| !unique.contains(id)).collect();
-    assert!(missing.is_empty(), "relayed but not stored: {missing:?}");
+    let stored = whole_with_each_once(&db, &relayed).await;
     assert_eq!(
         stored.len(),
         BEFORE,
