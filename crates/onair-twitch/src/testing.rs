@@ -1,7 +1,9 @@
 //! A scriptable EventSub WebSocket server on loopback, for tests: it accepts connections one by one and
 //! lets the test send any frame (welcome, keepalive, notification, reconnect, revocation), close with any
 //! code, and see what the client did (the URL it asked for, how it closed). Frames are built as Twitch
-//! sends them.
+//! sends them. [`helix`] stands in for the token check and Helix.
+
+pub mod helix;
 
 use std::io;
 

@@ -12,11 +12,12 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use onair_twitch::testing::helix::HelixStandIn;
 use onair_twitch::testing::{EventSubServer, ServerSocket};
 use serde_json::{Value, json};
 use tokio::time::timeout;
-use wiremock::matchers::{header, method, path, query_param};
-use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
 
 mod common;
 
@@ -32,59 +33,20 @@ fn expected() -> Value {
     serde_json::from_str(&fixture("expected.json")).unwrap()
 }
 
-/// Helix and the OAuth server, as Twitch answers a broadcaster's own token with every scope.
+/// Helix and the OAuth server, as Twitch answers a broadcaster's own token with every scope; one type
+/// already exists (a 409 is not an error).
 async fn twitch_mock() -> MockServer {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/validate"))
-        .and(header("authorization", format!("OAuth {TOKEN}").as_str()))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "client_id": "cid", "login": "nebulacast", "user_id": BROADCASTER,
-            "scopes": onair_twitch::subscriptions::scopes(), "expires_in": 5000,
-        })))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/users"))
-        .and(query_param("login", "nebulacast"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": [{
-            "id": BROADCASTER, "login": "nebulacast", "display_name": "NebulaCast",
-        }]})))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/streams"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": []})))
-        .mount(&server)
-        .await;
-    // One type already exists (a 409 is not an error); the others are created.
-    Mock::given(method("POST"))
-        .and(path("/eventsub/subscriptions"))
-        .respond_with(|request: &Request| {
-            let body: Value = serde_json::from_slice(&request.body).unwrap();
-            if body["type"] == "channel.raid" {
-                return ResponseTemplate::new(409).set_body_json(json!({
-                    "error": "Conflict", "status": 409,
-                    "message": "subscription already exists",
-                }));
-            }
-            ResponseTemplate::new(202).set_body_json(json!({
-                "data": [{"id": format!("sub-{}", body["type"]), "status": "enabled", "type": body["type"],
-                          "version": body["version"], "condition": body["condition"], "cost": 0,
-                          "transport": body["transport"], "created_at": "2026-11-29T20:00:00Z"}],
-                "total": 1, "total_cost": 0, "max_total_cost": 10,
-            }))
-        })
-        .mount(&server)
-        .await;
-    // The polling fallback's follower list: nobody at first (the other lists are not served: an
-    // unreadable list concludes nothing).
-    Mock::given(method("GET"))
-        .and(path("/channels/followers"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": [], "pagination": {}})))
-        .mount(&server)
-        .await;
-    server
+    HelixStandIn {
+        token: TOKEN.to_owned(),
+        client_id: "cid".to_owned(),
+        user_id: BROADCASTER.to_owned(),
+        login: "nebulacast".to_owned(),
+        display_name: "NebulaCast".to_owned(),
+        expires_in: 5000,
+        existing: vec!["channel.raid".to_owned()],
+    }
+    .start()
+    .await
 }
 
 /// How many times the follower list was read.

@@ -45,6 +45,7 @@ use std::time::Duration;
 use onair_discord::testing::{GatewayServer, ServerOptions};
 use onair_faultproxy::{Chaos, Conditions, FaultProxy, Playing, Schedule, Stall, WsFrame};
 use onair_pusher::server::{ScriptedServer, ServerConn};
+use onair_twitch::testing::helix::HelixStandIn;
 use onair_twitch::testing::{EventSubServer, ServerSocket};
 use serde_json::{Value, json};
 use sqlx::sqlite::SqliteConnectOptions;
@@ -53,8 +54,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, timeout};
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+use wiremock::MockServer;
 
 const GUILD: &str = "1085131932938797063";
 const CHANNEL: &str = "1085131964526100482";
@@ -626,49 +626,19 @@ fn log_tail(home: &Path, incarnation: usize) -> String {
     lines[lines.len().saturating_sub(15)..].join("\n")
 }
 
-/// Twitch's token check and Helix, as Twitch answers a broadcaster's own token with every scope: the
-/// channel, no stream, every EventSub subscription created, nobody in the fallback's follower list.
+/// Twitch's token check and Helix, as Twitch answers a broadcaster's own token with every scope.
 async fn helix_stand_in() -> MockServer {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/validate"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "client_id": "soak-client", "login": "soakcast", "user_id": BROADCASTER,
-            "scopes": onair_twitch::subscriptions::scopes(), "expires_in": 5_000_000,
-        })))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/users"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": [{
-            "id": BROADCASTER, "login": "soakcast", "display_name": "SoakCast",
-        }]})))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/streams"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": []})))
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/eventsub/subscriptions"))
-        .respond_with(|request: &Request| {
-            let body: Value = serde_json::from_slice(&request.body).unwrap_or_default();
-            ResponseTemplate::new(202).set_body_json(json!({
-                "data": [{"id": format!("sub-{}", body["type"]), "status": "enabled", "type": body["type"],
-                          "version": body["version"], "condition": body["condition"], "cost": 0,
-                          "transport": body["transport"], "created_at": "2026-12-07T18:00:00Z"}],
-                "total": 1, "total_cost": 0, "max_total_cost": 10,
-            }))
-        })
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/channels/followers"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": [], "pagination": {}})))
-        .mount(&server)
-        .await;
-    server
+    HelixStandIn {
+        token: TWITCH_TOKEN.to_owned(),
+        client_id: "soak-client".to_owned(),
+        user_id: BROADCASTER.to_owned(),
+        login: "soakcast".to_owned(),
+        display_name: "SoakCast".to_owned(),
+        expires_in: 5_000_000,
+        existing: Vec::new(),
+    }
+    .start()
+    .await
 }
 
 fn signal(pid: u32, name: &str) {
