@@ -8,20 +8,16 @@
 // new messages, and a message it had already stored, sent again, stays stored once.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, realpathSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { existsSync, readFileSync, readdirSync, readlinkSync, realpathSync, rmSync } from "node:fs";
 import { io } from "socket.io-client";
-import { remote } from "webdriverio";
 import { KICK_CHANNEL_ID, KICK_CHATROOM_ID, chatFrame, startFakePusher } from "./fake-pusher.mjs";
+import {
+  anotherOnAir, application, browser, endSession, onairCli, ownState, poll, session, shot, until, waitFor,
+} from "./session.mjs";
 import { clickTray, findTray } from "./tray.mjs";
 
-const here = dirname(fileURLToPath(import.meta.url));
-const artifacts = join(here, "artifacts");
-mkdirSync(artifacts, { recursive: true });
-const application = process.env.ONAIR_APP ?? join(here, "../../target/debug/onair-desktop");
-const onairCli = process.env.ONAIR_CLI ?? join(dirname(application), "onair");
+// Polls twice as often as the others: each check during the heavy ingest also samples the feed's rows.
+Object.assign(poll, { until: 50, waitFor: 100 });
 
 /** The chat messages the stand-in Pusher blasts, and how many the relay must have passed on before the kill. */
 const SENT = 30000;
@@ -33,26 +29,9 @@ const CARD = `.connection-card[data-id="kick/${SLUG}"]`;
 
 const pusher = await startFakePusher(PUSHER_PORT);
 
-// Its own database and folders, and the stand-in Pusher, given through a launcher (WebDriver passes the app
-// no environment). The relay's token is fixed so that the overlay below can connect.
-const state = mkdtempSync(join(tmpdir(), "onair-e2e-crash-"));
-const db = join(state, "onair.db");
-const launcher = join(state, "onair-desktop.sh");
-writeFileSync(launcher, [
-  "#!/bin/sh",
-  `export ONAIR_DB='${db}' XDG_DATA_HOME='${state}/data' XDG_CONFIG_HOME='${state}/config' XDG_CACHE_HOME='${state}/cache'`,
-  `export ONAIR_KICK_PUSHER_URL='${pusher.url}' ONAIR_RELAY_TOKEN='${RELAY_TOKEN}'`,
-  `exec '${application}' "$@"`,
-  "",
-].join("\n"));
-chmodSync(launcher, 0o755);
-
-/** Whether an OnAir still owns its single-instance name on the session bus (a launch would then go to it). */
-function anotherOnAir() {
-  const names = execFileSync("gdbus", ["call", "--session", "--dest", "org.freedesktop.DBus", "--object-path", "/org/freedesktop/DBus",
-    "--method", "org.freedesktop.DBus.ListNames"], { encoding: "utf8" });
-  return names.includes("app.onair.desktop.SingleInstance");
-}
+// Its own database and folders, and the stand-in Pusher. The relay's token is fixed so that the overlay
+// below can connect.
+const { state, db, launcher } = ownState("crash", { ONAIR_KICK_PUSHER_URL: pusher.url, ONAIR_RELAY_TOKEN: RELAY_TOKEN });
 
 /**
  * The live processes that carry this test's database in their environment: the app (the launcher execs
@@ -72,39 +51,7 @@ function ourProcesses() {
 /** The pids of the apps running on this test's database (its web view's processes run other binaries). */
 const appPids = () => ourProcesses().filter((p) => p.exe === realpathSync(application)).map((p) => p.pid);
 
-/** Waits until `check()` holds, without the WebDriver session (the app may be gone). */
-async function until(what, check, timeout = 20000) {
-  const deadline = Date.now() + timeout;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 let step = "start";
-let browser = null;
-async function session() {
-  await until("the previous OnAir gone", () => !anotherOnAir());
-  browser = await remote({
-    hostname: "127.0.0.1",
-    port: Number(process.env.TAURI_DRIVER_PORT ?? 4444),
-    logLevel: "error",
-    capabilities: { "wdio:enforceWebDriverClassic": true, "tauri:options": { application: launcher } },
-  });
-  return browser;
-}
-const waitFor = (what, check, timeout = 20000) =>
-  browser.waitUntil(check, { timeout, interval: 100, timeoutMsg: `timed out: ${what}` });
-/**
- * Saves a screenshot. WebKitWebDriver takes it at the page's next repaint, so on a page where nothing moves
- * it would wait for ever: after 10 s the screenshot is given up (it is evidence, not a check).
- */
-async function shot(name) {
-  const timeout = new Promise((resolve) => setTimeout(() => resolve(null), 10000).unref());
-  const png = await Promise.race([browser.takeScreenshot(), timeout]);
-  if (png) writeFileSync(join(artifacts, `${name}.png`), Buffer.from(png, "base64"));
-  else console.log(`e2e: no screenshot ${name} (the page did not repaint)`);
-}
 /** The numbers N of the "crash blast N" chat lines in the feed's rows now in the page. */
 const feedNumbers = async () =>
   (await browser.execute(() =>
@@ -124,7 +71,7 @@ let overlay = null;
 try {
   const started = Date.now();
   step = "watch a channel";
-  await session();
+  await session(launcher);
   await waitFor("the dashboard", async () => (await browser.$("#connections").isExisting()), 30000);
   await browser.$("#add-channel-name").setValue(`kick:${SLUG}`);
   await browser.$("#add-channel input[type=checkbox]").click();
@@ -176,8 +123,7 @@ try {
   overlay.close();
   await until("the app and its web view's processes gone, its single-instance name free", () => ourProcesses().length === 0 && !anotherOnAir());
   const written = await blast;
-  await browser.deleteSession().catch(() => {});
-  browser = null;
+  await endSession();
 
   step = "the file after the kill";
   assert.equal(integrity(), "ok", "PRAGMA integrity_check");
@@ -197,7 +143,7 @@ try {
     `${SENT - ids.length} in flight or unsent`);
 
   step = "started again on the same file";
-  await session();
+  await session(launcher);
   await waitFor("the dashboard", async () => (await browser.$("#connections").isExisting()), 30000);
   assert.ok(!(await browser.$("#recovery-problem").isExisting()), "no recovery screen");
   await waitFor("the channel watched again, connected", async () =>
@@ -231,7 +177,7 @@ try {
   process.exitCode = 1;
 } finally {
   overlay?.close();
-  await browser?.deleteSession().catch(() => {});
+  await endSession();
   // Never leave an app of this test running (one that a failure left behind).
   for (const pid of appPids()) process.kill(pid, "SIGKILL");
   pusher.close();

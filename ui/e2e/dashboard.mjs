@@ -15,48 +15,25 @@
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { io } from "socket.io-client";
-import { remote } from "webdriverio";
 import {
   DISCORD_BOT, DISCORD_CHANNELS, DISCORD_GUILD, DISCORD_JOINER, DISCORD_MESSAGE, DISCORD_UNWATCHED, startFakeDiscord,
 } from "./fake-discord.mjs";
 import { startFakeKick } from "./fake-kick.mjs";
 import { TWITCH_FOLLOWER, startFakeTwitch } from "./fake-twitch.mjs";
+import { application, browser, endSession, onairCli, session, shot, waitFor } from "./session.mjs";
 import { clickTray, findTray, trayIcon, trayItems } from "./tray.mjs";
-
-const here = dirname(fileURLToPath(import.meta.url));
-const artifacts = join(here, "artifacts");
-mkdirSync(artifacts, { recursive: true });
-const application = process.env.ONAIR_APP ?? join(here, "../../target/debug/onair-desktop");
-// The command-line `onair`, from the same build as the app (ONAIR_CLI overrides).
-const onairCli = process.env.ONAIR_CLI ?? join(dirname(application), "onair");
 
 const fakeKick = process.env.ONAIR_E2E_FAKE_KICK_PORT ? await startFakeKick(Number(process.env.ONAIR_E2E_FAKE_KICK_PORT)) : null;
 const fakeTwitch = process.env.ONAIR_E2E_FAKE_TWITCH_PORT ? await startFakeTwitch(Number(process.env.ONAIR_E2E_FAKE_TWITCH_PORT)) : null;
 const fakeDiscord = process.env.ONAIR_E2E_FAKE_DISCORD_PORT ? await startFakeDiscord(Number(process.env.ONAIR_E2E_FAKE_DISCORD_PORT)) : null;
 
-const browser = await remote({
-  hostname: "127.0.0.1",
-  port: Number(process.env.TAURI_DRIVER_PORT ?? 4444),
-  logLevel: "error",
-  capabilities: { "wdio:enforceWebDriverClassic": true, "tauri:options": { application } },
-});
+await session(application);
 
 let step = "start";
-/**
- * Saves a screenshot. WebKitWebDriver takes it at the page's next repaint, so on a page where nothing moves
- * it would wait for ever: after 10 s the screenshot is given up (it is evidence, not a check).
- */
-async function shot(name) {
-  const timeout = new Promise((resolve) => setTimeout(() => resolve(null), 10000).unref());
-  const png = await Promise.race([browser.takeScreenshot(), timeout]);
-  if (png) writeFileSync(join(artifacts, `${name}.png`), Buffer.from(png, "base64"));
-  else console.log(`e2e: no screenshot ${name} (the page did not repaint)`);
-}
 /**
  * The feed's rows as they are now, read in one go inside the page: the list is windowed and live, so a row
  * found by one WebDriver call may be gone by the next (a stale element).
@@ -68,8 +45,6 @@ const feedRows = () =>
       text: row.querySelector(".text")?.textContent ?? "",
     })),
   );
-const waitFor = (what, check, timeout = 20000) =>
-  browser.waitUntil(check, { timeout, interval: 200, timeoutMsg: `timed out: ${what}` });
 
 /** Runs `onair ARGS` on the app's database; resolves with its exit code, stdout and stderr. */
 function onair(...args) {
@@ -546,7 +521,7 @@ try {
   await shot(`failure-${step.replaceAll(" ", "-")}`).catch(() => {});
   process.exitCode = 1;
 } finally {
-  await browser.deleteSession().catch(() => {});
+  await endSession();
   fakeKick?.close();
   fakeTwitch?.close();
   fakeDiscord?.close();
