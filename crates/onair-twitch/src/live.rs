@@ -277,7 +277,10 @@ impl Driver {
         loop {
             tokio::select! {
                 command = self.commands.recv() => {
-                    close(&mut socket, CloseCode::Normal).await;
+                    // What Twitch already sent is taken before the socket goes (it replays nothing).
+                    if self.drain(&mut socket, CloseCode::Normal).await.is_err() {
+                        return Ended::Shutdown;
+                    }
                     return match command {
                         Some(Command::ReconnectNow) => {
                             self.outage.reset();
@@ -298,7 +301,10 @@ impl Driver {
                             self.publish(ConnectionState::Connected { session: Some(session_id.clone()) });
                         }
                         Err(e) => {
-                            close(&mut socket, CloseCode::Normal).await;
+                            // Notifications of the subscriptions created before the failure may have come.
+                            if self.drain(&mut socket, CloseCode::Normal).await.is_err() {
+                                return Ended::Shutdown;
+                            }
                             let said = e.to_string();
                             return Ended::Lost(match e {
                                 PlatformError::Unauthorized { .. } | PlatformError::Refused { .. } => Next::GiveUp(said),
@@ -319,7 +325,7 @@ impl Driver {
                     handover = None;
                     match moved {
                         Ok((new_socket, new_session)) => {
-                            if self.drain(&mut socket).await.is_err() {
+                            if self.drain(&mut socket, CloseCode::Normal).await.is_err() {
                                 return Ended::Shutdown;
                             }
                             (socket, session_id, keepalive) = (new_socket, new_session.id.clone(), self.keepalive_of(&new_session));
@@ -385,12 +391,14 @@ impl Driver {
         }
     }
 
-    /// Closes the old socket of a handover while still reading it: notifications Twitch sent on it before
-    /// the new welcome may still be on their way (the message-id set drops any sent on both). At most
-    /// [`DRAIN_LIMIT`]. `Err`: nobody takes events.
-    async fn drain(&mut self, socket: &mut Socket) -> Result<(), ()> {
+    /// Closes a socket with `code` while still reading it, until Twitch's answering close (at most
+    /// [`DRAIN_LIMIT`]): notifications it sent before it read the close may still be on their way, and
+    /// Twitch replays nothing. Used whenever OnAir gives a session up: the old socket of a handover (the
+    /// message-id set drops what came on both), a stop, a reconnect asked for, subscriptions that could not
+    /// be created. `Err`: nobody takes events.
+    async fn drain(&mut self, socket: &mut Socket, code: CloseCode) -> Result<(), ()> {
         let closing = CloseFrame {
-            code: CloseCode::Normal,
+            code,
             reason: "".into(),
         };
         if socket.send(Message::Close(Some(closing))).await.is_err() {

@@ -96,8 +96,10 @@ async fn simulate_serves_every_event_live_and_to_a_client_that_resumes() {
             "simulate",
             "--rate",
             "40",
+            // A bound only: the test stops it with Ctrl-C once both clients are in and enough is recorded
+            // (a fixed run could end before two node clients start on a busy machine).
             "--for",
-            "6s",
+            "120s",
             "--relay",
             "127.0.0.1:0",
         ])
@@ -198,6 +200,29 @@ async fn simulate_serves_every_event_live_and_to_a_client_that_resumes() {
     );
     assert!(sample("onair_relay_events_sent_total", &[]) >= 2.0, "{metrics}");
 
+    // Enough recorded for the comparisons below, then Ctrl-C: the relay's shutdown notice ends both clients.
+    timeout(Duration::from_secs(60), async {
+        while common::stored_events(&onair, &db)
+            .iter()
+            .filter(|e| {
+                matches!(
+                    e["kind"].as_str(),
+                    Some("follow" | "chat_message" | "subscription")
+                )
+            })
+            .count()
+            <= 20
+        {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    })
+    .await
+    .expect("the simulator records");
+    let interrupted = std::process::Command::new("kill")
+        .args(["-INT", &run.id().unwrap().to_string()])
+        .status()
+        .unwrap();
+    assert!(interrupted.success());
     let (live, resumed) = (live.await.unwrap(), resumed.await.unwrap());
     let mut printed = String::new();
     while let Ok(Some(line)) = stdout.next_line().await {
