@@ -8,7 +8,9 @@
 //! while a connection was up is stored exactly once and nothing else is; every retry waits within the
 //! backoff's bounds and the connection never ends `failed`; each fault is followed by a new session.
 //! And a `session_reconnect` over a slow, choppy network: the move is no outage, the old socket is closed
-//! by the client after the new welcome, the messages sent on both sockets are stored once.
+//! by the client after the new welcome, the messages sent on both sockets are stored once. And a session
+//! OnAir gives up because its subscriptions could not be created: a notification that crosses its close
+//! is still stored.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -367,6 +369,84 @@ async fn a_session_reconnect_over_a_slow_choppy_network_loses_and_doubles_nothin
     let delivered: BTreeSet<String> = on_old.into_iter().chain(on_new).collect();
     assert_stored_once(&recorder.stored().await, &delivered);
     assert_eq!(proxy.connections().len(), 2);
+    timeout(Duration::from_secs(5), Box::new(live).shutdown())
+        .await
+        .expect("the connection did not shut down");
+}
+
+/// Subscriptions that fail (Twitch's API unreachable) when the test says so.
+struct FailsWhenTold(tokio::sync::Mutex<Option<tokio::sync::oneshot::Receiver<()>>>);
+
+#[async_trait]
+impl SessionSetup for FailsWhenTold {
+    async fn subscribe(&self, _session_id: &str) -> Result<Vec<String>, PlatformError> {
+        if let Some(told) = self.0.lock().await.take() {
+            let _ = told.await;
+        }
+        Err(PlatformError::Unreachable {
+            platform: onair_core::Platform::Twitch,
+            detail: "the test cut Helix".to_owned(),
+        })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_notification_that_crosses_the_close_of_a_failed_session_is_stored() {
+    common::logs();
+    let server = EventSubServer::start().await.unwrap();
+    let upstream = server
+        .url()
+        .trim_start_matches("ws://")
+        .trim_end_matches("/ws")
+        .parse()
+        .unwrap();
+    let proxy = FaultProxy::start(upstream).await.unwrap();
+    let options = LiveOptions {
+        url: format!("ws://{}/ws", proxy.addr()),
+        keepalive: Duration::from_secs(10),
+        keepalive_leeway: LEEWAY,
+        connect_timeout: Duration::from_secs(1),
+        backoff: quick_backoff(),
+    };
+    let (fail, told) = tokio::sync::oneshot::channel();
+    let setup = Arc::new(FailsWhenTold(tokio::sync::Mutex::new(Some(told))));
+    let (mut recorder, sink) = Recorder::open().await;
+    let live = TwitchLive::start(
+        options,
+        setup,
+        &[ChannelRef::new(BROADCASTER, "nebulacast")],
+        sink,
+    );
+    let mut socket = timeout(Duration::from_secs(5), server.accept())
+        .await
+        .unwrap()
+        .unwrap();
+    socket.welcome("session-1", 10).await.unwrap();
+    let connection = proxy.connection(1).await;
+    connection.wait_frames(|f| !f.is_empty()).await;
+
+    // A notification on its way (held by the network) when creating the subscriptions fails: OnAir gives
+    // the session up and closes it; the notification reaches it only after its close went out, as one
+    // Twitch had sent before reading that close would.
+    connection.set(Conditions::clean().with_stall(Stall::Downstream));
+    let event = json!({
+        "user_id": "700000001", "user_login": "crosser", "user_name": "Crosser",
+        "broadcaster_user_id": BROADCASTER, "broadcaster_user_login": "nebulacast",
+        "broadcaster_user_name": "NebulaCast", "followed_at": chrono::Utc::now().to_rfc3339(),
+    });
+    socket
+        .notify("crossed-the-close", "channel.follow", event)
+        .await
+        .unwrap();
+    fail.send(()).unwrap();
+    let (end, _) = timeout(Duration::from_secs(5), socket.client_end())
+        .await
+        .expect("OnAir closed the failed session");
+    assert_eq!(end, onair_twitch::testing::ClientEnd::Closed(1000));
+    connection.set(Conditions::clean());
+    timeout(Duration::from_secs(5), recorder.wait_stored("crossed-the-close"))
+        .await
+        .expect("the notification that crossed the close was not stored");
     timeout(Duration::from_secs(5), Box::new(live).shutdown())
         .await
         .expect("the connection did not shut down");
