@@ -143,6 +143,33 @@ async fn serve_one(mut socket: ServerSocket, n: u32, stream: Arc<Stream>) {
     }
 }
 
+/// The scripted EventSub server, and a fault proxy in front of it.
+async fn behind_proxy() -> (EventSubServer, FaultProxy) {
+    let server = EventSubServer::start().await.unwrap();
+    let upstream = server
+        .url()
+        .trim_start_matches("ws://")
+        .trim_end_matches("/ws")
+        .parse()
+        .unwrap();
+    let proxy = FaultProxy::start(upstream).await.unwrap();
+    (server, proxy)
+}
+
+/// The client's options: through `proxy`, asking for a keepalive of [`KEEPALIVE`], retrying by `backoff`.
+fn options(proxy: &FaultProxy, backoff: onair_pusher::BackoffPolicy) -> LiveOptions {
+    LiveOptions {
+        url: format!("ws://{}/ws?keepalive_timeout_seconds={KEEPALIVE}", proxy.addr()),
+        // What the client asks for before a welcome says otherwise, and how long a session must last to end
+        // an outage's count when it delivered nothing: longer than any session here, as in production
+        // (30 s) against faults seconds apart.
+        keepalive: Duration::from_secs(10),
+        keepalive_leeway: LEEWAY,
+        connect_timeout: Duration::from_secs(1),
+        backoff,
+    }
+}
+
 /// The notifications among `frames`, by message id (the source id the router gives them).
 fn notifications(frames: &[WsFrame]) -> Vec<String> {
     frames
@@ -166,14 +193,7 @@ async fn delivered(conn: &Connection, at_least: usize) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twitch_notifications_delivered_through_network_faults_are_stored_once() {
     common::logs();
-    let server = EventSubServer::start().await.unwrap();
-    let upstream = server
-        .url()
-        .trim_start_matches("ws://")
-        .trim_end_matches("/ws")
-        .parse()
-        .unwrap();
-    let proxy = FaultProxy::start(upstream).await.unwrap();
+    let (server, proxy) = behind_proxy().await;
     let stream = Stream::new();
     stream
         .reconnect_url
@@ -182,16 +202,7 @@ async fn twitch_notifications_delivered_through_network_faults_are_stored_once()
     tokio::spawn(serve(server, Arc::clone(&stream)));
 
     let policy = quick_backoff();
-    let options = LiveOptions {
-        url: format!("ws://{}/ws?keepalive_timeout_seconds={KEEPALIVE}", proxy.addr()),
-        // What the client asks for before a welcome says otherwise, and how long a session must last to end
-        // an outage's count when it delivered nothing: longer than any session here, as in production
-        // (30 s) against faults seconds apart.
-        keepalive: Duration::from_secs(10),
-        keepalive_leeway: LEEWAY,
-        connect_timeout: Duration::from_secs(1),
-        backoff: policy.clone(),
-    };
+    let options = options(&proxy, policy.clone());
     let channel = ChannelRef::new(BROADCASTER, "nebulacast");
     let (mut recorder, sink) = Recorder::open().await;
     let mut live = TwitchLive::start(options, Arc::new(Subscribed), &[channel], sink);
@@ -300,14 +311,7 @@ async fn twitch_notifications_delivered_through_network_faults_are_stored_once()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_reconnect_over_a_slow_choppy_network_loses_and_doubles_nothing() {
     common::logs();
-    let server = EventSubServer::start().await.unwrap();
-    let upstream = server
-        .url()
-        .trim_start_matches("ws://")
-        .trim_end_matches("/ws")
-        .parse()
-        .unwrap();
-    let proxy = FaultProxy::start(upstream).await.unwrap();
+    let (server, proxy) = behind_proxy().await;
     let stream = Stream::new();
     stream
         .reconnect_url
@@ -319,13 +323,7 @@ async fn a_session_reconnect_over_a_slow_choppy_network_loses_and_doubles_nothin
             .with_latency(Duration::from_millis(20), Duration::from_millis(20))
             .with_split(1, 7),
     );
-    let options = LiveOptions {
-        url: format!("ws://{}/ws?keepalive_timeout_seconds={KEEPALIVE}", proxy.addr()),
-        keepalive: Duration::from_secs(10),
-        keepalive_leeway: LEEWAY,
-        connect_timeout: Duration::from_secs(1),
-        backoff: quick_backoff(),
-    };
+    let options = options(&proxy, quick_backoff());
     let (mut recorder, sink) = Recorder::open().await;
     let channel = ChannelRef::new(BROADCASTER, "nebulacast");
     let mut live = TwitchLive::start(options, Arc::new(Subscribed), &[channel], sink);
@@ -393,21 +391,8 @@ impl SessionSetup for FailsWhenTold {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_notification_that_crosses_the_close_of_a_failed_session_is_stored() {
     common::logs();
-    let server = EventSubServer::start().await.unwrap();
-    let upstream = server
-        .url()
-        .trim_start_matches("ws://")
-        .trim_end_matches("/ws")
-        .parse()
-        .unwrap();
-    let proxy = FaultProxy::start(upstream).await.unwrap();
-    let options = LiveOptions {
-        url: format!("ws://{}/ws", proxy.addr()),
-        keepalive: Duration::from_secs(10),
-        keepalive_leeway: LEEWAY,
-        connect_timeout: Duration::from_secs(1),
-        backoff: quick_backoff(),
-    };
+    let (server, proxy) = behind_proxy().await;
+    let options = options(&proxy, quick_backoff());
     let (fail, told) = tokio::sync::oneshot::channel();
     let setup = Arc::new(FailsWhenTold(tokio::sync::Mutex::new(Some(told))));
     let (mut recorder, sink) = Recorder::open().await;

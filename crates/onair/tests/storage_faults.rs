@@ -226,18 +226,55 @@ fn run(dir: &Path, db: &Path, pusher_url: &str) -> common::Running {
     common::Running::spawn(&mut command)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn kill_9_of_onair_run_in_heavy_ingest_loses_nothing_it_reported_recorded() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("onair.db");
+/// `onair run` recording into `db` from a new scripted Pusher server, its connection greeted.
+async fn recording(
+    dir: &Path,
+    db: &Path,
+) -> (
+    onair_pusher::server::ScriptedServer,
+    String,
+    common::Running,
+    onair_pusher::server::ServerConn,
+) {
     let mut server = onair_pusher::server::ScriptedServer::bind().await.unwrap();
     let pusher_url = server.url("kick-key");
-    let mut onair = run(dir.path(), &db, &pusher_url);
+    let onair = run(dir, db, &pusher_url);
     let mut conn = timeout(Duration::from_secs(10), server.accept())
         .await
         .unwrap()
         .unwrap();
     common::greet(&mut conn).await;
+    (server, pusher_url, onair, conn)
+}
+
+/// Starts `onair run` on `db` again: it records, and a frame it had already stored (`chat-0`) stays once
+/// while a new one (`chat-{new}`) is recorded.
+async fn records_again(
+    dir: &Path,
+    db: &Path,
+    server: &mut onair_pusher::server::ScriptedServer,
+    pusher_url: &str,
+    new: usize,
+) {
+    let mut onair = run(dir, db, pusher_url);
+    let mut conn = timeout(Duration::from_secs(10), server.accept())
+        .await
+        .unwrap()
+        .unwrap();
+    common::greet(&mut conn).await;
+    onair.wait_for("kick/novastreams: connected").await;
+    conn.send_text(chat_frame(0)).await.unwrap();
+    conn.send_text(chat_frame(new)).await.unwrap();
+    let (status, stdout, stderr) = onair.interrupt().await;
+    assert!(status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("2 events received, 1 recorded"), "{stdout}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_of_onair_run_in_heavy_ingest_loses_nothing_it_reported_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("onair.db");
+    let (mut server, pusher_url, mut onair, mut conn) = recording(dir.path(), &db).await;
 
     // A relay client: what it receives was committed (the relay serves only committed events), so it
     // is what this run reported recorded.
@@ -287,18 +324,7 @@ async fn kill_9_of_onair_run_in_heavy_ingest_loses_nothing_it_reported_recorded(
     );
 
     // Started again on the same file: it records again, and a frame it had already stored stays once.
-    let mut onair = run(dir.path(), &db, &pusher_url);
-    let mut conn = timeout(Duration::from_secs(10), server.accept())
-        .await
-        .unwrap()
-        .unwrap();
-    common::greet(&mut conn).await;
-    onair.wait_for("kick/novastreams: connected").await;
-    conn.send_text(chat_frame(0)).await.unwrap();
-    conn.send_text(chat_frame(SENT)).await.unwrap();
-    let (status, stdout, stderr) = onair.interrupt().await;
-    assert!(status.success(), "{stdout}\n{stderr}");
-    assert!(stdout.contains("2 events received, 1 recorded"), "{stdout}");
+    records_again(dir.path(), &db, &mut server, &pusher_url, SENT).await;
     let after = common::stored_events(Path::new(ONAIR), &db)
         .into_iter()
         .filter(|e| e["kind"] == "chat_message")
@@ -461,14 +487,7 @@ async fn a_disk_turning_read_only_during_a_run_is_said_and_nothing_reported_reco
         return;
     };
     let db = disk.mount.join("onair.db");
-    let mut server = onair_pusher::server::ScriptedServer::bind().await.unwrap();
-    let pusher_url = server.url("kick-key");
-    let mut onair = run(dir.path(), &db, &pusher_url);
-    let mut conn = timeout(Duration::from_secs(10), server.accept())
-        .await
-        .unwrap()
-        .unwrap();
-    common::greet(&mut conn).await;
+    let (mut server, pusher_url, mut onair, mut conn) = recording(dir.path(), &db).await;
     let mut client =
         common::RelayClient::subscribe(&mut onair, TOKEN, r#"{"kinds": ["chat_message"]}"#).await;
 
@@ -538,16 +557,5 @@ async fn a_disk_turning_read_only_during_a_run_is_said_and_nothing_reported_reco
     );
 
     // Started again on the repaired disk, it records.
-    let mut onair = run(dir.path(), &db, &pusher_url);
-    let mut conn = timeout(Duration::from_secs(10), server.accept())
-        .await
-        .unwrap()
-        .unwrap();
-    common::greet(&mut conn).await;
-    onair.wait_for("kick/novastreams: connected").await;
-    conn.send_text(chat_frame(0)).await.unwrap();
-    conn.send_text(chat_frame(BEFORE)).await.unwrap();
-    let (status, stdout, stderr) = onair.interrupt().await;
-    assert!(status.success(), "{stdout}\n{stderr}");
-    assert!(stdout.contains("2 events received, 1 recorded"), "{stdout}");
+    records_again(dir.path(), &db, &mut server, &pusher_url, BEFORE).await;
 }
