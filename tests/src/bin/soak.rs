@@ -754,15 +754,8 @@ async fn kick_traffic(
     let per_tick = (rate / 100).max(1);
     let mut current: Option<ServerConn> = None;
     loop {
-        while let Ok(newer) = connections.try_recv() {
-            current = Some(newer);
-        }
-        let Some(conn) = current.as_mut() else {
-            match connections.recv().await {
-                Some(conn) => current = Some(conn),
-                None => return,
-            }
-            continue;
+        let Some(conn) = newest(&mut connections, &mut current).await else {
+            return;
         };
         tokio::select! {
             frame = conn.recv() => match frame {
@@ -794,6 +787,18 @@ async fn kick_traffic(
             }
         }
     }
+}
+
+/// The newest of the connections `accepted` hands over (kept in `current`; an older one is given up),
+/// waiting for one when there is none; `None` once no more can come.
+async fn newest<'a, T>(accepted: &mut mpsc::Receiver<T>, current: &'a mut Option<T>) -> Option<&'a mut T> {
+    while let Ok(newer) = accepted.try_recv() {
+        *current = Some(newer);
+    }
+    if current.is_none() {
+        *current = Some(accepted.recv().await?);
+    }
+    current.as_mut()
 }
 
 fn kick_template() -> String {
@@ -853,15 +858,8 @@ async fn twitch_traffic(
     let mut last_sent = Instant::now();
     loop {
         ticks.tick().await;
-        while let Ok(newer) = sockets.try_recv() {
-            current = Some(newer);
-        }
-        let Some(socket) = current.as_mut() else {
-            match sockets.recv().await {
-                Some(socket) => current = Some(socket),
-                None => return,
-            }
-            continue;
+        let Some(socket) = newest(&mut sockets, &mut current).await else {
+            return;
         };
         let sent = if *running.borrow() {
             let event = json!({
